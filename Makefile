@@ -1,0 +1,56 @@
+# DAST Desk. `make run` serves the demo desk; `make test` runs every test on real servers.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+VAR := var
+ADDR ?= 127.0.0.1:8000
+
+# make run: the embedded set-up (SQLite, filesystem broker, mail written to files)
+RUN_ENV = DEBUG=1 SECRET_KEY="$$(cat $(VAR)/secret_key)" \
+	EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend
+
+.PHONY: run test bench lint format typecheck install clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "Python 3.11 is needed")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+$(VAR)/secret_key:
+	mkdir -p $(VAR)
+	umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
+
+run: $(STAMP) $(VAR)/secret_key
+	mkdir -p $(VAR)/broker/queue $(VAR)/broker/processed $(VAR)/sent-mail $(VAR)/media
+	$(RUN_ENV) $(BIN)/python manage.py migrate --no-input -v 0
+	$(RUN_ENV) $(BIN)/python manage.py load_demo
+	$(RUN_ENV) $(BIN)/python manage.py rundesk --addr $(ADDR)
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	SECRET_KEY=typecheck DEBUG=1 $(BIN)/mypy
+	$(BIN)/python -m tests.servers -- $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m tests.servers --durable -- $(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: $(STAMP)
+	SECRET_KEY=typecheck DEBUG=1 $(BIN)/mypy
+
+clean:
+	rm -rf $(VAR)/dast.sqlite3 $(VAR)/broker $(VAR)/celerybeat-schedule* $(VAR)/sent-mail

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DastConfig(AppConfig):
+    name = "dast"
+    verbose_name = "Operations"

@@ -1,0 +1,368 @@
+"""Demo data for ``make run``: two teams, their people, a shift month, expert groups, tickets.
+
+Loaded once: when the demo team exists, nothing is written again. The demo logins share one
+password, so the loader refuses to run on a production set-up (``DEBUG`` off) unless forced.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from escalation.models import ExpertGroup, GroupKind
+from shifts.models import Booking, Closure, ShiftRole, Zone
+from tickets import mailgen
+from tickets.models import MessageKind, Priority, Role, Status, Team, Ticket
+from tickets.services import Sender, ticket_add_message, ticket_open, ticket_set_status
+
+DEMO_PASSWORD = "dast-demo"  # noqa: S105 - a documented demo login, refused outside DEBUG
+
+
+@dataclass(frozen=True)
+class Person:
+    username: str
+    first_name: str
+    last_name: str
+    roles: tuple[Role, ...]
+    zone: str = ""  # the zone whose shifts they usually take
+    team: str = "dast"
+
+
+PEOPLE = (
+    Person("elena", "Elena", "Novak", (Role.COORDINATOR, Role.SHIFTER), "EU"),
+    Person("marcus", "Marcus", "Reed", (Role.COORDINATOR,), "NA"),
+    Person("anna", "Anna", "Kowalska", (Role.SHIFTER,), "EU"),
+    Person("pierre", "Pierre", "Martin", (Role.SHIFTER,), "EU"),
+    Person("lukas", "Lukas", "Weber", (Role.SHIFTER,), "EU"),
+    Person("sofia", "Sofia", "Ramirez", (Role.SHIFTER,), "NA"),
+    Person("james", "James", "Chen", (Role.SHIFTER,), "NA"),
+    Person("priya", "Priya", "Nair", (Role.SHIFTER,), "NA"),
+    Person("tomas", "Tomáš", "Dvořák", (Role.TRAINEE,), "EU"),
+    Person("aiko", "Aiko", "Tanaka", (Role.TRAINEE,), "NA"),
+    Person("claire", "Claire", "Dubois", (Role.SHIFTER, Role.COORDINATOR), "EU", "biomed"),
+)
+DEMO_LOGINS = (
+    ("admin", "installation admin (Django admin too)"),
+    ("elena", "EU coordinator and shifter, ATLAS DAST"),
+    ("marcus", "NA coordinator, ATLAS DAST"),
+    ("anna", "EU first-level shifter"),
+    ("sofia", "NA first-level shifter"),
+    ("tomas", "EU trainee shifter"),
+    ("claire", "biomed VO support (another team)"),
+)
+
+EXPERT_GROUPS = (
+    ("PanDA/JEDI", "atlas-adc-panda-support@cern.ch"),
+    ("Rucio/DDM", "atlas-adc-ddm-support@cern.ch"),
+    ("BigPanDA monitoring", "atlas-adc-monitoring@cern.ch"),
+    ("AMI", "atlas-ami-support@cern.ch"),
+    ("Athena", "atlas-sw-athena-support@cern.ch"),
+    ("Physics Analysis Tools", "atlas-pat-support@cern.ch"),
+)
+CLOUDS = {
+    "CERN": ("CERN-PROD",),
+    "DE": ("FZK-LCG2", "DESY-HH", "LRZ-LMU"),
+    "FR": ("IN2P3-CC", "GRIF-LAL"),
+    "IT": ("INFN-T1", "INFN-MILANO-ATLASC"),
+    "NL": ("NIKHEF-ELPROD", "SARA-MATRIX"),
+    "ND": ("NDGF-T1",),
+    "ES": ("PIC", "IFIC-LCG2"),
+    "UK": ("RAL-LCG2", "UKI-NORTHGRID-MAN-HEP"),
+    "US": ("BNL-ATLAS", "MWT2", "SWT2_CPB"),
+    "CA": ("TRIUMF-LCG2", "CA-SFU-T2"),
+    "TW": ("TAIWAN-LCG2",),
+}
+BIOMED_TICKETS = (
+    (
+        "VIP workflow stuck in the scheduled state on a CE",
+        "Since this morning our VIP simulations stay Scheduled on ce01.example-grid.fr for hours.",
+    ),
+    (
+        "LFC replica missing for a registered file",
+        "lcg-cp says 'No such file or directory' "
+        "for lfn:/grid/biomed/creatis/images/brain42.nii although the LFC lists it.",
+    ),
+    (
+        "Proxy renewal fails with DIRAC",
+        "dirac-proxy-init -g biomed_user fails with "
+        "'No VOMS extension' since my certificate was renewed.",
+    ),
+)
+
+
+def demo_is_loaded() -> bool:
+    return Team.objects.filter(slug="dast").exists()
+
+
+@transaction.atomic
+def load_demo(*, today: date | None = None, seed: int = 2018) -> dict[str, int]:
+    """Write the demo data once; returns what it wrote (empty when it was already there)."""
+    if demo_is_loaded():
+        return {}
+    rng = random.Random(seed)
+    today = today or timezone.localdate()
+    dast = Team.objects.create(
+        slug="dast",
+        name="ATLAS DAST",
+        ticket_prefix="DAST",
+        support_address="hn-atlas-dist-analysis-help@cern.ch",
+    )
+    biomed = Team.objects.create(
+        slug="biomed",
+        name="biomed VO support",
+        ticket_prefix="BIOMED",
+        support_address="biomed-technical-support@example-grid.eu",
+    )
+    users = _people({"dast": dast, "biomed": biomed})
+    zones = _zones(dast, users)
+    Zone.objects.create(
+        team=biomed, code="EU", name="Europe", starts_at=time(9), coordinator=users["claire"]
+    )
+    Closure.objects.create(
+        team=dast,
+        starts_on=date(today.year, 12, 24),
+        ends_on=date(today.year + 1, 1, 2),
+        reason="CERN end-of-year closure",
+    )
+    bookings = _calendar(zones, users, today, rng)
+    groups = _expert_groups(dast)
+    tickets = _tickets(dast, zones, rng)
+    for subject, body in BIOMED_TICKETS:
+        ticket_open(
+            team=biomed,
+            sender=Sender("m.laurent@creatis.example.fr", "Marie Laurent"),
+            subject=subject,
+            body_text=body,
+            kind=MessageKind.EMAIL_IN,
+            announce=False,
+        )
+    return {
+        "users": len(users),
+        "bookings": bookings,
+        "groups": groups,
+        "tickets": tickets + len(BIOMED_TICKETS),
+    }
+
+
+def _people(teams: dict[str, Team]) -> dict[str, User]:
+    users: dict[str, User] = {}
+    admin = User.objects.create_superuser("admin", "admin@dast-desk.example", DEMO_PASSWORD)
+    admin.first_name, admin.last_name = "Desk", "Admin"
+    admin.save()
+    users["admin"] = admin
+    for person in PEOPLE:
+        user = User.objects.create_user(
+            person.username,
+            f"{person.username}@cern.ch",
+            DEMO_PASSWORD,
+            first_name=person.first_name,
+            last_name=person.last_name,
+            is_staff=Role.COORDINATOR in person.roles,
+        )
+        for role in person.roles:
+            teams[person.team].memberships.create(user=user, role=role)
+        users[person.username] = user
+    return users
+
+
+def _zones(team: Team, users: dict[str, User]) -> dict[str, Zone]:
+    return {
+        "EU": Zone.objects.create(
+            team=team, code="EU", name="Europe", starts_at=time(8), coordinator=users["elena"]
+        ),
+        "NA": Zone.objects.create(
+            team=team,
+            code="NA",
+            name="North America",
+            starts_at=time(16),
+            coordinator=users["marcus"],
+        ),
+    }
+
+
+def _calendar(
+    zones: dict[str, Zone], users: dict[str, User], today: date, rng: random.Random
+) -> int:
+    """Five weeks back to five weeks ahead: one first-level shifter a slot, a trainee on some,
+    and a few slots left uncovered (shown red)."""
+    closure = Closure.objects.get(team=zones["EU"].team)
+    rota = {
+        code: [
+            p.username
+            for p in PEOPLE
+            if p.zone == code and p.team == "dast" and Role.SHIFTER in p.roles
+        ]
+        for code in zones
+    }
+    trainees = {
+        code: [p.username for p in PEOPLE if p.zone == code and Role.TRAINEE in p.roles]
+        for code in zones
+    }
+    rows = []
+    for offset in range(-35, 36):
+        day = today + timedelta(days=offset)
+        if closure.starts_on <= day <= closure.ends_on:
+            continue
+        for code, zone in zones.items():
+            if not zone.covers_weekday(day):
+                continue
+            # Future gaps are what coordinators must fill; a few past ones show in the figures.
+            if rng.random() < (0.12 if offset > 0 else 0.04):
+                continue
+            week = day.isocalendar().week
+            shifter = rota[code][week % len(rota[code])]
+            rows.append(
+                Booking(zone=zone, day=day, person=users[shifter], role=ShiftRole.FIRST_LEVEL)
+            )
+            if day.isoweekday() in (2, 4) and trainees[code]:
+                rows.append(
+                    Booking(
+                        zone=zone, day=day, person=users[trainees[code][0]], role=ShiftRole.TRAINEE
+                    )
+                )
+    Booking.objects.bulk_create(rows)
+    return len(rows)
+
+
+def _expert_groups(team: Team) -> int:
+    coordinator = ExpertGroup.objects.create(
+        team=team,
+        kind=GroupKind.EXPERT,
+        name="DAST coordinators",
+        email="atlas-dast-coordinators@cern.ch",
+    )
+    count = 1
+    for name, email in EXPERT_GROUPS:
+        ExpertGroup.objects.create(
+            team=team,
+            kind=GroupKind.EXPERT,
+            name=name,
+            email=email,
+            response_target_hours=8,
+            next_level=coordinator,
+        )
+        count += 1
+    for cloud_name, sites in CLOUDS.items():
+        cloud = ExpertGroup.objects.create(
+            team=team,
+            kind=GroupKind.CLOUD,
+            name=cloud_name,
+            email=f"atlas-adc-cloud-{cloud_name.lower()}@cern.ch",
+            response_target_hours=16,
+            next_level=coordinator,
+        )
+        count += 1
+        for site in sites:
+            ExpertGroup.objects.create(
+                team=team,
+                kind=GroupKind.SITE,
+                name=site,
+                cloud=cloud,
+                email=f"{site.lower().replace('_', '-')}-support@example-grid.org",
+                response_target_hours=16,
+                next_level=cloud,
+            )
+            count += 1
+    return count
+
+
+def _on_duty(zones: dict[str, Zone], at: datetime) -> tuple[Zone | None, list[Booking]]:
+    """Which zone covers ``at`` and who is booked. The demo's own look-up; routing proper
+    lives in the shifts issue."""
+    tz = ZoneInfo(zones["EU"].team.time_zone)
+    local = at.astimezone(tz)
+    for zone in zones.values():
+        for day in (local.date(), local.date() - timedelta(days=1)):
+            start, end = zone.slot_bounds(day, tz)
+            if zone.covers_weekday(day) and start <= at < end:
+                return zone, list(zone.bookings.filter(day=day).select_related("person"))
+    return None, []
+
+
+def _tickets(team: Team, zones: dict[str, Zone], rng: random.Random) -> int:
+    now = timezone.now()
+    threads = mailgen.plan_threads(
+        seed=rng.randrange(1 << 30), count=40, start=now - timedelta(days=21), end=now
+    )
+    count = 0
+    for thread in threads:
+        messages = [m for m in thread.messages if m.sent_at <= now and m.role != "auto"]
+        if not messages:
+            continue
+        first = messages[0]
+        zone, booked = _on_duty(zones, first.sent_at)
+        ticket = ticket_open(
+            team=team,
+            sender=Sender(first.sender_email, first.sender_name),
+            subject=thread.subject,
+            body_text=first.text,
+            kind=MessageKind.EMAIL_IN,
+            category=thread.category,
+            message_id=first.message_id,
+            created_at=first.sent_at,
+            priority=rng.choices(list(Priority), weights=(2, 12, 4, 1))[0],
+            announce=False,
+        )
+        _assign(ticket, zone, booked)
+        for message in messages[1:]:
+            _replay(ticket, message)
+        _settle(ticket, messages, now, rng)
+        count += 1
+    return count
+
+
+def _assign(ticket: Ticket, zone: Zone | None, booked: Iterable[Booking]) -> None:
+    if zone is None:
+        return
+    ticket.zone = zone.code
+    for booking in booked:
+        if booking.role == ShiftRole.FIRST_LEVEL and ticket.assignee is None:
+            ticket.assignee = booking.person
+        elif booking.role == ShiftRole.TRAINEE:
+            ticket.shadow = booking.person
+    ticket.save(update_fields=["zone", "assignee", "shadow"])
+
+
+def _replay(ticket: Ticket, message: mailgen.PlannedMessage) -> None:
+    if message.role == "shifter" and ticket.assignee is not None:
+        author = ticket.assignee
+        sender = Sender(author.email, author.get_full_name())
+        kind = MessageKind.EMAIL_OUT
+    else:
+        author, sender = None, Sender(message.sender_email, message.sender_name)
+        kind = MessageKind.EMAIL_OUT if message.role == "shifter" else MessageKind.EMAIL_IN
+    ticket_add_message(
+        ticket=ticket,
+        kind=kind,
+        body_text=message.text,
+        sender=sender,
+        author=author,
+        message_id=message.message_id,
+        in_reply_to=message.in_reply_to or "",
+        created_at=message.sent_at,
+        announce=False,
+    )
+
+
+def _settle(
+    ticket: Ticket, messages: list[mailgen.PlannedMessage], now: datetime, rng: random.Random
+) -> None:
+    last = messages[-1]
+    age = now - ticket.created_at
+    if len(messages) >= 4 and age > timedelta(days=6):
+        status = Status.CLOSED if rng.random() < 0.5 else Status.RESOLVED
+    elif len(messages) == 1:
+        status = Status.NEW if ticket.assignee is None or age < timedelta(hours=6) else Status.OPEN
+    elif last.role == "shifter":
+        status = Status.WAITING_ON_EXPERT if rng.random() < 0.3 else Status.WAITING_ON_USER
+    else:
+        status = Status.OPEN
+    if status != ticket.status:
+        ticket_set_status(ticket=ticket, status=status, at=last.sent_at)

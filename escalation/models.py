@@ -1,0 +1,58 @@
+"""Who the desk escalates to: expert groups and cloud/site support contacts."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from tickets.models import Team
+
+
+class GroupKind(models.TextChoices):
+    EXPERT = "expert", "Expert group"
+    CLOUD = "cloud", "Cloud support"
+    SITE = "site", "Site support"
+
+
+class ExpertGroup(models.Model):
+    """An expert group (PanDA/JEDI, Rucio/DDM, ...) or a cloud or site support contact."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="expert_groups")
+    kind = models.CharField(max_length=8, choices=GroupKind.choices, default=GroupKind.EXPERT)
+    name = models.CharField(max_length=100)
+    email = models.EmailField()
+    cloud = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="sites",
+        limit_choices_to={"kind": GroupKind.CLOUD},
+        help_text="For a site: the cloud it belongs to.",
+    )
+    response_target_hours = models.PositiveIntegerField(
+        default=8, help_text="Working hours before a reminder (experts 8 = 1 day, sites 16)."
+    )
+    next_level = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who hears when this group stays silent.",
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["team", "kind", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "kind", "name"], name="expertgroup_unique_name"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(cloud__isnull=True) | models.Q(kind="site"),
+                name="expertgroup_only_sites_have_a_cloud",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from tickets.models import Membership, Message, MessageKind, Requester, Role, Team, Ticket
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Team
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"team{n}")
+    name = factory.LazyAttribute(lambda o: o.slug.upper())
+    ticket_prefix = factory.Sequence(lambda n: f"T{n:02d}")
+    support_address = factory.LazyAttribute(lambda o: f"{o.slug}-help@example.org")
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda o: f"{o.username}@example.org")
+    first_name = factory.Sequence(lambda n: f"First{n}")
+    password = factory.django.Password("pw")
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    team = factory.SubFactory(TeamFactory)
+    user = factory.SubFactory(UserFactory)
+    role = Role.SHIFTER
+
+
+class RequesterFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Requester
+
+    email = factory.Sequence(lambda n: f"physicist{n}@cern.ch")
+    name = factory.Sequence(lambda n: f"Physicist {n}")
+
+
+class TicketFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Ticket
+
+    team = factory.SubFactory(TeamFactory)
+    number = factory.Sequence(lambda n: n + 1)
+    subject = factory.Sequence(lambda n: f"Task {15934870 + n} exhausted")
+    requester = factory.SubFactory(RequesterFactory)
+    created_at = factory.LazyFunction(timezone.now)
+    last_message_at = factory.LazyAttribute(lambda o: o.created_at)
+
+
+class MessageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Message
+
+    ticket = factory.SubFactory(TicketFactory)
+    team = factory.LazyAttribute(lambda o: o.ticket.team)
+    kind = MessageKind.EMAIL_IN
+    sender_email = factory.LazyAttribute(lambda o: o.ticket.requester.email)
+    body_text = "My jobs fail with lost heartbeat."
+    message_id = factory.Sequence(lambda n: f"<m{n}@example.org>")
+    created_at = factory.LazyFunction(timezone.now)

@@ -1,0 +1,47 @@
+"""The apps depend on each other one way only (STYLE.md): tickets <- shifts <- escalation."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+APPS = ("tickets", "shifts", "escalation", "dast")
+# What each app may import from the others. `dast` wires everything and may use all.
+ALLOWED = {
+    "tickets": set(),
+    "shifts": {"tickets"},
+    "escalation": {"tickets", "shifts"},
+    "dast": {"tickets", "shifts", "escalation"},
+}
+
+
+def imported_apps(source: str) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        else:
+            continue
+        found |= {name.split(".")[0] for name in names} & set(APPS)
+    return found
+
+
+def test_the_checker_sees_a_forbidden_import():
+    assert imported_apps("from shifts.selectors import on_duty\nimport escalation.models") == {
+        "shifts",
+        "escalation",
+    }
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_an_app_imports_only_the_apps_below_it(app):
+    offending = []
+    for path in sorted((ROOT / app).rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+        for other in imported_apps(path.read_text()) - {app} - ALLOWED[app]:
+            offending.append(f"{path.relative_to(ROOT)} imports {other}")
+    assert offending == []

@@ -1,0 +1,289 @@
+"""The core of the desk: teams and their people, requesters, tickets, messages, attachments.
+
+``tickets`` knows nothing of shifts or escalation; it announces what happened through the
+signals in ``tickets.signals``.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+
+TICKET_PREFIX_RE = re.compile(r"^[A-Z][A-Z0-9]{1,9}$")
+
+
+def _validate_time_zone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"{value!r} is not a known time zone (e.g. Europe/Zurich)") from None
+
+
+def new_reply_token() -> str:
+    # 16 random bytes: unguessable, and short enough for the local part of an address.
+    return secrets.token_hex(16)
+
+
+class Team(models.Model):
+    """One support team (ATLAS DAST, biomed, ...). Everything else belongs to exactly one team."""
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=100)
+    ticket_prefix = models.CharField(
+        max_length=10,
+        unique=True,
+        validators=[
+            RegexValidator(TICKET_PREFIX_RE, "2-10 capitals or digits, starting with a letter")
+        ],
+        help_text="Ticket numbers read PREFIX-1234.",
+    )
+    support_address = models.EmailField(help_text="The address users write to, e.g. the list.")
+    time_zone = models.CharField(
+        max_length=64, default="Europe/Zurich", validators=[_validate_time_zone]
+    )
+    last_ticket_number = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Counter behind ticket numbers; only services move it."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ticket_prefix__regex=TICKET_PREFIX_RE.pattern),
+                name="team_ticket_prefix_format",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    SHIFTER = "shifter", "First-level shifter"
+    TRAINEE = "trainee", "Trainee shifter"
+    COORDINATOR = "coordinator", "Coordinator"
+    EXPERT = "expert", "Expert"
+    ADMIN = "admin", "Team admin"
+
+
+# Roles whose holders work the team's queue and so see all of its tickets.
+DESK_ROLES = (Role.SHIFTER, Role.TRAINEE, Role.COORDINATOR, Role.ADMIN)
+
+
+class Membership(models.Model):
+    """A person's role in a team. One row per role: a coordinator may also be a shifter."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user", "role"], name="membership_unique_role")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()} in {self.team}"
+
+
+class Requester(models.Model):
+    """Someone who asks for help. Needs no account; known by their address."""
+
+    email = models.EmailField(max_length=254)
+    name = models.CharField(max_length=200, blank=True)
+    bouncing_since = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="requester_unique_email_ci"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>" if self.name else self.email
+
+
+class Status(models.TextChoices):
+    NEW = "new", "New"
+    OPEN = "open", "Open"
+    WAITING_ON_USER = "waiting_user", "Waiting on user"
+    WAITING_ON_EXPERT = "waiting_expert", "Waiting on expert"
+    RESOLVED = "resolved", "Resolved"
+    CLOSED = "closed", "Closed"
+
+
+OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.WAITING_ON_USER, Status.WAITING_ON_EXPERT)
+
+
+class Category(models.TextChoices):
+    DATA_ACCESS = "data_access", "Rucio / data access"
+    PANDA = "panda", "PanDA / JEDI"
+    ATHENA = "athena", "Athena"
+    SITE = "site", "Site / service"
+    MONITORING = "monitoring", "Monitoring"
+    ANALYSIS_TOOLS = "analysis_tools", "Analysis tools"
+    AMI = "ami", "AMI"
+    OTHER = "other", "Other"
+
+
+class Priority(models.IntegerChoices):
+    LOW = 1, "Low"
+    NORMAL = 2, "Normal"
+    HIGH = 3, "High"
+    URGENT = 4, "Urgent"
+
+
+class Ticket(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="tickets")
+    number = models.PositiveIntegerField(editable=False)
+    subject = models.CharField(max_length=500)
+    requester = models.ForeignKey(Requester, on_delete=models.PROTECT, related_name="tickets")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
+    category = models.CharField(max_length=16, choices=Category.choices, default=Category.OTHER)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    # The code of the covering shift zone ("EU", "NA"); set by routing, which lives in `shifts`.
+    zone = models.CharField(max_length=8, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+    )
+    shadow = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="shadowed_tickets",
+        help_text="The trainee shadowing the assignee on this ticket.",
+    )
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_tickets"
+    )
+    reply_token = models.CharField(
+        max_length=32, unique=True, default=new_reply_token, editable=False
+    )
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+    last_message_at = models.DateTimeField()
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "number"], name="ticket_unique_number"),
+            models.CheckConstraint(
+                condition=~models.Q(merged_into=models.F("pk")), name="ticket_not_merged_into_self"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(first_response_at__isnull=True)
+                | models.Q(first_response_at__gte=models.F("created_at")),
+                name="ticket_first_response_after_creation",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["team", "status", "-created_at"], name="ticket_team_status"),
+            models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
+            models.Index(fields=["team", "-last_message_at"], name="ticket_team_activity"),
+        ]
+
+    def __str__(self) -> str:
+        return f"[{self.reference}] {self.subject}"
+
+    @property
+    def reference(self) -> str:
+        """The human ticket number, e.g. DAST-1234. Needs ``team`` loaded."""
+        return f"{self.team.ticket_prefix}-{self.number}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class MessageKind(models.TextChoices):
+    EMAIL_IN = "email_in", "Inbound email"
+    EMAIL_OUT = "email_out", "Outbound email"
+    WEB = "web", "Web form"
+    NOTE = "note", "Internal note"
+
+
+class Message(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="messages")
+    # Repeats ticket.team so that the database can hold Message-IDs unique per team.
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=16, choices=MessageKind.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="messages",
+        help_text="The desk user who wrote it; empty for mail from outside.",
+    )
+    sender_name = models.CharField(max_length=200, blank=True)
+    sender_email = models.EmailField(max_length=254, blank=True)
+    subject = models.CharField(max_length=500, blank=True)
+    body_text = models.TextField(blank=True)
+    body_html = models.TextField(blank=True, help_text="Sanitised HTML, safe to display.")
+    message_id = models.CharField(max_length=998, blank=True)
+    in_reply_to = models.CharField(max_length=998, blank=True)
+    references = models.TextField(blank=True)
+    created_at = models.DateTimeField(help_text="When it was written (the Date header for mail).")
+    stored_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "message_id"],
+                condition=~models.Q(message_id=""),
+                name="message_unique_message_id_per_team",
+            ),
+        ]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="message_ticket_time")]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.get_kind_display()} from {self.sender_email or self.author} on {self.ticket_id}"
+        )
+
+    @property
+    def is_internal(self) -> bool:
+        return self.kind == MessageKind.NOTE
+
+
+def _attachment_path(instance: Attachment, filename: str) -> str:
+    # The stored name is the digest: user-supplied names never reach the filesystem.
+    return f"attachments/{instance.sha256[:2]}/{instance.sha256}"
+
+
+class Attachment(models.Model):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=255, default="application/octet-stream")
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    content_id = models.CharField(max_length=255, blank=True, help_text="For inline images.")
+    file = models.FileField(upload_to=_attachment_path, max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.filename

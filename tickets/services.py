@@ -1,0 +1,165 @@
+"""Writes on tickets. Every user-visible change goes through a function here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from tickets.models import (
+    Category,
+    Message,
+    MessageKind,
+    Priority,
+    Requester,
+    Status,
+    Team,
+    Ticket,
+)
+from tickets.signals import message_received, ticket_opened
+
+
+@dataclass(frozen=True)
+class Sender:
+    email: str
+    name: str = ""
+
+
+def requester_get_or_create(*, email: str, name: str = "") -> Requester:
+    """The requester for an address (case-insensitive); fills in a missing name."""
+    email = email.strip()
+    requester = Requester.objects.filter(email__iexact=email).first()
+    if requester is None:
+        requester, _ = Requester.objects.get_or_create(
+            email=email.lower(), defaults={"name": name.strip()}
+        )
+    elif name and not requester.name:
+        requester.name = name.strip()
+        requester.save(update_fields=["name"])
+    return requester
+
+
+def _next_ticket_number(team: Team) -> int:
+    # The UPDATE locks the team row until commit, so two openings never share a number.
+    Team.objects.filter(pk=team.pk).update(last_ticket_number=F("last_ticket_number") + 1)
+    return Team.objects.values_list("last_ticket_number", flat=True).get(pk=team.pk)
+
+
+def ticket_open(
+    *,
+    team: Team,
+    sender: Sender,
+    subject: str,
+    body_text: str,
+    body_html: str = "",
+    kind: MessageKind = MessageKind.WEB,
+    category: Category | str = Category.OTHER,
+    priority: Priority | int = Priority.NORMAL,
+    message_id: str = "",
+    in_reply_to: str = "",
+    references: str = "",
+    created_at: datetime | None = None,
+    announce: bool = True,
+) -> Ticket:
+    """Open a ticket with its first message. Announces ``ticket_opened`` after commit."""
+    created_at = created_at or timezone.now()
+    with transaction.atomic():
+        requester = requester_get_or_create(email=sender.email, name=sender.name)
+        ticket = Ticket.objects.create(
+            team=team,
+            number=_next_ticket_number(team),
+            subject=subject.strip()[:500] or "(no subject)",
+            requester=requester,
+            category=category,
+            priority=priority,
+            created_at=created_at,
+            last_message_at=created_at,
+        )
+        Message.objects.create(
+            ticket=ticket,
+            team=team,
+            kind=kind,
+            sender_name=sender.name,
+            sender_email=sender.email,
+            subject=subject[:500],
+            body_text=body_text,
+            body_html=body_html,
+            message_id=message_id,
+            in_reply_to=in_reply_to,
+            references=references,
+            created_at=created_at,
+        )
+        if announce:
+            transaction.on_commit(lambda: ticket_opened.send_robust(sender=Ticket, ticket=ticket))
+    return ticket
+
+
+def ticket_add_message(
+    *,
+    ticket: Ticket,
+    kind: MessageKind,
+    body_text: str,
+    body_html: str = "",
+    sender: Sender | None = None,
+    author: User | None = None,
+    subject: str = "",
+    message_id: str = "",
+    in_reply_to: str = "",
+    references: str = "",
+    created_at: datetime | None = None,
+    announce: bool = True,
+) -> Message:
+    """Add a message to a ticket and keep the ticket's clocks right."""
+    created_at = created_at or timezone.now()
+    with transaction.atomic():
+        message = Message.objects.create(
+            ticket=ticket,
+            team_id=ticket.team_id,
+            kind=kind,
+            author=author,
+            sender_name=sender.name if sender else "",
+            sender_email=sender.email if sender else "",
+            subject=subject[:500],
+            body_text=body_text,
+            body_html=body_html,
+            message_id=message_id,
+            in_reply_to=in_reply_to,
+            references=references,
+            created_at=created_at,
+        )
+        updates: dict[str, object] = {}
+        if kind != MessageKind.NOTE and created_at > ticket.last_message_at:
+            updates["last_message_at"] = created_at
+        if kind == MessageKind.EMAIL_OUT and ticket.first_response_at is None:
+            updates["first_response_at"] = max(created_at, ticket.created_at)
+        if updates:
+            Ticket.objects.filter(pk=ticket.pk).update(**updates, updated_at=timezone.now())
+            for field, value in updates.items():
+                setattr(ticket, field, value)
+        if announce and kind in (MessageKind.EMAIL_IN, MessageKind.WEB):
+            transaction.on_commit(
+                lambda: message_received.send_robust(sender=Message, message=message)
+            )
+    return message
+
+
+_STATUS_TIMESTAMPS = {Status.RESOLVED: "resolved_at", Status.CLOSED: "closed_at"}
+
+
+def ticket_set_status(*, ticket: Ticket, status: Status, at: datetime | None = None) -> Ticket:
+    at = at or timezone.now()
+    fields = ["status", "updated_at"]
+    ticket.status = status
+    stamp = _STATUS_TIMESTAMPS.get(status)
+    if stamp and getattr(ticket, stamp) is None:
+        setattr(ticket, stamp, at)
+        fields.append(stamp)
+    if status == Status.CLOSED and ticket.resolved_at is None:
+        ticket.resolved_at = at
+        fields.append("resolved_at")
+    ticket.save(update_fields=fields)
+    return ticket
