@@ -288,8 +288,13 @@ def _on_duty(zones: dict[str, Zone], at: datetime) -> tuple[Zone | None, list[Bo
 
 def _tickets(team: Team, zones: dict[str, Zone], rng: random.Random) -> int:
     now = timezone.now()
+    # About 130 messages in some 35 threads over the last three weeks; later replies are cut.
     threads = mailgen.plan_threads(
-        seed=rng.randrange(1 << 30), count=40, start=now - timedelta(days=21), end=now
+        seed=rng.randrange(1 << 30),
+        count=130,
+        start=(now - timedelta(days=21)).date(),
+        end=now.date(),
+        requesters=60,
     )
     count = 0
     for thread in threads:
@@ -330,7 +335,7 @@ def _assign(ticket: Ticket, zone: Zone | None, booked: Iterable[Booking]) -> Non
     ticket.save(update_fields=["zone", "assignee", "shadow"])
 
 
-def _replay(ticket: Ticket, message: mailgen.PlannedMessage) -> None:
+def _replay(ticket: Ticket, message: mailgen.Message) -> None:
     if message.role == "shifter" and ticket.assignee is not None:
         author = ticket.assignee
         sender = Sender(author.email, author.get_full_name())
@@ -352,7 +357,7 @@ def _replay(ticket: Ticket, message: mailgen.PlannedMessage) -> None:
 
 
 def _settle(
-    ticket: Ticket, messages: list[mailgen.PlannedMessage], now: datetime, rng: random.Random
+    ticket: Ticket, messages: list[mailgen.Message], now: datetime, rng: random.Random
 ) -> None:
     last = messages[-1]
     age = now - ticket.created_at

@@ -112,9 +112,6 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 HEARTBEAT_INTERVAL_S = env_int("HEARTBEAT_INTERVAL_S", 30, minimum=1)
-CELERY_BEAT_SCHEDULE = {
-    "heartbeat": {"task": "dast.tasks.heartbeat_task", "schedule": float(HEARTBEAT_INTERVAL_S)},
-}
 
 # --- mail -----------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
@@ -128,6 +125,23 @@ EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 if EMAIL_USE_TLS and EMAIL_USE_SSL:
     raise SettingError("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be on")
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
+# The outbox retries a failed send after OUTBOX_RETRY_BASE_S * 2**attempts (capped at an hour).
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 20, minimum=1)
+OUTBOX_RETRY_BASE_S = env_int("OUTBOX_RETRY_BASE_S", 30, minimum=1)
+OUTBOX_SWEEP_INTERVAL_S = env_int("OUTBOX_SWEEP_INTERVAL_S", 10, minimum=1)
+# At most this many acknowledgements to one address per hour (a mail loop stops here).
+ACK_LIMIT_PER_HOUR = env_int("ACK_LIMIT_PER_HOUR", 5, minimum=0)
+# A reply to a closed ticket reopens it within this many days; later it opens a follow-up.
+REOPEN_WINDOW_DAYS = env_int("REOPEN_WINDOW_DAYS", 30, minimum=0)
+# How often beat polls the mailboxes (the embedded set-up; production runs fetch_mail).
+MAIL_POLL_INTERVAL_S = env_int("MAIL_POLL_INTERVAL_S", 30, minimum=1)
+# A fetcher holds a mailbox for this long unless it renews; a killed one blocks no longer.
+MAIL_LEASE_SECONDS = env_int("MAIL_LEASE_SECONDS", 90, minimum=5)
+# Attachments larger than this are not kept (name and size are).
+MAIL_MAX_ATTACHMENT_BYTES = env_int("MAIL_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024, minimum=0)
+MAIL_MAX_TOTAL_ATTACHMENT_BYTES = env_int(
+    "MAIL_MAX_TOTAL_ATTACHMENT_BYTES", 25 * 1024 * 1024, minimum=0
+)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "DAST Desk <dast-desk@localhost>")
 SERVER_EMAIL = env_str("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 
@@ -196,4 +210,14 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
+}
+
+# --- the beat schedule: short sweeps over deadlines stored in the database ---------------
+CELERY_BEAT_SCHEDULE = {
+    "heartbeat": {"task": "dast.tasks.heartbeat_task", "schedule": float(HEARTBEAT_INTERVAL_S)},
+    "outbox": {
+        "task": "tickets.tasks.outbox_sweep_task",
+        "schedule": float(OUTBOX_SWEEP_INTERVAL_S),
+    },
+    "mail-poll": {"task": "tickets.tasks.mail_poll_task", "schedule": float(MAIL_POLL_INTERVAL_S)},
 }

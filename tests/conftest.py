@@ -6,7 +6,11 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from tests.browser import chromium, chromium_path
 from tests.servers import IN_CI
+
+# The mail servers (Dovecot, the SMTP sink) and their fixtures.
+pytest_plugins = ["tests.mailservers"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -20,6 +24,16 @@ def need_server(name: str, reason: str) -> None:
     if IN_CI:
         pytest.fail(message)
     pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def enqueued(request, monkeypatch) -> list[int]:
+    """Outbox sends the code would enqueue, recorded instead of published to the broker.
+    Tests with ``@pytest.mark.real_tasks`` publish for real (to a worker they start)."""
+    sent: list[int] = []
+    if "real_tasks" not in request.keywords:
+        monkeypatch.setattr("tickets.services.outbox._enqueue", sent.append)
+    return sent
 
 
 @pytest.fixture
@@ -38,3 +52,14 @@ def postgres_url(transactional_db: None) -> str:
     params = connection.settings_dict
     user = params["USER"] or "postgres"
     return f"postgres://{user}@{params['HOST']}:{params['PORT']}/{params['NAME']}"
+
+
+@pytest.fixture
+def browser_context(monkeypatch):
+    if chromium_path() is None:
+        need_server("Chromium", "/usr/bin/chromium is missing")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
+    # meanwhile are still synchronous and safe.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with chromium() as context:
+        yield context

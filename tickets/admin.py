@@ -1,6 +1,22 @@
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
 
-from tickets.models import Attachment, Membership, Message, Requester, Team, Ticket
+from tickets.models import (
+    Attachment,
+    Mailbox,
+    Membership,
+    Message,
+    OutboundMail,
+    OutboundState,
+    RawMessage,
+    RawState,
+    Requester,
+    Team,
+    Ticket,
+    TicketLink,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -91,3 +107,105 @@ class AttachmentAdmin(admin.ModelAdmin):
     list_display = ["filename", "content_type", "size", "message", "created_at"]
     search_fields = ["filename", "sha256"]
     raw_id_fields = ["message"]
+
+
+@admin.register(TicketLink)
+class TicketLinkAdmin(admin.ModelAdmin):
+    list_display = ["from_ticket", "kind", "to_ticket", "created_at"]
+    raw_id_fields = ["from_ticket", "to_ticket"]
+
+
+@admin.register(Mailbox)
+class MailboxAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "team",
+        "username",
+        "host",
+        "folder",
+        "active",
+        "last_uid",
+        "last_fetch_at",
+        "last_error",
+    ]
+    list_filter = ["team", "active"]
+    readonly_fields = [
+        "uidvalidity",
+        "last_uid",
+        "lease_owner",
+        "lease_expires_at",
+        "last_fetch_at",
+        "last_error",
+    ]
+
+
+@admin.register(RawMessage)
+class RawMessageAdmin(admin.ModelAdmin):
+    """Every mail as it came. Failed ones are here for an admin to look at and retry."""
+
+    list_display = ["received_at", "team", "source", "state", "message_id", "size", "note"]
+    list_filter = ["state", "source", "team"]
+    search_fields = ["message_id", "sha256", "origin"]
+    readonly_fields = [
+        "team",
+        "source",
+        "mailbox",
+        "uidvalidity",
+        "uid",
+        "origin",
+        "message_id",
+        "sha256",
+        "size",
+        "state",
+        "note",
+        "received_at",
+        "processed_at",
+        "raw_text",
+    ]
+    exclude = ["raw"]
+    actions = ["reprocess"]
+
+    @admin.display(description="Raw message (first 20 kB)")
+    def raw_text(self, obj: RawMessage) -> str:
+        return bytes(obj.raw[:20_000]).decode("utf-8", errors="replace")
+
+    @admin.action(description="Process again")
+    def reprocess(self, request: HttpRequest, queryset: QuerySet[RawMessage]) -> None:
+        from tickets.services.intake import raw_process
+
+        done = 0
+        for raw in queryset.filter(state=RawState.FAILED):
+            RawMessage.objects.filter(pk=raw.pk).update(state=RawState.NEW)
+            raw.state = RawState.NEW
+            raw_process(raw, received_at=timezone.now())
+            done += 1
+        self.message_user(request, f"{done} failed message(s) processed again.")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(OutboundMail)
+class OutboundMailAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "kind",
+        "to",
+        "subject",
+        "state",
+        "attempts",
+        "sent_at",
+        "last_error",
+    ]
+    list_filter = ["state", "kind", "team"]
+    search_fields = ["to", "subject", "message_id"]
+    raw_id_fields = ["ticket"]
+    readonly_fields = ["state", "attempts", "claimed_until", "sent_at", "last_error", "message_id"]
+    actions = ["retry_now"]
+
+    @admin.action(description="Retry now")
+    def retry_now(self, request: HttpRequest, queryset: QuerySet[OutboundMail]) -> None:
+        count = queryset.filter(state__in=[OutboundState.PENDING, OutboundState.FAILED]).update(
+            state=OutboundState.PENDING, next_attempt_at=timezone.now()
+        )
+        self.message_user(request, f"{count} mail(s) will be sent at the next sweep.")

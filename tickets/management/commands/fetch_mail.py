@@ -1,7 +1,7 @@
 """The mail fetcher process (the compose service ``fetcher``).
 
-Until the IMAP intake lands this only starts, reports that no mailbox is configured, and waits
-for SIGTERM, so that the production shape already has its service.
+One thread per active mailbox, each holding the mailbox's lease, waiting with IMAP IDLE and
+reconnecting with backoff. SIGTERM or Ctrl-C stops them at their next wait.
 """
 
 from __future__ import annotations
@@ -11,15 +11,39 @@ import threading
 from types import FrameType
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import close_old_connections, connection
+
+from tickets.models import Mailbox
+from tickets.services.fetch import MailboxWatcher, mailbox_poll
 
 
 class Command(BaseCommand):
-    help = "Fetch mail from the configured IMAP mailboxes (not yet: waits for the mail issue)."
+    help = "Fetch mail from the active IMAP mailboxes into tickets, until stopped."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--once", action="store_true", help="do one pass and exit")
+        parser.add_argument("--once", action="store_true", help="one pass per mailbox, then exit")
+        parser.add_argument("--mailbox", action="append", default=[], help="only these (names)")
+        parser.add_argument("--idle-seconds", type=float, default=10)
+        parser.add_argument("--poll-seconds", type=float, default=30)
 
-    def handle(self, *args: object, once: bool, **options: object) -> None:
+    def handle(
+        self,
+        *args: object,
+        once: bool,
+        mailbox: list[str],
+        idle_seconds: float,
+        poll_seconds: float,
+        **options: object,
+    ) -> None:
+        mailboxes = Mailbox.objects.filter(active=True).select_related("team")
+        if mailbox:
+            mailboxes = mailboxes.filter(name__in=mailbox)
+        boxes = list(mailboxes)
+        if once:
+            for box in boxes:
+                result = mailbox_poll(box)
+                self.stdout.write(f"fetch_mail: {box.name}: {result or 'busy or failed'}")
+            return
         stop = threading.Event()
 
         def _stop(signum: int, frame: FrameType | None) -> None:
@@ -27,8 +51,32 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
-        self.stdout.write("fetch_mail: started; no IMAP mailbox is configured yet", ending="\n")
+        watchers = [
+            MailboxWatcher(box, idle_seconds=idle_seconds, poll_seconds=poll_seconds)
+            for box in boxes
+        ]
+        threads = [
+            threading.Thread(target=_run, args=(w,), name=w.mailbox.name, daemon=True)
+            for w in watchers
+        ]
+        for thread in threads:
+            thread.start()
+        names = ", ".join(b.name for b in boxes) or "none configured"
+        self.stdout.write(f"fetch_mail: started; mailboxes: {names}")
         self.stdout.flush()
-        while not once and not stop.wait(60):
+        while not stop.wait(1):
             pass
+        for watcher in watchers:
+            watcher.stop()
+        for thread in threads:
+            thread.join(timeout=30)
+        connection.close()
         self.stdout.write("fetch_mail: stopped")
+
+
+def _run(watcher: MailboxWatcher) -> None:
+    close_old_connections()
+    try:
+        watcher.run()
+    finally:
+        connection.close()

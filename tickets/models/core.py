@@ -182,6 +182,7 @@ class Ticket(models.Model):
     first_response_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    reopen_count = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]
@@ -222,6 +223,15 @@ class MessageKind(models.TextChoices):
     NOTE = "note", "Internal note"
 
 
+class Noise(models.TextChoices):
+    """Why an inbound mail must not open a ticket or be answered (mirrors the parser's)."""
+
+    NONE = "none", "—"
+    AUTO_REPLY = "auto_reply", "Auto-reply"
+    BOUNCE = "bounce", "Bounce"
+    BULK = "bulk", "Bulk mail"
+
+
 class Message(models.Model):
     ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="messages")
     # Repeats ticket.team so that the database can hold Message-IDs unique per team.
@@ -240,9 +250,21 @@ class Message(models.Model):
     subject = models.CharField(max_length=500, blank=True)
     body_text = models.TextField(blank=True)
     body_html = models.TextField(blank=True, help_text="Sanitised HTML, safe to display.")
+    recipients = models.TextField(blank=True, help_text="To and Cc addresses, comma-separated.")
     message_id = models.CharField(max_length=998, blank=True)
     in_reply_to = models.CharField(max_length=998, blank=True)
     references = models.TextField(blank=True)
+    noise = models.CharField(max_length=16, choices=Noise.choices, default=Noise.NONE)
+    # Where quoted history and the signature start in body_text, so the page can fold them.
+    quote_start = models.PositiveIntegerField(null=True, blank=True)
+    signature_start = models.PositiveIntegerField(null=True, blank=True)
+    raw = models.ForeignKey(
+        "tickets.RawMessage",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="messages",
+    )
     created_at = models.DateTimeField(help_text="When it was written (the Date header for mail).")
     stored_at = models.DateTimeField(auto_now_add=True)
 
@@ -255,7 +277,10 @@ class Message(models.Model):
                 name="message_unique_message_id_per_team",
             ),
         ]
-        indexes = [models.Index(fields=["ticket", "created_at"], name="message_ticket_time")]
+        indexes = [
+            models.Index(fields=["ticket", "created_at"], name="message_ticket_time"),
+            models.Index(fields=["message_id"], name="message_message_id"),
+        ]
 
     def __str__(self) -> str:
         return (
@@ -279,7 +304,10 @@ class Attachment(models.Model):
     size = models.PositiveBigIntegerField()
     sha256 = models.CharField(max_length=64)
     content_id = models.CharField(max_length=255, blank=True, help_text="For inline images.")
-    file = models.FileField(upload_to=_attachment_path, max_length=200)
+    file = models.FileField(upload_to=_attachment_path, max_length=200, blank=True)
+    dropped = models.CharField(
+        max_length=200, blank=True, help_text="Why the content was not kept (size caps)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -287,3 +315,29 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+
+class LinkKind(models.TextChoices):
+    RELATED = "related", "Related"
+    FOLLOW_UP = "follow_up", "Follow-up of"
+
+
+class TicketLink(models.Model):
+    """A link from one ticket to another: a follow-up of a closed ticket, a related one."""
+
+    from_ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="links")
+    to_ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="backlinks")
+    kind = models.CharField(max_length=16, choices=LinkKind.choices, default=LinkKind.RELATED)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["from_ticket", "to_ticket"], name="ticketlink_unique"),
+            models.CheckConstraint(
+                condition=~models.Q(from_ticket=models.F("to_ticket")),
+                name="ticketlink_not_to_itself",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_ticket_id} {self.kind} {self.to_ticket_id}"

@@ -20,6 +20,7 @@ from tickets.models import (
     Team,
     Ticket,
 )
+from tickets.signals import announce as _announce
 from tickets.signals import message_received, ticket_opened
 
 
@@ -94,7 +95,7 @@ def ticket_open(
             created_at=created_at,
         )
         if announce:
-            transaction.on_commit(lambda: ticket_opened.send_robust(sender=Ticket, ticket=ticket))
+            transaction.on_commit(lambda: _announce(ticket_opened, Ticket, ticket=ticket))
     return ticket
 
 
@@ -141,9 +142,7 @@ def ticket_add_message(
             for field, value in updates.items():
                 setattr(ticket, field, value)
         if announce and kind in (MessageKind.EMAIL_IN, MessageKind.WEB):
-            transaction.on_commit(
-                lambda: message_received.send_robust(sender=Message, message=message)
-            )
+            transaction.on_commit(lambda: _announce(message_received, Message, message=message))
     return message
 
 

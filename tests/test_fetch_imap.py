@@ -1,0 +1,162 @@
+"""The fetcher against a real Dovecot: every mail once, whatever happens to the connection."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from tests.factories import TeamFactory
+from tests.mailfactory import make_mail
+from tests.procs import PYTHON, child_env, running, wait_for
+from tickets.mail.imap import STORED_FLAG
+from tickets.models import Mailbox, RawMessage, Ticket
+from tickets.services.fetch import MailboxWatcher, mailbox_lease_claim, mailbox_poll
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def mailbox(imap_mailbox, monkeypatch):
+    server, user, password, folder = imap_mailbox
+    monkeypatch.setenv("DAST_TEST_IMAP_PW", password)
+    team = TeamFactory(slug="dast", ticket_prefix="DAST")
+    return Mailbox.objects.create(
+        team=team,
+        name="desk",
+        host=server.host,
+        port=server.port,
+        security="none",
+        username=user,
+        password_env="DAST_TEST_IMAP_PW",
+        folder=folder,
+        addresses="dast-desk@cern.ch",
+    )
+
+
+def _append(imap_mailbox, *raws):
+    server, user, password, folder = imap_mailbox
+    return server.append_many(user, password, list(raws), folder)
+
+
+def test_mail_appended_over_imap_becomes_tickets_and_is_flagged_after_storing(
+    imap_mailbox, mailbox
+):
+    uids = _append(imap_mailbox, *(make_mail(subject=f"problem {n}") for n in range(3)))
+    result = mailbox_poll(mailbox)
+    assert result is not None
+    assert result.stored == 3
+    assert Ticket.objects.count() == 3
+    server, user, password, folder = imap_mailbox
+    flags = server.flags(user, password, folder)
+    assert all(STORED_FLAG in flags[uid] for uid in uids)
+    assert b"\\Seen" not in flags[uids[0]]  # people reading the box still see it as new
+    mailbox.refresh_from_db()
+    assert mailbox.last_uid == max(uids)
+    assert mailbox_poll(mailbox).stored == 0
+
+
+def test_the_lists_copy_and_the_direct_copy_of_a_mail_are_stored_once(imap_mailbox, mailbox):
+    _append(
+        imap_mailbox,
+        make_mail(message_id="<twice@cern.ch>"),
+        make_mail(message_id="<twice@cern.ch>", subject="[hn-atlas] copy"),
+    )
+    result = mailbox_poll(mailbox)
+    assert (result.stored, result.duplicates) == (1, 1)
+    assert Ticket.objects.count() == 1
+
+
+def test_a_new_uidvalidity_rescans_without_storing_anything_twice(imap_mailbox, mailbox):
+    _append(imap_mailbox, make_mail(), make_mail())
+    mailbox_poll(mailbox)
+    server, user, password, folder = imap_mailbox
+    before = server.uidvalidity(user, password, folder)
+    assert server.reset_uidvalidity(user, folder) != before
+    _append(imap_mailbox, make_mail(subject="after the reset"))
+    result = mailbox_poll(mailbox)
+    assert (result.stored, result.duplicates) == (1, 2)
+    assert RawMessage.objects.count() == 3
+    mailbox.refresh_from_db()
+    assert mailbox.uidvalidity != before
+
+
+def test_a_second_fetcher_cannot_take_a_leased_mailbox(mailbox):
+    assert mailbox_lease_claim(mailbox, "fetcher-a")
+    assert not mailbox_lease_claim(mailbox, "fetcher-b")
+    assert mailbox_poll(mailbox) is None
+    assert mailbox_lease_claim(mailbox, "fetcher-a")  # renewing is fine
+
+
+def test_the_watcher_sees_new_mail_through_idle_and_survives_a_dropped_connection(
+    imap_mailbox, mailbox
+):
+    watcher = MailboxWatcher(mailbox, idle_seconds=5, max_backoff=1)
+    thread = threading.Thread(target=watcher.run, daemon=True)
+    thread.start()
+    try:
+        _wait(lambda: watcher.passes >= 1, "first pass")
+        started = time.monotonic()
+        _append(imap_mailbox, make_mail(subject="seen by IDLE"))
+        _wait(lambda: Ticket.objects.filter(subject="seen by IDLE").exists(), "IDLE delivery")
+        assert time.monotonic() - started < 5
+        server = imap_mailbox.server
+        assert server.drop_connections() >= 1
+        _append(imap_mailbox, make_mail(subject="after the drop"))
+        _wait(lambda: Ticket.objects.filter(subject="after the drop").exists(), "reconnect", 20)
+    finally:
+        watcher.stop()
+        thread.join(20)
+    assert not thread.is_alive()
+    assert Ticket.objects.count() == 2
+    mailbox.refresh_from_db()
+    assert mailbox.lease_owner == ""
+
+
+def _wait(condition, what, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_a_fetcher_killed_mid_batch_loses_and_duplicates_nothing_after_a_restart(
+    imap_mailbox, mailbox, postgres_url, tmp_path
+):
+    count = 3000
+    _append(imap_mailbox, *(make_mail(subject=f"backlog {n}") for n in range(count)))
+    env = child_env(
+        DATABASE_URL=postgres_url, DAST_TEST_IMAP_PW=imap_mailbox.password, MAIL_LEASE_SECONDS="5"
+    )
+    args = [PYTHON, "manage.py", "fetch_mail", "--idle-seconds", "1"]
+    log = tmp_path / "fetch.log"
+    with running(args, env, log) as fetcher:
+        wait_for(
+            lambda: RawMessage.objects.exists(),
+            timeout=60,
+            what="first stored mail",
+            log=log,
+            process=fetcher,
+        )
+        os.kill(fetcher.pid, signal.SIGKILL)
+        fetcher.wait(10)
+    killed_at = RawMessage.objects.count()
+    assert killed_at < count, "the fetcher finished before it could be killed"
+    with running(args, env, tmp_path / "fetch2.log") as again:
+        wait_for(
+            lambda: Ticket.objects.count() >= count,
+            timeout=120,
+            what="the whole backlog",
+            log=tmp_path / "fetch2.log",
+            process=again,
+        )
+    assert RawMessage.objects.count() == count
+    assert Ticket.objects.count() == count
+    assert RawMessage.objects.exclude(state="processed").count() == 0
+    server, user, password, folder = imap_mailbox
+    assert all(STORED_FLAG in flags for flags in server.flags(user, password, folder).values())

@@ -1,0 +1,114 @@
+"""The outbox sends each mail once, threaded, over real SMTP, and waits out an outage."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from tests.factories import MembershipFactory, TeamFactory
+from tests.mailfactory import make_mail
+from tickets.models import Mailbox, OutboundMail, OutboundState, Status
+from tickets.models.mail import RawSource
+from tickets.services.intake import raw_process, raw_store
+from tickets.services.outbox import outbound_due_ids, outbound_send
+from tickets.services.replies import ticket_reply
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def smtp(settings, smtp_sink):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = smtp_sink.host
+    settings.EMAIL_PORT = smtp_sink.port
+    settings.EMAIL_TIMEOUT = 5
+    return smtp_sink
+
+
+@pytest.fixture
+def ticket(django_capture_on_commit_callbacks):
+    team = TeamFactory(slug="dast", ticket_prefix="DAST")
+    Mailbox.objects.create(
+        team=team,
+        name="desk",
+        host="127.0.0.1",
+        security="none",
+        username="support",
+        password_env="PW",
+        addresses="dast-desk@cern.ch",
+    )
+    raw = raw_store(team=team, raw=make_mail(message_id="<first@cern.ch>"), source=RawSource.IMAP)
+    # The acknowledgement is written after commit; its send is what each test drives by hand.
+    with django_capture_on_commit_callbacks(execute=True):
+        return raw_process(raw, received_at=timezone.now()).ticket
+
+
+def test_the_acknowledgement_goes_out_threaded_tagged_and_marked_automatic(smtp, ticket):
+    ack = OutboundMail.objects.get(ticket=ticket)
+    assert outbound_send(ack.pk) is True
+    mail = smtp.wait_for(1)[0].message()
+    assert mail["Message-ID"] == ack.message_id
+    assert mail["In-Reply-To"] == "<first@cern.ch>"
+    assert "<first@cern.ch>" in mail["References"]
+    assert mail["Auto-Submitted"] == "auto-replied"
+    assert mail["Subject"].startswith(f"[{ticket.reference}] Re: ")
+    assert mail["Reply-To"] == f"dast-desk+{ticket.reply_token}@cern.ch"
+    assert ticket.reference in mail.get_content()
+    ack.refresh_from_db()
+    assert ack.state == OutboundState.SENT
+
+
+def test_a_mail_is_sent_once_even_when_asked_twice(smtp, ticket):
+    ack = OutboundMail.objects.get(ticket=ticket)
+    assert outbound_send(ack.pk) is True
+    assert outbound_send(ack.pk) is False
+    assert len(smtp.messages) == 1
+
+
+def test_while_smtp_is_down_the_mail_waits_and_goes_once_smtp_is_back(smtp, ticket):
+    ack = OutboundMail.objects.get(ticket=ticket)
+    smtp.stop()
+    assert outbound_send(ack.pk) is False
+    ack.refresh_from_db()
+    assert ack.state == OutboundState.PENDING
+    assert ack.attempts == 1
+    assert "Connection" in ack.last_error or "refused" in ack.last_error.lower()
+    assert ack.pk not in outbound_due_ids()  # backing off
+    smtp.restart()
+    with time_machine.travel(timezone.now() + timedelta(minutes=2), tick=False):
+        assert outbound_due_ids() == [ack.pk]
+        assert outbound_send(ack.pk) is True
+    assert len(smtp.messages) == 1
+
+
+def test_a_temporary_refusal_is_retried(smtp, ticket):
+    ack = OutboundMail.objects.get(ticket=ticket)
+    smtp.fail_next(1)
+    assert outbound_send(ack.pk) is False
+    with time_machine.travel(timezone.now() + timedelta(minutes=2), tick=False):
+        assert outbound_send(ack.pk) is True
+    assert len(smtp.messages) == 1
+
+
+def test_a_shifters_reply_is_stored_on_the_ticket_and_mailed_with_the_same_message_id(
+    smtp, ticket, django_capture_on_commit_callbacks
+):
+    shifter = MembershipFactory(team=ticket.team).user
+    with django_capture_on_commit_callbacks(execute=True):
+        message = ticket_reply(
+            ticket=ticket, author=shifter, body_text="Please retry with --nFilesPerJob 5."
+        )
+    ticket.refresh_from_db()
+    assert ticket.status == Status.WAITING_ON_USER
+    assert ticket.first_response_at is not None
+    reply = OutboundMail.objects.get(ticket=ticket, kind="reply")
+    assert reply.message_id == message.message_id
+    assert outbound_send(reply.pk) is True
+    sent = smtp.wait_for(1)[0]
+    assert sent.rcpt_tos == (ticket.requester.email,) or list(sent.rcpt_tos) == [
+        ticket.requester.email
+    ]
+    assert "--nFilesPerJob 5" in sent.message().get_content()

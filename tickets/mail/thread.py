@@ -1,0 +1,93 @@
+"""Which ticket an inbound mail belongs to. Reads only; the one ORM module of the mail step.
+
+In this order: the ticket's reply token in a recipient address (support+TOKEN@...), the
+ticket tag in the subject ([DAST-1234]), then In-Reply-To and References against the
+Message-IDs the desk has stored or sent. A subject tag alone does not let a stranger into a
+ticket: their mail opens a new ticket linked to it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from tickets.mail.parse import ParsedMail, subject_tags
+from tickets.models import DESK_ROLES, Membership, Message, OutboundMail, Team, Ticket
+
+TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
+
+
+@dataclass(frozen=True)
+class ThreadMatch:
+    ticket: Ticket
+    how: str  # token | subject | references
+    stranger: bool = False
+
+
+def _final(ticket: Ticket) -> Ticket:
+    """A merged ticket's mail goes to the ticket it was merged into."""
+    seen = {ticket.pk}
+    while ticket.merged_into_id is not None and ticket.merged_into_id not in seen:
+        seen.add(ticket.merged_into_id)
+        ticket = Ticket.objects.select_related("team", "requester").get(pk=ticket.merged_into_id)
+    return ticket
+
+
+def _tokens(parsed: ParsedMail) -> list[str]:
+    addresses = [a.email for a in (*parsed.to, *parsed.cc)] + list(parsed.delivered_to)
+    found = []
+    for address in addresses:
+        local = address.lower().partition("@")[0]
+        if "+" in local:
+            token = local.split("+", 1)[1]
+            if TOKEN_RE.match(token):
+                found.append(token)
+    return found
+
+
+def participants(ticket: Ticket) -> set[str]:
+    """Everyone who has a part in the ticket: the requester, every sender and recipient of its
+    mail, and the team's desk members."""
+    people = {ticket.requester.email.lower()}
+    for sender, recipients in Message.objects.filter(ticket=ticket).values_list(
+        "sender_email", "recipients"
+    ):
+        people.add(sender.lower())
+        people.update(r.strip().lower() for r in recipients.split(",") if r.strip())
+    people.update(
+        email.lower()
+        for email in Membership.objects.filter(team=ticket.team, role__in=DESK_ROLES)
+        .values_list("user__email", flat=True)
+        .distinct()
+    )
+    people.discard("")
+    return people
+
+
+def thread_find(team: Team, parsed: ParsedMail) -> ThreadMatch | None:
+    tickets = Ticket.objects.filter(team=team).select_related("team", "requester")
+    tokens = _tokens(parsed)
+    if tokens:
+        ticket = tickets.filter(reply_token__in=tokens).first()
+        if ticket is not None:
+            return ThreadMatch(_final(ticket), "token")
+    for prefix, number in subject_tags(parsed.subject, [team.ticket_prefix]):
+        ticket = tickets.filter(number=number).first()
+        if ticket is None or prefix.upper() != team.ticket_prefix:
+            continue
+        sender = parsed.sender.email.lower() if parsed.sender else ""
+        ticket = _final(ticket)
+        return ThreadMatch(ticket, "subject", stranger=sender not in participants(ticket))
+    bounced = [parsed.bounce.original_message_id] if parsed.bounce else []
+    ids = [i for i in (*bounced, *reversed(parsed.in_reply_to), *reversed(parsed.references)) if i]
+    if ids:
+        for model in (Message, OutboundMail):
+            ticket_id = (
+                model.objects.filter(team=team, message_id__in=ids)
+                .exclude(ticket=None)
+                .values_list("ticket_id", flat=True)
+                .first()
+            )
+            if ticket_id is not None:
+                return ThreadMatch(_final(tickets.get(pk=ticket_id)), "references")
+    return None

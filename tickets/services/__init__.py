@@ -1,0 +1,17 @@
+"""Writes. Every user-visible change goes through a function in this package."""
+
+from tickets.services.tickets import (
+    Sender,
+    requester_get_or_create,
+    ticket_add_message,
+    ticket_open,
+    ticket_set_status,
+)
+
+__all__ = [
+    "Sender",
+    "requester_get_or_create",
+    "ticket_add_message",
+    "ticket_open",
+    "ticket_set_status",
+]

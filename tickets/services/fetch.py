@@ -1,0 +1,208 @@
+"""Fetch a mailbox: lease it, store new mail raw, flag it on the server, then process it.
+
+The order is what makes a killed fetcher harmless: raw bytes and the UID high-water mark are
+committed together before the server-side flag is set; processing comes after and is retried
+for any stored mail still marked new. A second fetcher finds the lease taken and waits.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from tickets.mail.imap import ImapError, ImapSession, ImapSettings
+from tickets.models import Mailbox, RawMessage, RawState
+from tickets.models.mail import RawSource
+from tickets.services.intake import raw_process, raw_store
+
+log = logging.getLogger(__name__)
+BATCH = 500
+
+
+def fetcher_identity() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def mailbox_lease_claim(mailbox: Mailbox, owner: str, seconds: int | None = None) -> bool:
+    """Take or renew the mailbox's lease. False when another live fetcher holds it."""
+    now = timezone.now()
+    seconds = seconds or settings.MAIL_LEASE_SECONDS
+    free = Q(lease_owner="") | Q(lease_owner=owner) | Q(lease_expires_at__lt=now)
+    return (
+        Mailbox.objects.filter(free, pk=mailbox.pk).update(
+            lease_owner=owner, lease_expires_at=now + timedelta(seconds=seconds)
+        )
+        == 1
+    )
+
+
+def mailbox_lease_release(mailbox: Mailbox, owner: str) -> None:
+    Mailbox.objects.filter(pk=mailbox.pk, lease_owner=owner).update(
+        lease_owner="", lease_expires_at=None
+    )
+
+
+def imap_settings(mailbox: Mailbox) -> ImapSettings:
+    return ImapSettings(
+        host=mailbox.host,
+        port=mailbox.port,
+        security=mailbox.security,
+        username=mailbox.username,
+        password=mailbox.password(),
+    )
+
+
+@dataclass
+class FetchResult:
+    stored: int = 0
+    duplicates: int = 0
+    processed: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+
+def mailbox_fetch_once(
+    mailbox: Mailbox, session: ImapSession, *, batch: int = BATCH
+) -> FetchResult:
+    """One pass over the mailbox's folder with an open session."""
+    result = FetchResult()
+    uidvalidity = session.select(mailbox.folder)
+    if mailbox.uidvalidity != uidvalidity:
+        # New UIDVALIDITY: UIDs mean nothing any more. Start again from 1; Message-IDs keep
+        # what was already stored from being stored twice.
+        log.warning(
+            "mailbox %s: UIDVALIDITY %s -> %s, rescanning",
+            mailbox,
+            mailbox.uidvalidity,
+            uidvalidity,
+        )
+        Mailbox.objects.filter(pk=mailbox.pk).update(uidvalidity=uidvalidity, last_uid=0)
+        mailbox.uidvalidity, mailbox.last_uid = uidvalidity, 0
+    session.mark_stored(session.unflagged_upto(mailbox.last_uid), mailbox.processed_folder)
+    uids = session.uids_after(mailbox.last_uid)
+    for start in range(0, len(uids), batch):
+        chunk = uids[start : start + batch]
+        bodies = session.fetch(chunk)
+        with transaction.atomic():
+            stored = [
+                raw
+                for uid in chunk
+                if (
+                    raw := raw_store(
+                        team=mailbox.team,
+                        raw=bodies.get(uid, b""),
+                        source=RawSource.IMAP,
+                        mailbox=mailbox,
+                        uidvalidity=uidvalidity,
+                        uid=uid,
+                    )
+                )
+                is not None
+            ]
+            Mailbox.objects.filter(pk=mailbox.pk, uidvalidity=uidvalidity).update(
+                last_uid=chunk[-1], last_fetch_at=timezone.now(), last_error=""
+            )
+        mailbox.last_uid = chunk[-1]
+        result.stored += len(stored)
+        result.duplicates += len(chunk) - len(stored)
+        session.mark_stored(chunk, mailbox.processed_folder)  # only after the commit
+        for raw in stored:
+            outcome = raw_process(raw, received_at=timezone.now()).outcome
+            result.outcomes[outcome] = result.outcomes.get(outcome, 0) + 1
+            result.processed += 1
+    result.processed += raw_process_pending(mailbox=mailbox)
+    return result
+
+
+def raw_process_pending(*, mailbox: Mailbox | None = None, limit: int = 1000) -> int:
+    """Process stored mail that a crash left unprocessed. Returns how many."""
+    pending = RawMessage.objects.filter(state=RawState.NEW, source=RawSource.IMAP)
+    if mailbox is not None:
+        pending = pending.filter(mailbox=mailbox)
+    count = 0
+    for raw in pending.select_related("team").order_by("pk")[:limit]:
+        raw_process(raw, received_at=timezone.now())
+        count += 1
+    return count
+
+
+def mailbox_poll(mailbox: Mailbox) -> FetchResult | None:
+    """One lease-protected pass, connecting and disconnecting (the beat task's way)."""
+    owner = fetcher_identity()
+    if not mailbox_lease_claim(mailbox, owner):
+        return None
+    try:
+        with ImapSession(imap_settings(mailbox)) as session:
+            return mailbox_fetch_once(mailbox, session)
+    except (ImapError, LookupError) as exc:
+        Mailbox.objects.filter(pk=mailbox.pk).update(last_error=str(exc)[:2000])
+        log.warning("mailbox %s: %s", mailbox, exc)
+        return None
+    finally:
+        mailbox_lease_release(mailbox, owner)
+
+
+class MailboxWatcher:
+    """The long-running fetcher for one mailbox: IDLE when the server can, polling when not,
+    reconnecting with backoff on any failure. ``stop`` ends it at the next wait."""
+
+    def __init__(
+        self,
+        mailbox: Mailbox,
+        *,
+        idle_seconds: float = 10,
+        poll_seconds: float = 30,
+        max_backoff: float = 60,
+    ) -> None:
+        self.mailbox = mailbox
+        self.owner = fetcher_identity()
+        self.idle_seconds = idle_seconds
+        self.poll_seconds = poll_seconds
+        self.max_backoff = max_backoff
+        self.stopping = threading.Event()
+        self.passes = 0
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def run(self) -> None:
+        backoff = 1.0
+        try:
+            while not self.stopping.is_set():
+                if not mailbox_lease_claim(self.mailbox, self.owner):
+                    self.stopping.wait(self.poll_seconds)
+                    continue
+                try:
+                    self._session_loop()
+                    backoff = 1.0
+                except (ImapError, LookupError) as exc:
+                    Mailbox.objects.filter(pk=self.mailbox.pk).update(last_error=str(exc)[:2000])
+                    log.warning(
+                        "mailbox %s: %s; reconnecting in %.0f s", self.mailbox, exc, backoff
+                    )
+                    self.stopping.wait(backoff)
+                    backoff = min(backoff * 2, self.max_backoff)
+        finally:
+            mailbox_lease_release(self.mailbox, self.owner)
+
+    def _session_loop(self) -> None:
+        with ImapSession(imap_settings(self.mailbox)) as session:
+            idle = session.can_idle()
+            while not self.stopping.is_set():
+                mailbox_fetch_once(self.mailbox, session)
+                self.passes += 1
+                if not mailbox_lease_claim(self.mailbox, self.owner):
+                    log.warning("mailbox %s: lost the lease", self.mailbox)
+                    return
+                if idle:
+                    session.idle_wait(min(self.idle_seconds, settings.MAIL_LEASE_SECONDS / 3))
+                else:
+                    self.stopping.wait(self.poll_seconds)

@@ -1,0 +1,176 @@
+"""The outbox: mail is written as a row in the caller's transaction and sent after commit.
+
+A send claims its row with a conditional UPDATE, so two workers never send the same mail; a
+failure puts it back with a later ``next_attempt_at``; the beat sweep picks up whatever a lost
+task or an SMTP outage left behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from email.utils import formataddr, parseaddr
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from tickets.models import Mailbox, OutboundMail, OutboundState, Team, Ticket
+from tickets.models.mail import OutboundKind
+
+log = logging.getLogger(__name__)
+CLAIM_SECONDS = 300
+MAX_BACKOFF = timedelta(hours=1)
+
+
+def team_sending_address(team: Team) -> str:
+    """The desk's own address for a team: the first address of its first active mailbox."""
+    mailbox = (
+        Mailbox.objects.filter(team=team, active=True).order_by("pk").only("addresses").first()
+    )
+    if mailbox and mailbox.address_list:
+        return mailbox.address_list[0]
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+
+
+def ticket_reply_address(ticket: Ticket) -> str:
+    """support+TOKEN@host: a reply to it threads into the ticket whatever its subject."""
+    local, _, domain = team_sending_address(ticket.team).partition("@")
+    return f"{local.split('+')[0]}+{ticket.reply_token}@{domain}"
+
+
+def new_message_id(team: Team) -> str:
+    domain = team_sending_address(team).partition("@")[2] or "dast-desk.invalid"
+    return f"<{uuid.uuid4().hex}.{team.ticket_prefix.lower()}@{domain}>"
+
+
+def tagged_subject(ticket: Ticket, subject: str) -> str:
+    tag = f"[{ticket.reference}]"
+    return subject if tag in subject else f"{tag} {subject}"
+
+
+def outbound_queue(
+    *,
+    team: Team,
+    kind: OutboundKind,
+    to: Sequence[str],
+    subject: str,
+    body_text: str,
+    ticket: Ticket | None = None,
+    cc: Sequence[str] = (),
+    message_id: str = "",
+    in_reply_to: str = "",
+    references: str = "",
+    reply_to: str = "",
+    automatic: bool = False,
+) -> OutboundMail:
+    """Write a mail to the outbox; it is sent by a worker once the caller's transaction commits."""
+    sender = team_sending_address(team)
+    mail = OutboundMail.objects.create(
+        team=team,
+        ticket=ticket,
+        kind=kind,
+        from_address=formataddr((team.name, sender)),
+        reply_to=reply_to,
+        to=", ".join(to),
+        cc=", ".join(cc),
+        subject=subject[:500],
+        body_text=body_text,
+        message_id=message_id or new_message_id(team),
+        in_reply_to=in_reply_to,
+        references=references,
+        automatic=automatic,
+        next_attempt_at=timezone.now(),
+    )
+    transaction.on_commit(lambda: _enqueue(mail.pk))
+    return mail
+
+
+def _enqueue(outbound_id: int) -> None:
+    from tickets.tasks import outbound_send_task
+
+    try:
+        outbound_send_task.delay(outbound_id)
+    except Exception:  # the sweep will find the row; a broker hiccup must not fail the request
+        log.exception("could not enqueue outbound mail %s; the sweep will send it", outbound_id)
+
+
+def _backoff(attempts: int) -> timedelta:
+    return min(
+        timedelta(seconds=settings.OUTBOX_RETRY_BASE_S * 2 ** max(attempts - 1, 0)), MAX_BACKOFF
+    )
+
+
+def _claim(outbound_id: int, now: datetime) -> bool:
+    claimable = Q(state=OutboundState.PENDING, next_attempt_at__lte=now) | Q(
+        state=OutboundState.SENDING, claimed_until__lt=now
+    )
+    return (
+        OutboundMail.objects.filter(claimable, pk=outbound_id).update(
+            state=OutboundState.SENDING,
+            claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
+            attempts=F("attempts") + 1,
+        )
+        == 1
+    )
+
+
+def _as_email(mail: OutboundMail) -> EmailMessage:
+    headers = {"Message-ID": mail.message_id}
+    if mail.in_reply_to:
+        headers["In-Reply-To"] = mail.in_reply_to
+    if mail.references:
+        headers["References"] = mail.references
+    if mail.automatic:
+        headers["Auto-Submitted"] = "auto-replied"
+        headers["X-Auto-Response-Suppress"] = "All"
+    return EmailMessage(
+        subject=mail.subject,
+        body=mail.body_text,
+        from_email=mail.from_address,
+        to=[a.strip() for a in mail.to.split(",") if a.strip()],
+        cc=[a.strip() for a in mail.cc.split(",") if a.strip()],
+        reply_to=[mail.reply_to] if mail.reply_to else None,
+        headers=headers,
+    )
+
+
+def outbound_send(outbound_id: int) -> bool:
+    """Send one outbox row if it is due and nobody else is sending it. True when sent."""
+    now = timezone.now()
+    if not _claim(outbound_id, now):
+        return False
+    mail = OutboundMail.objects.get(pk=outbound_id)
+    try:
+        with get_connection(fail_silently=False, timeout=settings.EMAIL_TIMEOUT) as connection:
+            connection.send_messages([_as_email(mail)])
+    except Exception as exc:  # SMTP refused, server down, DNS, TLS: all mean "try again later"
+        gave_up = mail.attempts >= settings.OUTBOX_MAX_ATTEMPTS
+        OutboundMail.objects.filter(pk=mail.pk, state=OutboundState.SENDING).update(
+            state=OutboundState.FAILED if gave_up else OutboundState.PENDING,
+            next_attempt_at=timezone.now() + _backoff(mail.attempts),
+            claimed_until=None,
+            last_error=f"{exc.__class__.__name__}: {exc}"[:2000],
+        )
+        log.warning("outbound %s attempt %s failed: %s", mail.pk, mail.attempts, exc)
+        return False
+    OutboundMail.objects.filter(pk=mail.pk, state=OutboundState.SENDING).update(
+        state=OutboundState.SENT, sent_at=timezone.now(), claimed_until=None, last_error=""
+    )
+    return True
+
+
+def outbound_due_ids(*, now: datetime | None = None, limit: int = 500) -> list[int]:
+    now = now or timezone.now()
+    due = Q(state=OutboundState.PENDING, next_attempt_at__lte=now) | Q(
+        state=OutboundState.SENDING, claimed_until__lt=now
+    )
+    return list(
+        OutboundMail.objects.filter(due)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )

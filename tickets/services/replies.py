@@ -1,0 +1,126 @@
+"""What the desk writes to requesters: the acknowledgement and shifters' replies."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from tickets.models import Message, MessageKind, Status, Ticket
+from tickets.models.mail import OutboundKind, OutboundMail
+from tickets.services.outbox import (
+    new_message_id,
+    outbound_queue,
+    tagged_subject,
+    ticket_reply_address,
+)
+from tickets.services.tickets import Sender, ticket_add_message
+
+ACK_TEMPLATE = """Dear {name},
+
+thank you for writing to {team}. Your request is now ticket {reference}:
+
+    {subject}
+
+{when}
+
+To add information, simply reply to this e-mail and keep [{reference}] in the subject,
+so that everything stays in one place. Please do not open a new request for the same problem.
+
+{signature_separator}
+{team} help desk (this is an automatic message)
+"""
+# The standard signature separator ends in a space, which editors strip from a text block.
+SIGNATURE_SEPARATOR = "-- "
+
+
+def _thread_ids(ticket: Ticket) -> tuple[str, str]:
+    """(In-Reply-To, References) for a new mail in the ticket's thread."""
+    ids = [
+        mid
+        for mid in Message.objects.filter(ticket=ticket)
+        .exclude(message_id="")
+        .order_by("created_at", "pk")
+        .values_list("message_id", flat=True)
+    ]
+    if not ids:
+        return "", ""
+    # References grows with the thread; the first and the last ten are what clients need.
+    refs = ids if len(ids) <= 11 else [ids[0], *ids[-10:]]
+    return ids[-1], " ".join(refs)
+
+
+def ticket_acknowledge(*, ticket: Ticket, when: str) -> OutboundMail | None:
+    """Send the requester one acknowledgement, unless their address bounces or has had too
+    many in the last hour (a loop with another robot ends here)."""
+    requester = ticket.requester
+    if requester.bouncing_since is not None:
+        return None
+    hour_ago = timezone.now() - timedelta(hours=1)
+    recent = OutboundMail.objects.filter(
+        kind=OutboundKind.ACKNOWLEDGEMENT, to=requester.email, created_at__gte=hour_ago
+    ).count()
+    if recent >= settings.ACK_LIMIT_PER_HOUR:
+        return None
+    in_reply_to, references = _thread_ids(ticket)
+    body = ACK_TEMPLATE.format(
+        name=requester.name or requester.email,
+        team=ticket.team.name,
+        reference=ticket.reference,
+        subject=ticket.subject,
+        when=when,
+        signature_separator=SIGNATURE_SEPARATOR,
+    )
+    return outbound_queue(
+        team=ticket.team,
+        ticket=ticket,
+        kind=OutboundKind.ACKNOWLEDGEMENT,
+        to=[requester.email],
+        subject=tagged_subject(ticket, f"Re: {ticket.subject}"),
+        body_text=body,
+        in_reply_to=in_reply_to,
+        references=references,
+        reply_to=ticket_reply_address(ticket),
+        automatic=True,
+    )
+
+
+def ticket_reply(
+    *, ticket: Ticket, author: User, body_text: str, cc: tuple[str, ...] = ()
+) -> Message:
+    """A shifter's answer: stored on the ticket and mailed to the requester, threaded."""
+    with transaction.atomic():
+        in_reply_to, references = _thread_ids(ticket)
+        message_id = new_message_id(ticket.team)
+        subject = tagged_subject(ticket, f"Re: {ticket.subject}")
+        message = ticket_add_message(
+            ticket=ticket,
+            kind=MessageKind.EMAIL_OUT,
+            body_text=body_text,
+            sender=Sender(author.email, author.get_full_name()),
+            author=author,
+            subject=subject,
+            message_id=message_id,
+            in_reply_to=in_reply_to,
+            references=references,
+        )
+        outbound_queue(
+            team=ticket.team,
+            ticket=ticket,
+            kind=OutboundKind.REPLY,
+            to=[ticket.requester.email],
+            cc=cc,
+            subject=subject,
+            body_text=body_text,
+            message_id=message_id,
+            in_reply_to=in_reply_to,
+            references=references,
+            reply_to=ticket_reply_address(ticket),
+        )
+        if ticket.status in (Status.NEW, Status.OPEN):
+            Ticket.objects.filter(pk=ticket.pk).update(status=Status.WAITING_ON_USER)
+            ticket.status = Status.WAITING_ON_USER
+    return message
