@@ -336,17 +336,22 @@ def _assign(ticket: Ticket, zone: Zone | None, booked: Iterable[Booking]) -> Non
 
 
 def _replay(ticket: Ticket, message: mailgen.Message) -> None:
+    text = message.text
     if message.role == "shifter" and ticket.assignee is not None:
         author = ticket.assignee
         sender = Sender(author.email, author.get_full_name())
         kind = MessageKind.EMAIL_OUT
+        # The generated shifter signs; the demo's assignee wrote it.
+        text = text.replace(message.sender.name, author.get_full_name()).replace(
+            message.sender.first_name, author.first_name
+        )
     else:
         author, sender = None, Sender(message.sender_email, message.sender_name)
         kind = MessageKind.EMAIL_OUT if message.role == "shifter" else MessageKind.EMAIL_IN
     ticket_add_message(
         ticket=ticket,
         kind=kind,
-        body_text=message.text,
+        body_text=text,
         sender=sender,
         author=author,
         message_id=message.message_id,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -18,14 +19,6 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from dast.demo import DEMO_LOGINS, DEMO_PASSWORD
-
-
-class _Stop(Exception):
-    pass
-
-
-def _raise_stop(signum: int, frame: FrameType | None) -> None:
-    raise _Stop
 
 
 class Command(BaseCommand):
@@ -49,28 +42,39 @@ class Command(BaseCommand):
                 f"--schedule={settings.CELERY_BEAT_SCHEDULE_FILENAME}",
             ],
         }
-        signal.signal(signal.SIGTERM, _raise_stop)
+        stopping = threading.Event()
+
+        def _stop(signum: int, frame: FrameType | None) -> None:
+            stopping.set()
+
+        # Ctrl-C reaches every process of the terminal's group at once: the children stop by
+        # themselves, and a child that exits is only an error if no stop was asked for.
+        signal.signal(signal.SIGINT, _stop)
+        signal.signal(signal.SIGTERM, _stop)
         processes: dict[str, subprocess.Popen[bytes]] = {}
         try:
             for name, command in commands.items():
                 processes[name] = subprocess.Popen(command, cwd=settings.BASE_DIR)
-            self._wait_ready(f"http://{addr}/healthz", processes, ready_timeout)
-            self._banner(addr)
-            while True:
+            self._wait_ready(f"http://{addr}/healthz", processes, ready_timeout, stopping)
+            if not stopping.is_set():
+                self._banner(addr)
+            while not stopping.wait(0.5):
                 for name, process in processes.items():
-                    if process.poll() is not None:
+                    if process.poll() is not None and not stopping.wait(1.0):
                         raise CommandError(f"{name} exited with {process.returncode}")
-                time.sleep(0.5)
-        except (KeyboardInterrupt, _Stop):
             self.stdout.write("Stopping web, worker and beat ...")
         finally:
             _stop_all(processes)
 
     def _wait_ready(
-        self, url: str, processes: dict[str, subprocess.Popen[bytes]], timeout: float
+        self,
+        url: str,
+        processes: dict[str, subprocess.Popen[bytes]],
+        timeout: float,
+        stopping: threading.Event,
     ) -> None:
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not stopping.is_set():
             for name, process in processes.items():
                 if process.poll() is not None:
                     raise CommandError(f"{name} exited with {process.returncode} while starting")
