@@ -699,6 +699,24 @@ def test_an_mbox_from_line_and_obsolete_header_syntax_are_accepted():
     assert (mail.subject, mail.sender) == ("old style", Address("", "jo@cern.ch"))
 
 
+def test_a_stray_line_among_the_headers_does_not_cost_the_headers_after_it():
+    raw = b"Received: by mx\nquite Delivered-To: x@y.z\nFrom: jo@cern.ch\nSubject: help\n\nbody"
+    mail = parse(raw)
+    assert (mail.subject, mail.sender, mail.text) == ("help", Address("", "jo@cern.ch"), "body")
+    assert "1 stray line(s) among the headers skipped" in mail.defects
+
+
+def test_a_body_that_lacks_its_blank_line_stays_body():
+    mail = parse(b"From: jo@cern.ch\nSubject: help\nmy jobs fail\nsince Monday\n")
+    assert mail.subject == "help"
+    assert mail.text == "my jobs fail\nsince Monday\n"
+
+
+def test_a_naive_now_is_taken_as_utc():
+    mail = parse_message(eml(BASIC, "x"), now=datetime(2024, 3, 12, 12, 0))
+    assert mail.date == datetime(2024, 3, 12, 9, 0, tzinfo=UTC)
+
+
 def test_nul_bytes_and_undecodable_bytes_never_reach_the_text():
     raw = eml(BASIC + "Content-Type: text/plain; charset=utf-16", b"\x00a\x00\x00\xd8")
     mail = parse(raw)

@@ -77,6 +77,8 @@ def codec_name(declared: str | None) -> str | None:
     label = label.split(";")[0].split("*")[0].strip()  # 'utf-8;' and RFC 2231 'utf-8*en'
     if not label or label in _UNKNOWN:
         return None
+    if not label.isascii() or not label.isprintable():
+        return None  # codecs.lookup raises on NUL and lone surrogates, not LookupError
     label = _ALIASES.get(label, label)
     try:
         return codecs.lookup(label).name

@@ -211,9 +211,16 @@ class _TextMaker(HTMLParser):
 _TAG = re.compile(r"<[^>]*>")
 
 
+_MAX_TEXT_SOURCE = 1_000_000  # the stdlib parser reads ~3 MB/s; a page of text is enough
+
+
 def html_to_text(html: str) -> tuple[str, str]:
     """Plain text from HTML. Returns (text, defect): the stdlib parser is forgiving but has
     raised on broken declarations before, and then tags are simply stripped."""
+    defect = ""
+    if len(html) > _MAX_TEXT_SOURCE:
+        html = html[:_MAX_TEXT_SOURCE]
+        defect = f"HTML longer than {_MAX_TEXT_SOURCE} characters: text made from the start"
     maker = _TextMaker()
     try:
         maker.feed(html)
@@ -221,4 +228,4 @@ def html_to_text(html: str) -> tuple[str, str]:
     except (AssertionError, ValueError, IndexError) as exc:
         stripped = unescape(_TAG.sub(" ", html))
         return _BLANK_RUNS.sub("\n\n", stripped).strip(), f"HTML could not be read ({exc})"
-    return maker.text(), ""
+    return maker.text(), defect

@@ -81,7 +81,7 @@ class PartInfo:
     real mail has thirty Received and DKIM lines."""
 
     part: Message
-    ctype: str  # lowercased 'type/subtype', as the stdlib's get_content_type gives it
+    ctype: str  # lowercased 'type/subtype'; the stdlib's defaults when missing or broken
     content_type: str  # the raw header value, '' if none
     disposition: str  # the raw header value, '' if none
 
@@ -141,6 +141,8 @@ def content_type(part: Message) -> str:
 
 
 def walk(message: Message, renamed: dict[bytes, bytes]) -> Walked:
+    """Depth-first over the parts, in order, without recursion (a deep message must not
+    exhaust the stack); attached messages are leaves, not read into the body."""
     found = Walked(renamed=renamed)
     stack: list[tuple[Message, int]] = [(message, 0)]
     seen = 0

@@ -113,6 +113,10 @@ _MAIL_HEADERS = frozenset(
         "content-transfer-encoding", "bcc", "resent-from", "newsgroups", "envelope-to",
     }
 )  # fmt: skip
+_MAIL_PREFIXES = (
+    "x-", "arc-", "list-", "resent-", "content-", "dkim-", "received-", "authentication-",
+    "delivery-", "auto-", "thread-",
+)  # fmt: skip
 # The stdlib parser checks every line against every open boundary: quadratic in the depth.
 # A nesting bomb of 20,000 levels takes it 13 s, so such mail is not handed to it at all.
 _MAX_PARSE_DEPTH = 50
@@ -120,6 +124,7 @@ _BOUNDARY = re.compile(rb'boundary\s*=\s*(?:"([^"\r\n]+)"|([^\s;"]+))', re.IGNOR
 _CLOSE = re.compile(rb"^--(.+?)--[ \t]*\r?$", re.MULTILINE)
 _OBSOLETE_NAME = re.compile(rb"^([\x21-\x39\x3b-\x7e]+)[ \t]+:", re.MULTILINE)
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
+_HEADER_LINE = re.compile(rb"[\x21-\x39\x3b-\x7e]+:")  # a field name and its colon
 _LIST_ID = re.compile(r"<([^<>\s]+)>")
 
 
@@ -132,8 +137,11 @@ def parse_message(
 ) -> ParsedMail:
     """Parse one message. Raises MailParseError, and only that, when it is not mail."""
     limits = _Limits(max_attachment_bytes, max_total_attachment_bytes)
+    now = now or datetime.now(UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)  # a naive "now" would fail every date comparison
     try:
-        return _parse(bytes(raw), limits, now or datetime.now(UTC))
+        return _parse(bytes(raw), limits, now)
     except MailParseError:
         raise
     except RecursionError as exc:
@@ -150,14 +158,15 @@ def _parse(raw: bytes, limits: _Limits, now: datetime) -> ParsedMail:
     renamed_raw, renamed = boundaries.canonical(raw)
     message, body_read = _read(renamed_raw, defects)
     headers = _header_map(message)
-    if not headers and _OBSOLETE_NAME.match(raw):
-        defects.append("obsolete header syntax (space before the colon)")
-        renamed = {}
-        message, body_read = _read(_repair_obsolete(raw), defects)
-        headers = _header_map(message)
+    if not headers or _cut_short(message):
+        salvaged = _salvage(raw, defects)
+        if salvaged is not None:
+            renamed = {}
+            message, body_read = _read(salvaged, defects)
+            headers = _header_map(message)
     if not headers:
         raise MailParseError("no header lines: not a mail message")
-    if not _MAIL_HEADERS & headers.keys():
+    if not any(name in _MAIL_HEADERS or name.startswith(_MAIL_PREFIXES) for name in headers):
         names = ", ".join(sorted(headers)[:5])
         raise MailParseError(f"no mail headers (only {names}): not a mail message")
     walked = mime.walk(message, renamed) if body_read else mime.Walked()
@@ -177,11 +186,34 @@ def _read(raw: bytes, defects: list[str]) -> tuple[Message, bool]:
         return _PARSER.parsebytes(raw, headersonly=True), False
 
 
-def _repair_obsolete(raw: bytes) -> bytes:
-    """RFC 822 allowed 'Subject  : x'; the stdlib reads no headers at all from that."""
+def _cut_short(message: Message) -> bool:
+    """Whether the stdlib stopped reading headers at a line that is not one."""
+    return any(type(d).__name__ == "MissingHeaderBodySeparatorDefect" for d in message.defects)
+
+
+def _salvage(raw: bytes, defects: list[str]) -> bytes | None:
+    """The stdlib ends the headers at the first line that is not one, so a stray line in
+    front of or among them, or RFC 822's 'Subject  : x', costs every header after it.
+    Repaired bytes when real header lines follow the stray ones; None otherwise."""
     end = _BLANK_LINE.search(raw)
     cut = end.start() if end else len(raw)
-    return _OBSOLETE_NAME.sub(rb"\1:", raw[:cut]) + raw[cut:]
+    if _OBSOLETE_NAME.match(raw):
+        defects.append("obsolete header syntax (space before the colon)")
+        return _OBSOLETE_NAME.sub(rb"\1:", raw[:cut]) + raw[cut:]
+    lines = raw[:cut].split(b"\n")
+    stray = [
+        i
+        for i, line in enumerate(lines)
+        if not _HEADER_LINE.match(line)
+        and line[:1] not in (b" ", b"\t")
+        and not (i == 0 and line.startswith(b"From "))
+    ]
+    if not stray or sum(bool(_HEADER_LINE.match(x)) for x in lines[stray[0] :]) < 2:
+        return None  # the rest is a body that lacks its blank line, not more headers
+    defects.append(f"{len(stray)} stray line(s) among the headers skipped")
+    skipped = set(stray)
+    kept = [line for i, line in enumerate(lines) if i not in skipped]
+    return b"\n".join(kept) + raw[cut:]
 
 
 def _nesting_depth(raw: bytes) -> int:

@@ -17,9 +17,26 @@ def _is_maildir(path: Path) -> bool:
     return all((path / sub).is_dir() for sub in ("cur", "new"))
 
 
+MBOX_SUFFIXES = {".mbox", ".mbx", ".mbs"}
+SINGLE_SUFFIXES = {".eml", ".msg", ".txt"}
+
+
 def _is_mbox(path: Path) -> bool:
+    """An mbox by name, or a file without a one-message suffix that starts like one. A .eml
+    may start with an envelope 'From ' line too, and its body may hold more: it stays one."""
+    if path.suffix.lower() in MBOX_SUFFIXES:
+        return True
+    if path.suffix.lower() in SINGLE_SUFFIXES:
+        return False
     with open(path, "rb") as handle:
         return handle.read(5) == MBOX_MAGIC
+
+
+def _read_single(path: Path) -> bytes:
+    raw = path.read_bytes()
+    if raw.startswith(MBOX_MAGIC):
+        raw = raw.split(b"\n", 1)[1] if b"\n" in raw else b""  # the envelope line
+    return raw
 
 
 def iter_mbox(path: Path) -> Iterator[tuple[str, bytes]]:
@@ -70,6 +87,6 @@ def iter_sources(paths: list[Path]) -> Iterator[tuple[str, bytes]]:
             if _is_mbox(path):
                 yield from iter_mbox(path)
             else:
-                yield str(path), path.read_bytes()
+                yield str(path), _read_single(path)
         else:
             raise FileNotFoundError(f"{path}: no such file or folder")

@@ -1,0 +1,92 @@
+"""import_mail: archives into tickets with their dates and threads, no mail sent, re-runnable."""
+
+from __future__ import annotations
+
+import json
+import mailbox
+import os
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from tests.factories import TeamFactory
+from tests.mailfactory import make_mail
+from tickets.models import Message, OutboundMail, RawMessage, RawState, Ticket
+
+pytestmark = pytest.mark.django_db
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "mail-corpus"
+
+
+def _import(*paths, team="dast") -> dict[str, int]:
+    out = StringIO()
+    call_command("import_mail", *map(str, paths), "--team", team, "--json", stdout=out)
+    return json.loads(out.getvalue())
+
+
+@pytest.fixture
+def team():
+    return TeamFactory(slug="dast", ticket_prefix="DAST")
+
+
+def test_an_mbox_thread_is_imported_with_its_dates_and_threads_and_no_acknowledgement(
+    team, tmp_path
+):
+    first = make_mail(message_id="<q@cern.ch>", subject="Rucio rule stuck")
+    reply = make_mail(sender=("Shifter", "shifter@cern.ch"), subject="Re: Rucio rule stuck",
+                      message_id="<a@cern.ch>", in_reply_to="<q@cern.ch>",
+                      references="<q@cern.ch>")
+    other = make_mail(message_id="<o@cern.ch>", subject="AMI tag lookup")
+    box = mailbox.mbox(tmp_path / "export.mbox")
+    for raw in (first, reply, other):
+        box.add(raw)
+    box.flush()
+    counts = _import(tmp_path / "export.mbox")
+    assert counts == {"imported": 3, "joined": 1, "new_tickets": 2, "duplicates": 0,
+                      "rejected": 0, "failed": 0}
+    ticket = Ticket.objects.get(subject="Rucio rule stuck")
+    assert ticket.messages.count() == 2
+    assert OutboundMail.objects.count() == 0
+    again = _import(tmp_path / "export.mbox")
+    assert again["duplicates"] == 3
+    assert again["imported"] == 0
+    assert Ticket.objects.count() == 2
+
+
+def test_the_summary_line_names_every_count(team, tmp_path):
+    (tmp_path / "one.eml").write_bytes(make_mail())
+    out = StringIO()
+    call_command("import_mail", str(tmp_path / "one.eml"), "--team", "dast", stdout=out)
+    assert out.getvalue().strip() == (
+        "imported=1 joined=0 new_tickets=1 duplicates=0 rejected=0 failed=0"
+    )
+
+
+def test_every_file_of_the_real_world_corpus_imports_and_none_is_lost(team):
+    if not CORPUS.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"the mail corpus is missing at {CORPUS}")
+        pytest.skip("the mail corpus is not beside this checkout")
+    files = [p for p in CORPUS.rglob("*") if p.is_file()]
+    counts = _import(CORPUS)
+    assert counts["imported"] + counts["duplicates"] == len(files)
+    assert (
+        counts["new_tickets"] + counts["joined"] + counts["rejected"] + counts["failed"]
+        == counts["imported"]
+    )
+    assert RawMessage.objects.count() == counts["imported"]
+    assert RawMessage.objects.filter(state=RawState.NEW).count() == 0
+    # Bounces and auto-replies are most of sisimai's share: they must not all be tickets.
+    assert counts["rejected"] > 300
+    assert counts["new_tickets"] > 100
+    stored_messages = Message.objects.exclude(raw=None).count()
+    assert stored_messages == counts["new_tickets"] + counts["joined"]
+
+
+def test_an_eml_file_with_an_envelope_line_stays_one_message(team, tmp_path):
+    body = "Hello,\n\nFrom what I see the task is broken.\n"
+    raw = b"From anna@cern.ch Mon Mar  5 10:00:00 2018\n" + make_mail(body=body)
+    (tmp_path / "one.eml").write_bytes(raw)
+    assert _import(tmp_path / "one.eml")["new_tickets"] == 1
+    assert "From what I see" in Message.objects.get().body_text
