@@ -34,17 +34,27 @@ def test_an_mbox_thread_is_imported_with_its_dates_and_threads_and_no_acknowledg
     team, tmp_path
 ):
     first = make_mail(message_id="<q@cern.ch>", subject="Rucio rule stuck")
-    reply = make_mail(sender=("Shifter", "shifter@cern.ch"), subject="Re: Rucio rule stuck",
-                      message_id="<a@cern.ch>", in_reply_to="<q@cern.ch>",
-                      references="<q@cern.ch>")
+    reply = make_mail(
+        sender=("Shifter", "shifter@cern.ch"),
+        subject="Re: Rucio rule stuck",
+        message_id="<a@cern.ch>",
+        in_reply_to="<q@cern.ch>",
+        references="<q@cern.ch>",
+    )
     other = make_mail(message_id="<o@cern.ch>", subject="AMI tag lookup")
     box = mailbox.mbox(tmp_path / "export.mbox")
     for raw in (first, reply, other):
         box.add(raw)
     box.flush()
     counts = _import(tmp_path / "export.mbox")
-    assert counts == {"imported": 3, "joined": 1, "new_tickets": 2, "duplicates": 0,
-                      "rejected": 0, "failed": 0}
+    assert counts == {
+        "imported": 3,
+        "joined": 1,
+        "new_tickets": 2,
+        "duplicates": 0,
+        "rejected": 0,
+        "failed": 0,
+    }
     ticket = Ticket.objects.get(subject="Rucio rule stuck")
     assert ticket.messages.count() == 2
     assert OutboundMail.objects.count() == 0

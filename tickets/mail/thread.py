@@ -64,6 +64,18 @@ def participants(ticket: Ticket) -> set[str]:
     return people
 
 
+def reference_ids(parsed: ParsedMail) -> list[str]:
+    """Message-IDs that can place a mail in a thread, most telling first: the mail a bounce
+    returns, then In-Reply-To, then References from the newest back."""
+    bounced = [parsed.bounce.original_message_id] if parsed.bounce else []
+    ids = (*bounced, *reversed(parsed.in_reply_to), *reversed(parsed.references))
+    return [i for i in dict.fromkeys(ids) if i]
+
+
+def needs_lookup_by_address_or_tag(team: Team, parsed: ParsedMail) -> bool:
+    return bool(_tokens(parsed) or subject_tags(parsed.subject, [team.ticket_prefix]))
+
+
 def thread_find(team: Team, parsed: ParsedMail) -> ThreadMatch | None:
     tickets = Ticket.objects.filter(team=team).select_related("team", "requester")
     tokens = _tokens(parsed)
@@ -78,8 +90,7 @@ def thread_find(team: Team, parsed: ParsedMail) -> ThreadMatch | None:
         sender = parsed.sender.email.lower() if parsed.sender else ""
         ticket = _final(ticket)
         return ThreadMatch(ticket, "subject", stranger=sender not in participants(ticket))
-    bounced = [parsed.bounce.original_message_id] if parsed.bounce else []
-    ids = [i for i in (*bounced, *reversed(parsed.in_reply_to), *reversed(parsed.references)) if i]
+    ids = reference_ids(parsed)
     if ids:
         for model in (Message, OutboundMail):
             ticket_id = (

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.parser import BytesHeaderParser
@@ -201,7 +202,11 @@ def _decorate(message: Message, parsed: ParsedMail, raw: RawMessage) -> None:
     Message.objects.filter(pk=message.pk).update(**fields)
     for name, value in fields.items():
         setattr(message, name, value)
-    for part in parsed.attachments:
+    store_attachments(message, parsed.attachments)
+
+
+def store_attachments(message: Message, parts: Iterable[ParsedAttachment]) -> None:
+    for part in parts:
         _store_attachment(message, part)
 
 

@@ -29,6 +29,11 @@ class Sender:
     email: str
     name: str = ""
 
+    def __post_init__(self) -> None:
+        # Mail headers have no length limit; the columns do.
+        object.__setattr__(self, "email", self.email.strip()[:254])
+        object.__setattr__(self, "name", self.name.strip()[:200])
+
 
 def requester_get_or_create(*, email: str, name: str = "") -> Requester:
     """The requester for an address (case-insensitive); fills in a missing name."""

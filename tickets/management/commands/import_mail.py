@@ -25,6 +25,18 @@ class Command(BaseCommand):
             "--json", dest="as_json", action="store_true", help="print the summary as JSON"
         )
         parser.add_argument("--no-progress", action="store_true")
+        parser.add_argument(
+            "--parsers",
+            type=int,
+            default=2,
+            help="processes that parse ahead of the database writes (0: parse in this one)",
+        )
+        parser.add_argument(
+            "--open-days",
+            type=int,
+            default=14,
+            help="tickets whose last mail is older than this are imported closed (default 14)",
+        )
 
     def handle(
         self,
@@ -33,6 +45,8 @@ class Command(BaseCommand):
         team: str | None,
         as_json: bool,
         no_progress: bool,
+        open_days: int,
+        parsers: int,
         **options: object,
     ) -> None:
         target = self._team(team)
@@ -49,7 +63,13 @@ class Command(BaseCommand):
                 sys.stderr.write(f"\rimport_mail: {done:,} messages, {rate:,.0f}/s ")
                 sys.stderr.flush()
 
-        counts = archive_import(team=target, messages=iter_sources(paths), progress=progress)
+        counts = archive_import(
+            team=target,
+            messages=iter_sources(paths),
+            open_days=open_days,
+            parsers=parsers,
+            progress=progress,
+        )
         if show:
             sys.stderr.write("\n")
         summary = {key: counts[key] for key in OUTCOME_KEYS}
