@@ -1,10 +1,11 @@
 """Archive import: past mail into tickets, with its own dates and threads, and no replies.
 
 Built for DAST's 135,513-message archive: mail is parsed with the same parser as live intake
-and threaded by the same rules (``tickets.mail.thread``), but written in batches — one
-transaction and a handful of bulk INSERTs per batch instead of a dozen queries per message.
-Every message is kept raw (a duplicate by Message-ID, or by content when it has none, is
-skipped), so an interrupted import run again picks up where it stopped.
+and threaded by the same rules (``tickets.services.batch``), but written in batches — one
+transaction and a handful of multi-row INSERTs per batch instead of a dozen queries per
+message, with parsing in worker processes a batch ahead. Every message is kept raw (a
+duplicate by Message-ID, or by content when it has none, is skipped), so an interrupted
+import run again picks up where it stopped.
 
 Imported tickets are history: a ticket whose last mail is older than ``open_days`` is closed
 at that date; newer ones stay open for the shifters. Nothing is acknowledged or routed.
@@ -12,90 +13,43 @@ at that date; newer ones stay open for the shifters. Nothing is acknowledged or 
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from itertools import islice
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
-from tickets.mail.parse import MailParseError, Noise, ParsedMail, parse_message
-from tickets.mail.thread import needs_lookup_by_address_or_tag, reference_ids, thread_find
-from tickets.models import (
-    Message,
-    MessageKind,
-    OutboundMail,
-    RawMessage,
-    RawState,
-    Requester,
-    Status,
-    Team,
-    Ticket,
-)
+from tickets.mail.parse import Noise
+from tickets.models import RawMessage, RawState, Status, Team, Ticket
 from tickets.models.mail import RawSource
+from tickets.services.batch import BatchFiler, Caps, Item, Thread, prepare
 from tickets.services.bulk import bulk_insert
-from tickets.services.intake import raw_message_id, store_attachments, team_own_addresses
+from tickets.services.mailstore import is_own
 
 OUTCOME_KEYS = ("imported", "joined", "new_tickets", "duplicates", "rejected", "failed")
 
 
 @dataclass
-class _Thread:
-    """What the importer tracks of a ticket across batches (not the whole row)."""
-
-    ticket: Ticket
-    requester_email: str
-    created_at: datetime
-    last_at: datetime
-    first_response_at: datetime | None = None
-    messages: int = 0
-
-
-@dataclass
-class _Item:
-    origin: str
-    raw: bytes
-    message_id: str
-    sha256: str
-    parsed: ParsedMail | None = None
-    error: str = ""
-    row: RawMessage | None = None
-    message: Message | None = None
-    outcome: str = ""
-
-
-@dataclass
-class ArchiveImporter:
-    team: Team
+class ArchiveImporter(BatchFiler):
     open_days: int = 14
-    now: datetime = field(default_factory=timezone.now)
     counts: Counter[str] = field(default_factory=lambda: Counter(dict.fromkeys(OUTCOME_KEYS, 0)))
 
-    def __post_init__(self) -> None:
-        self.own = team_own_addresses(self.team)
-        self.thread_of: dict[str, _Thread] = {}  # Message-ID -> its thread
-        self.threads: dict[int, _Thread] = {}  # ticket pk -> thread, for tickets seen
-        self.requesters: dict[str, Requester] = {}
-        self.dirty: dict[int, _Thread] = {}  # earlier tickets this batch added to, by id()
-
-    # -- the batch ---------------------------------------------------------------------------
-    def import_batch(self, prepared: list[_Item]) -> None:
+    def import_batch(self, prepared: list[Item]) -> None:
         items = self._fresh(prepared)
         with transaction.atomic():
-            self._load_threads(items)
-            new_threads: list[_Thread] = []
+            self.load_threads(items)
+            new_threads: list[Thread] = []
             for item in items:
                 self._decide(item, new_threads)
             self._save(items, new_threads)
 
-    def _fresh(self, items: list[_Item]) -> list[_Item]:
+    def _fresh(self, items: list[Item]) -> list[Item]:
         """Drop what is already stored, or twice in this batch."""
         ids = {i.message_id for i in items if i.message_id}
         digests = {i.sha256 for i in items if not i.message_id}
@@ -114,165 +68,34 @@ class ArchiveImporter:
             fresh.append(item)
         return fresh
 
-    def _load_threads(self, items: list[_Item]) -> None:
-        """One query for every earlier message this batch refers to."""
-        wanted = {
-            mid
-            for item in items
-            if item.parsed
-            for mid in reference_ids(item.parsed)
-            if mid not in self.thread_of
-        }
-        if not wanted:
-            return
-        pairs = list(
-            Message.objects.filter(team=self.team, message_id__in=wanted).values_list(
-                "message_id", "ticket_id"
-            )
-        ) + list(
-            OutboundMail.objects.filter(team=self.team, message_id__in=wanted)
-            .exclude(ticket=None)
-            .values_list("message_id", "ticket_id")
-        )
-        missing = {pk for _, pk in pairs if pk not in self.threads}
-        for ticket in Ticket.objects.filter(pk__in=missing).select_related("requester"):
-            self.threads[ticket.pk] = self._track(ticket)
-        for mid, pk in pairs:
-            self.thread_of[mid] = self.threads[pk]
-
-    def _track(self, ticket: Ticket) -> _Thread:
-        return _Thread(
-            ticket,
-            ticket.requester.email.lower(),
-            ticket.created_at,
-            ticket.last_message_at,
-            ticket.first_response_at,
-        )
-
-    # -- deciding each mail ------------------------------------------------------------------
-    def _decide(self, item: _Item, new_threads: list[_Thread]) -> None:
+    def _decide(self, item: Item, new_threads: list[Thread]) -> None:
         parsed = item.parsed
         if parsed is None:
             item.outcome = "failed"
             return
-        sender = parsed.sender.email.lower() if parsed.sender else ""
-        local, _, domain = sender.partition("@")
-        if sender in self.own or f"{local.split('+')[0]}@{domain}" in self.own:
+        if is_own(parsed, self.own):
             item.outcome, item.error = "rejected", "our own mail"
             return
-        thread = self._find(parsed)
+        thread, _ = self.find(parsed)
         if parsed.noise != Noise.NONE and thread is None:
             item.outcome, item.error = "rejected", f"{parsed.noise}: not part of a ticket"
             return
         at = parsed.date or self.now
         if thread is None:
-            thread = self._open(parsed, at)
+            thread = self.open(parsed, at)
             new_threads.append(thread)
             item.outcome = "new_tickets"
         else:
             item.outcome = "joined"
-            self._follow(thread, sender, at, noise=parsed.noise != Noise.NONE)
-        item.message = _message(self.team, thread.ticket, parsed, at)
-        thread.messages += 1
-        if parsed.message_id:
-            self.thread_of[parsed.message_id] = thread
+            if parsed.noise == Noise.NONE:  # an auto-reply is not activity on the ticket
+                sender = parsed.sender.email.lower() if parsed.sender else ""
+                thread.last_at = max(thread.last_at, at)
+                if sender != thread.requester_email and thread.first_response_at is None:
+                    thread.first_response_at = max(at, thread.created_at)
+                self.dirty[id(thread)] = thread
+        self.remember(item, thread, at)
 
-    def _find(self, parsed: ParsedMail) -> _Thread | None:
-        for mid in reference_ids(parsed):
-            if mid in self.thread_of:
-                return self.thread_of[mid]
-        if needs_lookup_by_address_or_tag(self.team, parsed):
-            match = thread_find(self.team, parsed)  # the live rules, stranger check included
-            if match is not None and not match.stranger:
-                return self.threads.setdefault(match.ticket.pk, self._track(match.ticket))
-        return None
-
-    def _open(self, parsed: ParsedMail, at: datetime) -> _Thread:
-        sender = parsed.sender
-        email = (sender.email if sender and sender.email else "unknown@invalid").lower()
-        ticket = Ticket(
-            team=self.team,
-            subject=parsed.subject.strip()[:500] or "(no subject)",
-            created_at=at,
-            last_message_at=at,
-        )
-        ticket._requester_name = sender.name if sender else ""  # type: ignore[attr-defined]
-        return _Thread(ticket, email, at, at)
-
-    def _follow(self, thread: _Thread, sender: str, at: datetime, *, noise: bool) -> None:
-        if noise:
-            return  # an auto-reply is not activity on the ticket
-        if at > thread.last_at:
-            thread.last_at = at
-        if sender != thread.requester_email and thread.first_response_at is None:
-            thread.first_response_at = max(at, thread.created_at)
-        self.dirty[id(thread)] = thread
-
-    # -- writing -----------------------------------------------------------------------------
-    def _save(self, items: list[_Item], new_threads: list[_Thread]) -> None:
-        stamp = timezone.now()
-        for item in items:
-            failed, rejected = item.outcome == "failed", item.outcome == "rejected"
-            state = (
-                RawState.FAILED if failed else RawState.IGNORED if rejected else RawState.PROCESSED
-            )
-            item.row = RawMessage(
-                team=self.team,
-                source=RawSource.IMPORT,
-                origin=item.origin[:500],
-                message_id=item.message_id,
-                sha256=item.sha256,
-                size=len(item.raw),
-                raw=item.raw,
-                state=state,
-                note=item.error,
-                processed_at=stamp,
-            )
-            self.counts["imported"] += 1
-            self.counts[item.outcome] += 1
-        bulk_insert([i.row for i in items if i.row is not None])
-        self._save_requesters(new_threads)
-        self._number(new_threads)
-        for thread in new_threads:
-            self._settle(thread)
-        Ticket.objects.bulk_create([t.ticket for t in new_threads])
-        for thread in new_threads:
-            self.threads[thread.ticket.pk] = thread
-        messages = []
-        for item in items:
-            if item.message is not None:
-                item.message.raw = item.row
-                messages.append(item.message)
-        bulk_insert(messages)
-        for item in items:
-            if item.message is not None and item.parsed and item.parsed.attachments:
-                store_attachments(item.message, item.parsed.attachments)
-        self._update_old_threads(new_threads)
-
-    def _save_requesters(self, threads: list[_Thread]) -> None:
-        emails = {t.requester_email for t in threads} - self.requesters.keys()
-        if emails:
-            names = {t.requester_email: t.ticket._requester_name for t in threads}  # type: ignore[attr-defined]
-            Requester.objects.bulk_create(
-                [Requester(email=e, name=names.get(e, "")[:200]) for e in emails],
-                ignore_conflicts=True,
-            )
-            for requester in Requester.objects.filter(email__in=emails):
-                self.requesters[requester.email.lower()] = requester
-        for thread in threads:
-            thread.ticket.requester = self.requesters[thread.requester_email]
-
-    def _number(self, threads: list[_Thread]) -> None:
-        if not threads:
-            return
-        Team.objects.filter(pk=self.team.pk).update(
-            last_ticket_number=F("last_ticket_number") + len(threads)
-        )
-        last = Team.objects.values_list("last_ticket_number", flat=True).get(pk=self.team.pk)
-        for offset, thread in enumerate(threads):
-            thread.ticket.number = last - len(threads) + 1 + offset
-
-    def _settle(self, thread: _Thread) -> None:
+    def _settle(self, thread: Thread) -> None:
         ticket = thread.ticket
         ticket.last_message_at = thread.last_at
         ticket.first_response_at = thread.first_response_at
@@ -283,11 +106,34 @@ class ArchiveImporter:
             ticket.status = Status.OPEN if thread.first_response_at else Status.NEW
             ticket.resolved_at = ticket.closed_at = None
 
-    def _update_old_threads(self, new_threads: list[_Thread]) -> None:
-        for thread in new_threads:  # written whole by bulk_create already
-            self.dirty.pop(id(thread), None)
-        dirty = list(self.dirty.values())
-        self.dirty.clear()
+    def _save(self, items: list[Item], new_threads: list[Thread]) -> None:
+        stamp = timezone.now()
+        for item in items:
+            failed, rejected = item.outcome == "failed", item.outcome == "rejected"
+            item.row = RawMessage(
+                team=self.team,
+                source=RawSource.IMPORT,
+                origin=item.origin[:500],
+                message_id=item.message_id,
+                sha256=item.sha256,
+                size=len(item.raw),
+                raw=item.raw,
+                state=RawState.FAILED
+                if failed
+                else RawState.IGNORED
+                if rejected
+                else RawState.PROCESSED,
+                note=item.error,
+                processed_at=stamp,
+            )
+            self.counts["imported"] += 1
+            self.counts[item.outcome] += 1
+        bulk_insert([i.row for i in items if i.row is not None])
+        for thread in new_threads:
+            self._settle(thread)
+        self.save_new_tickets(new_threads)
+        self.save_messages(items)
+        dirty = self.take_dirty()
         for thread in dirty:
             self._settle(thread)
         Ticket.objects.bulk_update(
@@ -296,59 +142,14 @@ class ArchiveImporter:
         )
 
 
-@dataclass(frozen=True)
-class _Caps:
-    per_file: int
-    total: int
-    now: datetime
-
-
-def _prepare(origin: str, raw: bytes, caps: _Caps) -> _Item:
-    item = _Item(origin, raw, "", hashlib.sha256(raw).hexdigest())
-    try:
-        item.parsed = parse_message(
-            raw,
-            max_attachment_bytes=caps.per_file,
-            max_total_attachment_bytes=caps.total,
-            now=caps.now,
-        )
-        item.message_id = item.parsed.message_id
-    except MailParseError as exc:
-        item.error = f"cannot be parsed: {exc}"
-        item.message_id = raw_message_id(raw)
-    return item
-
-
-def _prepare_chunk(chunk: list[tuple[str, bytes]], caps: _Caps, *, keep_raw: bool) -> list[_Item]:
+def _prepare_chunk(chunk: list[tuple[str, bytes]], caps: Caps, *, keep_raw: bool) -> list[Item]:
     """Runs in a parser process: no database here, only bytes in and dataclasses out. The raw
     bytes are not sent back: the caller still has them."""
-    items = [_prepare(origin, raw, caps) for origin, raw in chunk]
+    items = [prepare(origin, raw, caps) for origin, raw in chunk]
     if not keep_raw:
         for item in items:
             item.raw = b""
     return items
-
-
-def _message(team: Team, ticket: Ticket, parsed: ParsedMail, at: datetime) -> Message:
-    sender = parsed.sender
-    return Message(
-        ticket=ticket,
-        team=team,
-        kind=MessageKind.EMAIL_IN,
-        sender_name=(sender.name if sender else "")[:200],
-        sender_email=(sender.email if sender else "")[:254],
-        subject=parsed.subject[:500],
-        body_text=parsed.text,
-        body_html=parsed.html,
-        recipients=", ".join(a.email for a in (*parsed.to, *parsed.cc) if a.email),
-        message_id=parsed.message_id,
-        in_reply_to=" ".join(parsed.in_reply_to),
-        references=" ".join(parsed.references),
-        noise=str(parsed.noise),
-        quote_start=parsed.quote_start,
-        signature_start=parsed.signature_start,
-        created_at=at,
-    )
 
 
 def _chunks(pairs: Iterable[tuple[str, bytes]], size: int) -> Iterator[list[tuple[str, bytes]]]:
@@ -371,11 +172,11 @@ def archive_import(
     With ``parsers`` > 0, parsing runs in that many processes, a batch ahead of the database
     writes, so that the two overlap; 0 parses in this process."""
     importer = ArchiveImporter(team, open_days=open_days)
-    caps = _Caps(
+    caps = Caps(
         settings.MAIL_MAX_ATTACHMENT_BYTES, settings.MAIL_MAX_TOTAL_ATTACHMENT_BYTES, importer.now
     )
 
-    def write(items: list[_Item]) -> None:
+    def write(items: list[Item]) -> None:
         importer.import_batch(items)
         if progress:
             progress(importer.counts)
@@ -386,7 +187,7 @@ def archive_import(
         return importer.counts
     # fork: the parser processes need nothing but the pure parser, already imported here.
     with ProcessPoolExecutor(parsers, mp_context=multiprocessing.get_context("fork")) as pool:
-        ahead: deque[tuple[list[tuple[str, bytes]], Future[list[_Item]]]] = deque()
+        ahead: deque[tuple[list[tuple[str, bytes]], Future[list[Item]]]] = deque()
 
         def write_next() -> None:
             chunk, future = ahead.popleft()

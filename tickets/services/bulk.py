@@ -54,3 +54,21 @@ def bulk_insert(objects: Sequence[Model]) -> None:
 
 def _plain(value: object) -> object:
     return value.value if isinstance(value, Enum) else value
+
+
+def update_grouped(objects: Sequence[Model], fields: Sequence[str]) -> None:
+    """Write ``fields`` of saved objects with one UPDATE per distinct set of values.
+
+    Live intake changes many rows in the same way (every raw row "processed", every ticket
+    touched in a batch gets the batch's arrival time), so this is a handful of statements
+    where bulk_update would build one CASE expression per row and field.
+    """
+    groups: dict[tuple[object, ...], list[object]] = {}
+    for obj in objects:
+        key = tuple(getattr(obj, name) for name in fields)
+        groups.setdefault(key, []).append(obj.pk)
+    if not objects:
+        return
+    manager = type(objects[0])._default_manager
+    for key, pks in groups.items():
+        manager.filter(pk__in=pks).update(**dict(zip(fields, key, strict=True)))

@@ -22,7 +22,8 @@ from django.utils import timezone
 from tickets.mail.imap import ImapError, ImapSession, ImapSettings
 from tickets.models import Mailbox, RawMessage, RawState
 from tickets.models.mail import RawSource
-from tickets.services.intake import raw_process, raw_store
+from tickets.services.intake import intake_process
+from tickets.services.mailstore import raw_store_many
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -92,21 +93,12 @@ def mailbox_fetch_once(
         chunk = uids[start : start + batch]
         bodies = session.fetch(chunk)
         with transaction.atomic():
-            stored = [
-                raw
-                for uid in chunk
-                if (
-                    raw := raw_store(
-                        team=mailbox.team,
-                        raw=bodies.get(uid, b""),
-                        source=RawSource.IMAP,
-                        mailbox=mailbox,
-                        uidvalidity=uidvalidity,
-                        uid=uid,
-                    )
-                )
-                is not None
-            ]
+            stored = raw_store_many(
+                team=mailbox.team,
+                mailbox=mailbox,
+                uidvalidity=uidvalidity,
+                fetched=[(uid, bodies.get(uid, b"")) for uid in chunk],
+            )
             Mailbox.objects.filter(pk=mailbox.pk, uidvalidity=uidvalidity).update(
                 last_uid=chunk[-1], last_fetch_at=timezone.now(), last_error=""
             )
@@ -114,9 +106,8 @@ def mailbox_fetch_once(
         result.stored += len(stored)
         result.duplicates += len(chunk) - len(stored)
         session.mark_stored(chunk, mailbox.processed_folder)  # only after the commit
-        for raw in stored:
-            outcome = raw_process(raw, received_at=timezone.now()).outcome
-            result.outcomes[outcome] = result.outcomes.get(outcome, 0) + 1
+        for filed in intake_process(mailbox.team, stored, received_at=timezone.now()):
+            result.outcomes[filed.outcome] = result.outcomes.get(filed.outcome, 0) + 1
             result.processed += 1
     result.processed += raw_process_pending(mailbox=mailbox)
     return result
@@ -128,9 +119,11 @@ def raw_process_pending(*, mailbox: Mailbox | None = None, limit: int = 1000) ->
     if mailbox is not None:
         pending = pending.filter(mailbox=mailbox)
     count = 0
+    by_team: dict[int, list[RawMessage]] = {}
     for raw in pending.select_related("team").order_by("pk")[:limit]:
-        raw_process(raw, received_at=timezone.now())
-        count += 1
+        by_team.setdefault(raw.team_id, []).append(raw)
+    for raws in by_team.values():
+        count += len(intake_process(raws[0].team, raws, received_at=timezone.now()))
     return count
 
 

@@ -1,43 +1,28 @@
-"""Intake: store a raw mail once, then parse, thread and file it.
+"""Live intake: stored raw mail -> parsed, threaded, filed; new tickets announced.
 
-    raw_store(...)   -> the raw bytes, unique by mailbox + UIDVALIDITY + UID and by Message-ID
-    raw_process(...) -> parse, drop noise, thread into a ticket or open one, store attachments
+    raw_store(...)          -> the raw bytes, unique by mailbox + UIDVALIDITY + UID and by
+                               Message-ID (tickets.services.mailstore)
+    intake_process(raws)    -> a batch of stored mail filed in one transaction
+    raw_process(raw)        -> the same for one mail
 
-Each step is its own transaction, so a crash between them loses nothing: a stored but
-unprocessed mail is processed again (``raw_process`` does nothing to a row that is done).
+A crash between storing and processing loses nothing: stored mail still marked new is
+processed again, and processing locks its rows and skips any that are no longer new.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from tickets.mail.parse import (
-    MailParseError,
-    Noise,
-    ParsedAttachment,
-    ParsedMail,
-    normalise_message_id,
-    parse_message,
-)
-from tickets.mail.thread import ThreadMatch, thread_find
+from tickets.mail.parse import Noise
 from tickets.models import (
-    Attachment,
     LinkKind,
-    Mailbox,
     Message,
-    MessageKind,
     RawMessage,
     RawState,
     Requester,
@@ -46,11 +31,14 @@ from tickets.models import (
     Ticket,
     TicketLink,
 )
-from tickets.models.mail import RawSource
-from tickets.services.tickets import Sender, ticket_add_message, ticket_open
+from tickets.services.batch import BatchFiler, Caps, Item, Thread, prepare
+from tickets.services.bulk import update_grouped
+from tickets.services.mailstore import is_own, raw_message_id, raw_store
+from tickets.signals import announce, message_received, ticket_opened
 
+__all__ = ["IntakeResult", "intake_process", "raw_message_id", "raw_process", "raw_store"]
 log = logging.getLogger(__name__)
-_HEADERS = BytesHeaderParser(policy=compat32)
+CLOSED = (Status.RESOLVED, Status.CLOSED)
 
 
 @dataclass(frozen=True)
@@ -62,266 +50,165 @@ class IntakeResult:
     note: str = ""
 
 
-def raw_message_id(raw: bytes) -> str:
-    """The normalised Message-ID from the headers alone (cheap: no body parsing)."""
-    try:
-        value = _HEADERS.parsebytes(raw).get("Message-ID", "")
-    except Exception:  # a header block that cannot be read has no usable id
-        return ""
-    return normalise_message_id(str(value))
+@dataclass
+class LiveIntake(BatchFiler):
+    received_at: datetime | None = None
+    announce: bool = True
 
-
-def raw_store(
-    *,
-    team: Team,
-    raw: bytes,
-    source: RawSource = RawSource.IMAP,
-    mailbox: Mailbox | None = None,
-    uidvalidity: int | None = None,
-    uid: int | None = None,
-    origin: str = "",
-) -> RawMessage | None:
-    """Store the bytes as they came. None when this mail is already stored (the list's copy
-    and the direct copy share a Message-ID; a replayed UID is the same mail)."""
-    message_id = raw_message_id(raw)
-    digest = hashlib.sha256(raw).hexdigest()
-    try:
+    def process(self, raws: list[RawMessage]) -> list[IntakeResult]:
+        at = self.received_at or timezone.now()
+        caps = Caps(
+            settings.MAIL_MAX_ATTACHMENT_BYTES, settings.MAIL_MAX_TOTAL_ATTACHMENT_BYTES, at
+        )
+        items = []
+        for raw in raws:
+            item = prepare(str(raw.pk), bytes(raw.raw), caps)
+            item.row = raw
+            items.append(item)
         with transaction.atomic():
-            return RawMessage.objects.create(
-                team=team,
-                source=source,
-                mailbox=mailbox,
-                uidvalidity=uidvalidity,
-                uid=uid,
-                origin=origin[:500],
-                message_id=message_id,
-                sha256=digest,
-                size=len(raw),
-                raw=raw,
+            # Lock the rows; any no longer new were filed by someone else meanwhile.
+            new = set(
+                RawMessage.objects.select_for_update()
+                .filter(pk__in=[r.pk for r in raws], state=RawState.NEW)
+                .values_list("pk", flat=True)
             )
-    except IntegrityError:
-        return None
+            todo = [i for i in items if i.row is not None and i.row.pk in new]
+            self.load_threads(todo)
+            self.links: list[TicketLink] = []
+            self.bouncing: set[str] = set()
+            new_threads: list[Thread] = []
+            for item in todo:
+                self._decide(item, new_threads, at)
+            self._save(todo, new_threads)
+        return [self._result(item, item.row.pk in new) for item in items if item.row]
+
+    # -- deciding ----------------------------------------------------------------------------
+    def _decide(self, item: Item, new_threads: list[Thread], at: datetime) -> None:
+        parsed = item.parsed
+        if parsed is None:
+            item.outcome = "failed"
+            return
+        if is_own(parsed, self.own):
+            item.outcome, item.error = "ignored", "our own mail"
+            return
+        thread, stranger = self.find(parsed)
+        if parsed.noise != Noise.NONE:
+            if parsed.noise == Noise.BOUNCE and parsed.bounce is not None:
+                self.bouncing.update(parsed.bounce.recipients)
+            if thread is None:
+                item.outcome, item.error = "ignored", f"{parsed.noise}: not part of a ticket"
+                return
+            # Kept on its ticket, quietly: no activity, no status change, no answer.
+            item.outcome, item.error = "attached", f"{parsed.noise} kept on the ticket"
+            self.remember(item, thread, at)
+            return
+        if thread is None:
+            thread = self._new(item, new_threads, at)
+            if stranger is not None:
+                # Quoting someone else's ticket number does not give access to it.
+                item.error = f"stranger quoting {stranger.ticket.reference}"
+                self._link(thread, stranger.ticket, LinkKind.RELATED)
+            return
+        ticket = thread.ticket
+        if ticket.status in CLOSED:
+            closed_at = ticket.closed_at or ticket.resolved_at or ticket.last_message_at
+            if at - closed_at > timedelta(days=settings.REOPEN_WINDOW_DAYS):
+                follow_up = self._new(item, new_threads, at)
+                item.outcome, item.error = "follow_up", f"follow-up of {ticket.reference}"
+                self._link(follow_up, ticket, LinkKind.FOLLOW_UP)
+                return
+            ticket.status = Status.OPEN
+            ticket.resolved_at = ticket.closed_at = None
+            ticket.reopen_count += 1
+            item.outcome = "reopened"
+        else:
+            if ticket.status == Status.WAITING_ON_USER:
+                ticket.status = Status.OPEN
+            item.outcome = "joined"
+        thread.last_at = max(thread.last_at, at)
+        self.dirty[id(thread)] = thread
+        self.remember(item, thread, at)
+
+    def _new(self, item: Item, new_threads: list[Thread], at: datetime) -> Thread:
+        assert item.parsed is not None
+        thread = self.open(item.parsed, at)
+        new_threads.append(thread)
+        item.outcome = "new_ticket"
+        self.remember(item, thread, at)
+        return thread
+
+    def _link(self, thread: Thread, other: Ticket, kind: LinkKind) -> None:
+        self.links.append(TicketLink(from_ticket=thread.ticket, to_ticket=other, kind=kind))
+
+    # -- writing -----------------------------------------------------------------------------
+    def _save(self, items: list[Item], new_threads: list[Thread]) -> None:
+        stamp = timezone.now()
+        states = {"failed": RawState.FAILED, "ignored": RawState.IGNORED}
+        for item in items:
+            assert item.row is not None
+            item.row.state = states.get(item.outcome, RawState.PROCESSED)
+            item.row.note = item.error
+            item.row.processed_at = stamp
+        update_grouped(
+            [i.row for i in items if i.row is not None], ["state", "note", "processed_at"]
+        )
+        self.save_new_tickets(new_threads)
+        self.save_messages(items)
+        dirty = self.take_dirty()
+        for thread in dirty:
+            thread.ticket.last_message_at = thread.last_at
+        update_grouped(
+            [t.ticket for t in dirty],
+            ["status", "resolved_at", "closed_at", "reopen_count", "last_message_at"],
+        )
+        TicketLink.objects.bulk_create(self.links, ignore_conflicts=True)
+        if self.bouncing:
+            Requester.objects.filter(email__in=self.bouncing, bouncing_since__isnull=True).update(
+                bouncing_since=stamp
+            )
+        if self.announce:
+            self._announce(items, new_threads)
+
+    def _announce(self, items: list[Item], new_threads: list[Thread]) -> None:
+        opened = [t.ticket for t in new_threads]
+        received = [
+            i.message
+            for i in items
+            if i.message is not None and i.outcome in ("joined", "reopened")
+        ]
+
+        def tell() -> None:
+            for ticket in opened:
+                announce(ticket_opened, Ticket, ticket=ticket)
+            for message in received:
+                announce(message_received, Message, message=message)
+
+        transaction.on_commit(tell)
+
+    def _result(self, item: Item, filed: bool) -> IntakeResult:
+        assert item.row is not None
+        if not filed:
+            return IntakeResult("ignored", item.row, note="already processed")
+        ticket = item.thread.ticket if item.thread else None
+        return IntakeResult(item.outcome, item.row, ticket, item.message, item.error)
 
 
-def team_own_addresses(team: Team) -> set[str]:
-    addresses = {team.support_address.lower()}
-    for mailbox in Mailbox.objects.filter(team=team):
-        addresses.update(mailbox.address_list)
-    return addresses
-
-
-def _is_own(parsed: ParsedMail, own: set[str]) -> bool:
-    if parsed.sender is None:
-        return False
-    email = parsed.sender.email.lower()
-    local, _, domain = email.partition("@")
-    return email in own or f"{local.split('+')[0]}@{domain}" in own
+def intake_process(
+    team: Team,
+    raws: list[RawMessage],
+    *,
+    received_at: datetime | None = None,
+    announce: bool = True,
+) -> list[IntakeResult]:
+    """File a batch of stored mail of one team in one transaction."""
+    if not raws:
+        return []
+    filer = LiveIntake(team, lock_tickets=True, received_at=received_at, announce=announce)
+    return filer.process(raws)
 
 
 def raw_process(
     raw: RawMessage, *, received_at: datetime | None = None, announce: bool = True
 ) -> IntakeResult:
-    """Parse and file one stored mail. ``received_at`` None means "use the Date header"
-    (imports); live intake passes the arrival time. ``announce`` False keeps imports quiet:
-    no routing, no acknowledgement."""
-    try:
-        parsed = parse_message(
-            bytes(raw.raw),
-            max_attachment_bytes=settings.MAIL_MAX_ATTACHMENT_BYTES,
-            max_total_attachment_bytes=settings.MAIL_MAX_TOTAL_ATTACHMENT_BYTES,
-        )
-    except MailParseError as exc:
-        return _finish(raw, RawState.FAILED, f"cannot be parsed: {exc}", "failed")
-    at = received_at or parsed.date or raw.received_at
-    with transaction.atomic():
-        locked = RawMessage.objects.select_for_update().get(pk=raw.pk)
-        if locked.state != RawState.NEW:
-            return IntakeResult("ignored", locked, note=f"already {locked.state}")
-        if _is_own(parsed, team_own_addresses(raw.team)):
-            return _finish(locked, RawState.IGNORED, "our own mail", "ignored")
-        match = thread_find(raw.team, parsed)
-        if parsed.noise != Noise.NONE:
-            return _file_noise(locked, parsed, match, at)
-        return _file_mail(locked, parsed, match, at, announce)
-
-
-def _finish(
-    raw: RawMessage,
-    state: RawState,
-    note: str,
-    outcome: str,
-    ticket: Ticket | None = None,
-    message: Message | None = None,
-) -> IntakeResult:
-    RawMessage.objects.filter(pk=raw.pk).update(state=state, note=note, processed_at=timezone.now())
-    raw.state, raw.note = state, note
-    return IntakeResult(outcome, raw, ticket, message, note)
-
-
-def _sender(parsed: ParsedMail) -> Sender:
-    if parsed.sender is None or not parsed.sender.email:
-        return Sender("unknown@invalid", "(no sender)")
-    return Sender(parsed.sender.email, parsed.sender.name)
-
-
-def _message_fields(parsed: ParsedMail, raw: RawMessage) -> dict[str, object]:
-    return {
-        "body_text": parsed.text,
-        "body_html": parsed.html,
-        "subject": parsed.subject,
-        "message_id": parsed.message_id,
-        "in_reply_to": " ".join(parsed.in_reply_to),
-        "references": " ".join(parsed.references),
-    }
-
-
-def _add(
-    ticket: Ticket, parsed: ParsedMail, raw: RawMessage, at: datetime, announce: bool
-) -> Message:
-    message = ticket_add_message(
-        ticket=ticket,
-        kind=MessageKind.EMAIL_IN,
-        sender=_sender(parsed),
-        created_at=at,
-        announce=announce,
-        **_message_fields(parsed, raw),  # type: ignore[arg-type]
-    )
-    _decorate(message, parsed, raw)
-    return message
-
-
-def _decorate(message: Message, parsed: ParsedMail, raw: RawMessage) -> None:
-    """What ticket_add_message/ticket_open do not know about: mail-only fields, attachments."""
-    fields = {
-        "raw": raw,
-        "recipients": ", ".join(a.email for a in (*parsed.to, *parsed.cc) if a.email),
-        "noise": str(parsed.noise),
-        "quote_start": parsed.quote_start,
-        "signature_start": parsed.signature_start,
-    }
-    Message.objects.filter(pk=message.pk).update(**fields)
-    for name, value in fields.items():
-        setattr(message, name, value)
-    store_attachments(message, parsed.attachments)
-
-
-def store_attachments(message: Message, parts: Iterable[ParsedAttachment]) -> None:
-    for part in parts:
-        _store_attachment(message, part)
-
-
-def _store_attachment(message: Message, part: ParsedAttachment) -> None:
-    content = part.content
-    digest = hashlib.sha256(content).hexdigest()
-    attachment = Attachment(
-        message=message,
-        filename=part.filename,
-        content_type=part.content_type,
-        size=part.size,
-        sha256=digest,
-        content_id=part.content_id,
-        dropped=part.dropped[:200],
-    )
-    if part.dropped:
-        attachment.save()
-        return
-    path = f"attachments/{digest[:2]}/{digest}"
-    if not default_storage.exists(path):
-        path = default_storage.save(path, ContentFile(content))
-    attachment.file.name = path
-    attachment.save()
-
-
-def _file_mail(
-    raw: RawMessage, parsed: ParsedMail, match: ThreadMatch | None, at: datetime, announce: bool
-) -> IntakeResult:
-    if match is not None and match.stranger:
-        # Quoting someone else's ticket number does not give access to it.
-        ticket = _open(raw, parsed, at, announce)
-        _link(ticket, match.ticket, LinkKind.RELATED)
-        return _finish(
-            raw,
-            RawState.PROCESSED,
-            f"stranger quoting {match.ticket.reference}",
-            "new_ticket",
-            ticket,
-            ticket.messages.first(),
-        )
-    if match is None:
-        ticket = _open(raw, parsed, at, announce)
-        return _finish(raw, RawState.PROCESSED, "", "new_ticket", ticket, ticket.messages.first())
-    ticket = match.ticket
-    if ticket.status in (Status.RESOLVED, Status.CLOSED):
-        closed_at = ticket.closed_at or ticket.resolved_at or ticket.last_message_at
-        if at - closed_at > timedelta(days=settings.REOPEN_WINDOW_DAYS):
-            follow_up = _open(raw, parsed, at, announce)
-            _link(follow_up, ticket, LinkKind.FOLLOW_UP)
-            return _finish(
-                raw,
-                RawState.PROCESSED,
-                f"follow-up of {ticket.reference}",
-                "follow_up",
-                follow_up,
-                follow_up.messages.first(),
-            )
-        message = _add(ticket, parsed, raw, at, announce)
-        Ticket.objects.filter(pk=ticket.pk).update(
-            status=Status.OPEN,
-            resolved_at=None,
-            closed_at=None,
-            reopen_count=ticket.reopen_count + 1,
-        )
-        return _finish(raw, RawState.PROCESSED, "", "reopened", ticket, message)
-    message = _add(ticket, parsed, raw, at, announce)
-    if ticket.status in (Status.WAITING_ON_USER,):
-        Ticket.objects.filter(pk=ticket.pk).update(status=Status.OPEN)
-    return _finish(raw, RawState.PROCESSED, "", "joined", ticket, message)
-
-
-def _open(raw: RawMessage, parsed: ParsedMail, at: datetime, announce: bool) -> Ticket:
-    ticket = ticket_open(
-        team=raw.team,
-        sender=_sender(parsed),
-        kind=MessageKind.EMAIL_IN,
-        created_at=at,
-        announce=announce,
-        **_message_fields(parsed, raw),  # type: ignore[arg-type]
-    )
-    first = ticket.messages.get()
-    _decorate(first, parsed, raw)
-    return ticket
-
-
-def _link(ticket: Ticket, other: Ticket, kind: LinkKind) -> None:
-    TicketLink.objects.get_or_create(from_ticket=ticket, to_ticket=other, defaults={"kind": kind})
-
-
-def _file_noise(
-    raw: RawMessage, parsed: ParsedMail, match: ThreadMatch | None, at: datetime
-) -> IntakeResult:
-    """Auto-replies, bounces and bulk mail never open a ticket and are never answered. One
-    that belongs to a ticket is kept there, quietly."""
-    if parsed.noise == Noise.BOUNCE and parsed.bounce is not None:
-        for address in parsed.bounce.recipients:
-            Requester.objects.filter(email__iexact=address, bouncing_since__isnull=True).update(
-                bouncing_since=timezone.now()
-            )
-    if match is None or match.stranger:
-        return _finish(raw, RawState.IGNORED, f"{parsed.noise}: not part of a ticket", "ignored")
-    message = ticket_add_message(
-        ticket=match.ticket,
-        kind=MessageKind.EMAIL_IN,
-        sender=_sender(parsed),
-        created_at=at,
-        announce=False,
-        **_message_fields(parsed, raw),  # type: ignore[arg-type]
-    )
-    _decorate(message, parsed, raw)
-    return _finish(
-        raw,
-        RawState.PROCESSED,
-        f"{parsed.noise} kept on the ticket",
-        "attached",
-        match.ticket,
-        message,
-    )
+    """File one stored mail (``received_at``: its arrival; default now)."""
+    return intake_process(raw.team, [raw], received_at=received_at, announce=announce)[0]

@@ -37,14 +37,14 @@ def team_sending_address(team: Team) -> str:
     return parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
 
 
-def ticket_reply_address(ticket: Ticket) -> str:
+def ticket_reply_address(ticket: Ticket, sender: str = "") -> str:
     """support+TOKEN@host: a reply to it threads into the ticket whatever its subject."""
-    local, _, domain = team_sending_address(ticket.team).partition("@")
+    local, _, domain = (sender or team_sending_address(ticket.team)).partition("@")
     return f"{local.split('+')[0]}+{ticket.reply_token}@{domain}"
 
 
-def new_message_id(team: Team) -> str:
-    domain = team_sending_address(team).partition("@")[2] or "dast-desk.invalid"
+def new_message_id(team: Team, sender: str = "") -> str:
+    domain = (sender or team_sending_address(team)).partition("@")[2] or "dast-desk.invalid"
     return f"<{uuid.uuid4().hex}.{team.ticket_prefix.lower()}@{domain}>"
 
 
@@ -67,9 +67,11 @@ def outbound_queue(
     references: str = "",
     reply_to: str = "",
     automatic: bool = False,
+    sender: str = "",
 ) -> OutboundMail:
-    """Write a mail to the outbox; it is sent by a worker once the caller's transaction commits."""
-    sender = team_sending_address(team)
+    """Write a mail to the outbox; it is sent by a worker once the caller's transaction commits.
+    ``sender`` saves a look-up when the caller already has the team's address."""
+    sender = sender or team_sending_address(team)
     mail = OutboundMail.objects.create(
         team=team,
         ticket=ticket,
@@ -80,7 +82,7 @@ def outbound_queue(
         cc=", ".join(cc),
         subject=subject[:500],
         body_text=body_text,
-        message_id=message_id or new_message_id(team),
+        message_id=message_id or new_message_id(team, sender),
         in_reply_to=in_reply_to,
         references=references,
         automatic=automatic,

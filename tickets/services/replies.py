@@ -15,6 +15,7 @@ from tickets.services.outbox import (
     new_message_id,
     outbound_queue,
     tagged_subject,
+    team_sending_address,
     ticket_reply_address,
 )
 from tickets.services.tickets import Sender, ticket_add_message
@@ -66,6 +67,7 @@ def ticket_acknowledge(*, ticket: Ticket, when: str) -> OutboundMail | None:
     if recent >= settings.ACK_LIMIT_PER_HOUR:
         return None
     in_reply_to, references = _thread_ids(ticket)
+    sender = team_sending_address(ticket.team)
     body = ACK_TEMPLATE.format(
         name=requester.name or requester.email,
         team=ticket.team.name,
@@ -83,8 +85,9 @@ def ticket_acknowledge(*, ticket: Ticket, when: str) -> OutboundMail | None:
         body_text=body,
         in_reply_to=in_reply_to,
         references=references,
-        reply_to=ticket_reply_address(ticket),
+        reply_to=ticket_reply_address(ticket, sender),
         automatic=True,
+        sender=sender,
     )
 
 

@@ -1,0 +1,255 @@
+"""Filing mail into tickets a batch at a time: the part live intake and archive import share.
+
+A batch is parsed mail that is threaded one message after the other (a reply may answer a
+mail earlier in the same batch) and then written with a few multi-row statements in one
+transaction. Subclasses decide what each mail does (``_decide``) and what the ticket's state
+becomes; this class tracks the threads, the requesters and the ticket numbers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import F, QuerySet
+from django.utils import timezone
+
+from tickets.mail.parse import MailParseError, ParsedMail, parse_message
+from tickets.mail.thread import (
+    ThreadMatch,
+    needs_lookup_by_address_or_tag,
+    reference_ids,
+    thread_find,
+)
+from tickets.models import (
+    Message,
+    MessageKind,
+    OutboundMail,
+    RawMessage,
+    Requester,
+    Team,
+    Ticket,
+)
+from tickets.services.bulk import bulk_insert
+from tickets.services.mailstore import raw_message_id, store_attachments, team_own_addresses
+
+
+@dataclass
+class Thread:
+    """What a batch tracks of a ticket (not the whole row)."""
+
+    ticket: Ticket
+    requester_email: str
+    created_at: datetime
+    last_at: datetime
+    first_response_at: datetime | None = None
+    messages: int = 0
+
+
+@dataclass
+class Item:
+    origin: str
+    raw: bytes
+    message_id: str
+    sha256: str
+    parsed: ParsedMail | None = None
+    error: str = ""
+    row: RawMessage | None = None
+    message: Message | None = None
+    outcome: str = ""
+    thread: Thread | None = None
+
+
+@dataclass(frozen=True)
+class Caps:
+    per_file: int
+    total: int
+    now: datetime
+
+
+def prepare(origin: str, raw: bytes, caps: Caps) -> Item:
+    """Parse one raw mail. Pure: runs in parser processes too."""
+    item = Item(origin, raw, "", hashlib.sha256(raw).hexdigest())
+    try:
+        item.parsed = parse_message(
+            raw,
+            max_attachment_bytes=caps.per_file,
+            max_total_attachment_bytes=caps.total,
+            now=caps.now,
+        )
+        item.message_id = item.parsed.message_id
+    except MailParseError as exc:
+        item.error = f"cannot be parsed: {exc}"
+        item.message_id = raw_message_id(raw)
+    return item
+
+
+@dataclass
+class BatchFiler:
+    team: Team
+    now: datetime = field(default_factory=timezone.now)
+    # Live intake locks the tickets it may change, so a shifter's status change made at the
+    # same moment is not overwritten; an import works on history nobody else touches.
+    lock_tickets: bool = False
+
+    def __post_init__(self) -> None:
+        self.own = team_own_addresses(self.team)
+        self.thread_of: dict[str, Thread] = {}  # Message-ID -> its thread
+        self.threads: dict[int, Thread] = {}  # ticket pk -> thread, for tickets seen
+        self.requesters: dict[str, Requester] = {}
+        self.dirty: dict[int, Thread] = {}  # earlier tickets this batch changed, by id()
+
+    # -- finding threads ---------------------------------------------------------------------
+    def load_threads(self, items: list[Item]) -> None:
+        """One query for every earlier message this batch refers to."""
+        wanted = {
+            mid
+            for item in items
+            if item.parsed
+            for mid in reference_ids(item.parsed)
+            if mid not in self.thread_of
+        }
+        if not wanted:
+            return
+        pairs = list(
+            Message.objects.filter(team=self.team, message_id__in=wanted).values_list(
+                "message_id", "ticket_id"
+            )
+        ) + list(
+            OutboundMail.objects.filter(team=self.team, message_id__in=wanted)
+            .exclude(ticket=None)
+            .values_list("message_id", "ticket_id")
+        )
+        missing = {pk for _, pk in pairs if pk not in self.threads}
+        for ticket in self._tickets().filter(pk__in=missing):
+            self.threads[ticket.pk] = self.track(ticket)
+        for mid, pk in pairs:
+            self.thread_of[mid] = self.threads[pk]
+
+    def _tickets(self) -> QuerySet[Ticket]:
+        tickets = Ticket.objects.select_related("team", "requester")
+        return tickets.select_for_update(of=("self",)) if self.lock_tickets else tickets
+
+    def track(self, ticket: Ticket) -> Thread:
+        if ticket.pk in self.threads:
+            return self.threads[ticket.pk]
+        if self.lock_tickets:
+            ticket = self._tickets().get(pk=ticket.pk)
+        thread = Thread(
+            ticket,
+            ticket.requester.email.lower(),
+            ticket.created_at,
+            ticket.last_message_at,
+            ticket.first_response_at,
+        )
+        self.threads[ticket.pk] = thread
+        return thread
+
+    def find(self, parsed: ParsedMail) -> tuple[Thread | None, ThreadMatch | None]:
+        """The thread a mail belongs to; or (None, match) when a stranger quoted a tag."""
+        if needs_lookup_by_address_or_tag(self.team, parsed):
+            match = thread_find(self.team, parsed)  # token and tag come first, as live
+            if match is not None:
+                if match.stranger:
+                    return None, match
+                return self.track(match.ticket), match
+        for mid in reference_ids(parsed):
+            if mid in self.thread_of:
+                return self.thread_of[mid], None
+        return None, None
+
+    def open(self, parsed: ParsedMail, at: datetime) -> Thread:
+        sender = parsed.sender
+        email = (sender.email if sender and sender.email else "unknown@invalid").lower()
+        ticket = Ticket(
+            team=self.team,
+            subject=parsed.subject.strip()[:500] or "(no subject)",
+            created_at=at,
+            last_message_at=at,
+        )
+        ticket._requester_name = sender.name if sender else ""  # type: ignore[attr-defined]
+        return Thread(ticket, email[:254], at, at)
+
+    def remember(self, item: Item, thread: Thread, at: datetime) -> None:
+        assert item.parsed is not None
+        item.thread = thread
+        item.message = build_message(self.team, thread.ticket, item.parsed, at)
+        thread.messages += 1
+        if item.parsed.message_id:
+            self.thread_of[item.parsed.message_id] = thread
+
+    # -- writing -----------------------------------------------------------------------------
+    def save_requesters(self, threads: list[Thread]) -> None:
+        emails = {t.requester_email for t in threads} - self.requesters.keys()
+        if emails:
+            names = {t.requester_email: t.ticket._requester_name for t in threads}  # type: ignore[attr-defined]
+            Requester.objects.bulk_create(
+                [Requester(email=e, name=names.get(e, "")[:200]) for e in emails],
+                ignore_conflicts=True,
+            )
+            for requester in Requester.objects.filter(email__in=emails):
+                self.requesters[requester.email.lower()] = requester
+            for email in emails - self.requesters.keys():  # stored in another case earlier
+                self.requesters[email] = Requester.objects.get(email__iexact=email)
+        for thread in threads:
+            thread.ticket.requester = self.requesters[thread.requester_email]
+
+    def number(self, threads: list[Thread]) -> None:
+        """Ticket numbers for a batch at once; the UPDATE holds the team row until commit."""
+        if not threads:
+            return
+        Team.objects.filter(pk=self.team.pk).update(
+            last_ticket_number=F("last_ticket_number") + len(threads)
+        )
+        last = Team.objects.values_list("last_ticket_number", flat=True).get(pk=self.team.pk)
+        for offset, thread in enumerate(threads):
+            thread.ticket.number = last - len(threads) + 1 + offset
+
+    def save_new_tickets(self, threads: list[Thread]) -> None:
+        self.save_requesters(threads)
+        self.number(threads)
+        Ticket.objects.bulk_create([t.ticket for t in threads])
+        for thread in threads:
+            self.threads[thread.ticket.pk] = thread
+            self.dirty.pop(id(thread), None)  # written whole already
+
+    def save_messages(self, items: list[Item]) -> None:
+        """The batch's messages in one INSERT, each pointing at its raw row; attachments."""
+        messages = []
+        for item in items:
+            if item.message is not None:
+                item.message.raw = item.row
+                messages.append(item.message)
+        bulk_insert(messages)
+        for item in items:
+            if item.message is not None and item.parsed and item.parsed.attachments:
+                store_attachments(item.message, item.parsed.attachments)
+
+    def take_dirty(self) -> list[Thread]:
+        """Earlier tickets this batch changed; forgets them for the next batch."""
+        dirty = list(self.dirty.values())
+        self.dirty.clear()
+        return dirty
+
+
+def build_message(team: Team, ticket: Ticket, parsed: ParsedMail, at: datetime) -> Message:
+    sender = parsed.sender
+    return Message(
+        ticket=ticket,
+        team=team,
+        kind=MessageKind.EMAIL_IN,
+        sender_name=(sender.name if sender else "")[:200],
+        sender_email=(sender.email if sender else "")[:254],
+        subject=parsed.subject[:500],
+        body_text=parsed.text,
+        body_html=parsed.html,
+        recipients=", ".join(a.email for a in (*parsed.to, *parsed.cc) if a.email),
+        message_id=parsed.message_id[:998],
+        in_reply_to=" ".join(parsed.in_reply_to)[:998],
+        references=" ".join(parsed.references),
+        noise=str(parsed.noise),
+        quote_start=parsed.quote_start,
+        signature_start=parsed.signature_start,
+        created_at=at,
+    )
