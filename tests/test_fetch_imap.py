@@ -160,3 +160,15 @@ def test_a_fetcher_killed_mid_batch_loses_and_duplicates_nothing_after_a_restart
     assert RawMessage.objects.exclude(state="processed").count() == 0
     server, user, password, folder = imap_mailbox
     assert all(STORED_FLAG in flags for flags in server.flags(user, password, folder).values())
+
+
+def test_the_beat_task_of_the_embedded_set_up_polls_each_mailbox(imap_mailbox, mailbox):
+    from tickets.tasks import mail_poll_task
+
+    _append(imap_mailbox, make_mail(subject="via beat"))
+    mail_poll_task()
+    assert Ticket.objects.filter(subject="via beat").exists()
+    mailbox_lease_claim(mailbox, "the fetch_mail process")
+    _append(imap_mailbox, make_mail(subject="while leased"))
+    mail_poll_task()  # the fetcher process holds the mailbox: the task stays out
+    assert not Ticket.objects.filter(subject="while leased").exists()

@@ -100,3 +100,13 @@ def test_an_eml_file_with_an_envelope_line_stays_one_message(team, tmp_path):
     (tmp_path / "one.eml").write_bytes(raw)
     assert _import(tmp_path / "one.eml")["new_tickets"] == 1
     assert "From what I see" in Message.objects.get().body_text
+
+
+def test_gmail_labels_become_the_tickets_tags(team, tmp_path):
+    raw = make_mail(headers={"X-Gmail-Labels": "Inbox,Rucio,=?UTF-8?Q?Gel=C3=B6st?=,Unread"})
+    box = mailbox.mbox(tmp_path / "gmail.mbox")
+    box.add(raw)
+    box.flush()
+    _import(tmp_path / "gmail.mbox")
+    ticket = Ticket.objects.get()
+    assert sorted(ticket.tags.values_list("name", flat=True)) == ["Gelöst", "Rucio"]

@@ -13,6 +13,7 @@ from tickets.models import (
     RawMessage,
     RawState,
     Requester,
+    Tag,
     Team,
     Ticket,
     TicketLink,
@@ -74,6 +75,7 @@ class TicketAdmin(admin.ModelAdmin):
     list_select_related = ["team", "requester", "assignee"]
     search_fields = ["subject", "requester__email", "number"]
     raw_id_fields = ["requester", "merged_into"]
+    filter_horizontal = ["tags"]
     autocomplete_fields = ["assignee", "shadow"]
     readonly_fields = ["number", "reply_token", "updated_at"]
     date_hierarchy = "created_at"
@@ -107,6 +109,13 @@ class AttachmentAdmin(admin.ModelAdmin):
     list_display = ["filename", "content_type", "size", "message", "created_at"]
     search_fields = ["filename", "sha256"]
     raw_id_fields = ["message"]
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["name", "team"]
+    list_filter = ["team"]
+    search_fields = ["name"]
 
 
 @admin.register(TicketLink)

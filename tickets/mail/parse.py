@@ -91,6 +91,7 @@ class ParsedMail:
     auto_submitted: str  # raw Auto-Submitted value, '' if none
     defects: tuple[str, ...]  # problems met and worked around
     list_id: str = ""  # the List-Id ('support.lists.example.org'), lowercased; '' if none
+    labels: tuple[str, ...] = ()  # Gmail export labels (X-Gmail-Labels), in order
 
 
 class MailParseError(ValueError):
@@ -313,7 +314,15 @@ def _assemble(
         auto_submitted=fold_whitespace(headers.text("auto-submitted")),
         defects=tuple(dict.fromkeys(_safe(d) for d in defects)),
         list_id=_list_id(headers.text("list-id")),
+        labels=_labels(headers.text("x-gmail-labels")),
     )
+
+
+def _labels(value: str) -> tuple[str, ...]:
+    """Gmail's own bookkeeping labels are not worth keeping as tags."""
+    skip = {"", "opened", "unread", "important", "starred", "inbox", "sent", "archived"}
+    labels = (_safe(fold_whitespace(part))[:50] for part in value.split(","))
+    return tuple(dict.fromkeys(label for label in labels if label.lower() not in skip))
 
 
 def _list_id(value: str) -> str:

@@ -145,6 +145,20 @@ class Priority(models.IntegerChoices):
     URGENT = 4, "Urgent"
 
 
+class Tag(models.Model):
+    """A free label on tickets, e.g. a Gmail label kept by the archive import."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=50)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["team", "name"], name="tag_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Ticket(models.Model):
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="tickets")
     number = models.PositiveIntegerField(editable=False)
@@ -176,6 +190,7 @@ class Ticket(models.Model):
     reply_token = models.CharField(
         max_length=32, unique=True, default=new_reply_token, editable=False
     )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="tickets")
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField(auto_now=True)
     last_message_at = models.DateTimeField()

@@ -26,7 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tickets.mail.parse import Noise
-from tickets.models import RawMessage, RawState, Status, Team, Ticket
+from tickets.models import RawMessage, RawState, Status, Tag, Team, Ticket
 from tickets.models.mail import RawSource
 from tickets.services.batch import BatchFiler, Caps, Item, Thread, prepare
 from tickets.services.bulk import bulk_insert
@@ -39,6 +39,11 @@ OUTCOME_KEYS = ("imported", "joined", "new_tickets", "duplicates", "rejected", "
 class ArchiveImporter(BatchFiler):
     open_days: int = 14
     counts: Counter[str] = field(default_factory=lambda: Counter(dict.fromkeys(OUTCOME_KEYS, 0)))
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.tags: dict[str, Tag] = {}
+        self.labelled: list[tuple[Thread, tuple[str, ...]]] = []
 
     def import_batch(self, prepared: list[Item]) -> None:
         items = self._fresh(prepared)
@@ -94,6 +99,8 @@ class ArchiveImporter(BatchFiler):
                     thread.first_response_at = max(at, thread.created_at)
                 self.dirty[id(thread)] = thread
         self.remember(item, thread, at)
+        if parsed.labels:
+            self.labelled.append((thread, parsed.labels))
 
     def _settle(self, thread: Thread) -> None:
         ticket = thread.ticket
@@ -140,6 +147,28 @@ class ArchiveImporter(BatchFiler):
             [t.ticket for t in dirty],
             ["last_message_at", "first_response_at", "status", "resolved_at", "closed_at"],
         )
+        self._save_labels()
+
+    def _save_labels(self) -> None:
+        """Gmail labels become the tickets' tags."""
+        names = {name for _, labels in self.labelled for name in labels} - self.tags.keys()
+        if names:
+            Tag.objects.bulk_create(
+                [Tag(team=self.team, name=n) for n in names], ignore_conflicts=True
+            )
+            self.tags.update(
+                (tag.name, tag) for tag in Tag.objects.filter(team=self.team, name__in=names)
+            )
+        through = Ticket.tags.through
+        Ticket.tags.through.objects.bulk_create(
+            [
+                through(ticket_id=thread.ticket.pk, tag_id=self.tags[name].pk)
+                for thread, labels in self.labelled
+                for name in labels
+            ],
+            ignore_conflicts=True,
+        )
+        self.labelled.clear()
 
 
 def _prepare_chunk(chunk: list[tuple[str, bytes]], caps: Caps, *, keep_raw: bool) -> list[Item]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -185,6 +185,8 @@ class MailboxWatcher:
                     backoff = min(backoff * 2, self.max_backoff)
         finally:
             mailbox_lease_release(self.mailbox, self.owner)
+            # A watcher runs in a thread of its own: its connection must not outlive it.
+            connection.close()
 
     def _session_loop(self) -> None:
         with ImapSession(imap_settings(self.mailbox)) as session:
