@@ -110,3 +110,52 @@ def test_gmail_labels_become_the_tickets_tags(team, tmp_path):
     _import(tmp_path / "gmail.mbox")
     ticket = Ticket.objects.get()
     assert sorted(ticket.tags.values_list("name", flat=True)) == ["Gelöst", "Rucio"]
+
+
+def test_a_maildir_imports_like_an_mbox(team, tmp_path):
+    from tickets.mailgen import write_archive
+
+    stats = write_archive(tmp_path / "maildir", messages=60, seed=3, fmt="maildir")
+    counts = _import(tmp_path / "maildir")
+    assert counts["imported"] == stats.messages == 60
+    assert counts["new_tickets"] == stats.threads
+    assert counts["failed"] == 0
+
+
+def test_an_import_killed_half_way_completes_without_duplicates_when_run_again(
+    team, tmp_path, postgres_url
+):
+    import signal
+    import subprocess
+
+    from tests.procs import PYTHON, ROOT, child_env, wait_for
+    from tickets.mailgen import write_archive
+
+    stats = write_archive(tmp_path / "big.mbox", messages=6000, seed=5)
+    env = child_env(DATABASE_URL=postgres_url)
+    args = [
+        PYTHON,
+        "manage.py",
+        "import_mail",
+        str(tmp_path / "big.mbox"),
+        "--team",
+        "dast",
+        "--json",
+        "--no-progress",
+    ]
+    first = subprocess.Popen(
+        args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    wait_for(lambda: RawMessage.objects.count() >= 1000, timeout=120, what="a few batches")
+    first.send_signal(signal.SIGKILL)
+    first.wait(10)
+    stored = RawMessage.objects.count()
+    assert 0 < stored < stats.messages
+    done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    counts = json.loads(done.stdout)
+    assert counts["duplicates"] == stored
+    assert counts["imported"] == stats.messages - stored
+    assert RawMessage.objects.count() == stats.messages
+    assert Ticket.objects.count() == stats.threads
+    assert Message.objects.count() == stats.messages

@@ -13,7 +13,11 @@ at that date; newer ones stay open for the shifters. Nothing is acknowledged or 
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
+import os
+import signal
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -22,7 +26,7 @@ from datetime import timedelta
 from itertools import islice
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from tickets.mail.parse import Noise
@@ -32,6 +36,7 @@ from tickets.services.batch import BatchFiler, Caps, Item, Thread, prepare
 from tickets.services.bulk import bulk_insert
 from tickets.services.mailstore import is_own
 
+_PR_SET_PDEATHSIG = 1  # prctl(2)
 OUTCOME_KEYS = ("imported", "joined", "new_tickets", "duplicates", "rejected", "failed")
 
 
@@ -171,6 +176,21 @@ class ArchiveImporter(BatchFiler):
         self.labelled.clear()
 
 
+def _parser_start(parent: int) -> None:
+    """Set up a forked parser process. It inherited this process's database socket: close its
+    copy, or an importer killed mid-batch would leave its transaction (and the team's ticket
+    counter) locked for as long as the parsers live. And die with the importer."""
+    with contextlib.suppress(OSError, AttributeError):  # prctl is Linux only
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(0)
+    for conn in connections.all(initialized_only=True):
+        socket = getattr(conn, "connection", None)
+        if socket is not None:
+            with contextlib.suppress(Exception):
+                os.close(socket.fileno())
+
+
 def _prepare_chunk(chunk: list[tuple[str, bytes]], caps: Caps, *, keep_raw: bool) -> list[Item]:
     """Runs in a parser process: no database here, only bytes in and dataclasses out. The raw
     bytes are not sent back: the caller still has them."""
@@ -215,7 +235,12 @@ def archive_import(
             write(_prepare_chunk(chunk, caps, keep_raw=True))
         return importer.counts
     # fork: the parser processes need nothing but the pure parser, already imported here.
-    with ProcessPoolExecutor(parsers, mp_context=multiprocessing.get_context("fork")) as pool:
+    with ProcessPoolExecutor(
+        parsers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_parser_start,
+        initargs=(os.getpid(),),
+    ) as pool:
         ahead: deque[tuple[list[tuple[str, bytes]], Future[list[Item]]]] = deque()
 
         def write_next() -> None:
