@@ -10,7 +10,6 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -18,6 +17,7 @@ from django.utils import timezone
 
 from escalation.models import ExpertGroup, GroupKind
 from shifts.models import Booking, Closure, ShiftRole, Zone
+from shifts.selectors import on_duty
 from tickets import mailgen
 from tickets.models import MessageKind, Priority, Role, Status, Team, Ticket
 from tickets.services import Sender, ticket_add_message, ticket_open, ticket_set_status
@@ -273,19 +273,6 @@ def _expert_groups(team: Team) -> int:
     return count
 
 
-def _on_duty(zones: dict[str, Zone], at: datetime) -> tuple[Zone | None, list[Booking]]:
-    """Which zone covers ``at`` and who is booked. The demo's own look-up; routing proper
-    lives in the shifts issue."""
-    tz = ZoneInfo(zones["EU"].team.time_zone)
-    local = at.astimezone(tz)
-    for zone in zones.values():
-        for day in (local.date(), local.date() - timedelta(days=1)):
-            start, end = zone.slot_bounds(day, tz)
-            if zone.covers_weekday(day) and start <= at < end:
-                return zone, list(zone.bookings.filter(day=day).select_related("person"))
-    return None, []
-
-
 def _tickets(team: Team, zones: dict[str, Zone], rng: random.Random) -> int:
     now = timezone.now()
     # About 130 messages in some 35 threads over the last three weeks; later replies are cut.
@@ -302,7 +289,9 @@ def _tickets(team: Team, zones: dict[str, Zone], rng: random.Random) -> int:
         if not messages:
             continue
         first = messages[0]
-        zone, booked = _on_duty(zones, first.sent_at)
+        duty = on_duty(team, first.sent_at)
+        zone = zones[duty.slot.zone] if duty.slot else None
+        booked = duty.bookings
         ticket = ticket_open(
             team=team,
             sender=Sender(first.sender_email, first.sender_name),

@@ -6,8 +6,7 @@ booking puts one person on one slot with a role.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -54,11 +53,6 @@ class Zone(models.Model):
 
     def covers_weekday(self, day: date) -> bool:
         return str(day.isoweekday()) in self.weekdays
-
-    def slot_bounds(self, day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
-        """The aware start and end of the slot on ``day``: always ``duration_minutes`` long."""
-        start = datetime.combine(day, self.starts_at, tzinfo=tz)
-        return start, start + timedelta(minutes=self.duration_minutes)
 
 
 class Closure(models.Model):

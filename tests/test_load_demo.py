@@ -1,0 +1,58 @@
+"""The demo data of `make run`: loaded once, realistic enough to show every page."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from escalation.models import ExpertGroup, GroupKind
+from shifts.models import Booking, ShiftRole, Zone
+from tickets.models import Message, Team, Ticket
+
+pytestmark = pytest.mark.django_db
+
+
+def _load(settings) -> str:
+    settings.DEBUG = True
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    return out.getvalue()
+
+
+def test_the_demo_loads_once_and_a_second_run_writes_nothing(settings):
+    assert "Demo data loaded" in _load(settings)
+    counts = (Ticket.objects.count(), Message.objects.count(), Booking.objects.count())
+    assert "already loaded" in _load(settings)
+    assert (Ticket.objects.count(), Message.objects.count(), Booking.objects.count()) == counts
+
+
+def test_the_demo_has_both_zones_red_slots_a_trainee_groups_and_dozens_of_tickets(settings):
+    _load(settings)
+    dast = Team.objects.get(slug="dast")
+    assert set(Zone.objects.filter(team=dast).values_list("code", flat=True)) == {"EU", "NA"}
+    today = timezone.localdate()
+    coming = [today + timedelta(days=n) for n in range(1, 15)]
+    covered = set(
+        Booking.objects.filter(day__in=coming, role=ShiftRole.FIRST_LEVEL).values_list(
+            "zone__code", "day"
+        )
+    )
+    weekdays = [(z, d) for z in ("EU", "NA") for d in coming if d.isoweekday() <= 5]
+    assert 0 < len(set(weekdays) - covered) < len(weekdays) // 2  # some red, most covered
+    assert Booking.objects.filter(role=ShiftRole.TRAINEE).exists()
+    assert ExpertGroup.objects.filter(kind=GroupKind.EXPERT).count() >= 6
+    assert ExpertGroup.objects.filter(kind=GroupKind.SITE).exclude(cloud=None).exists()
+    assert Ticket.objects.filter(team=dast).count() >= 30
+    assert Ticket.objects.filter(team=dast, assignee__isnull=False).exists()
+    assert Ticket.objects.filter(team__slug="biomed").exists()
+
+
+def test_the_demo_refuses_to_load_published_passwords_with_debug_off(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG is off"):
+        call_command("load_demo", stdout=StringIO())
+    assert not Team.objects.exists()
