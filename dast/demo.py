@@ -7,7 +7,6 @@ password, so the loader refuses to run on a production set-up (``DEBUG`` off) un
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -16,8 +15,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from escalation.models import ExpertGroup, GroupKind
+from escalation.routing import ticket_route
 from shifts.models import Booking, Closure, ShiftRole, Zone
-from shifts.selectors import on_duty
 from tickets import mailgen
 from tickets.models import MessageKind, Priority, Role, Status, Team, Ticket
 from tickets.services import Sender, ticket_add_message, ticket_open, ticket_set_status
@@ -133,7 +132,7 @@ def load_demo(*, today: date | None = None, seed: int = 2018) -> dict[str, int]:
     )
     bookings = _calendar(zones, users, today, rng)
     groups = _expert_groups(dast)
-    tickets = _tickets(dast, zones, rng)
+    tickets = _tickets(dast, rng)
     for subject, body in BIOMED_TICKETS:
         ticket_open(
             team=biomed,
@@ -273,7 +272,7 @@ def _expert_groups(team: Team) -> int:
     return count
 
 
-def _tickets(team: Team, zones: dict[str, Zone], rng: random.Random) -> int:
+def _tickets(team: Team, rng: random.Random) -> int:
     now = timezone.now()
     # About 130 messages in some 35 threads over the last three weeks; later replies are cut.
     threads = mailgen.plan_threads(
@@ -289,9 +288,6 @@ def _tickets(team: Team, zones: dict[str, Zone], rng: random.Random) -> int:
         if not messages:
             continue
         first = messages[0]
-        duty = on_duty(team, first.sent_at)
-        zone = zones[duty.slot.zone] if duty.slot else None
-        booked = duty.bookings
         ticket = ticket_open(
             team=team,
             sender=Sender(first.sender_email, first.sender_name),
@@ -304,24 +300,12 @@ def _tickets(team: Team, zones: dict[str, Zone], rng: random.Random) -> int:
             priority=rng.choices(list(Priority), weights=(2, 12, 4, 1))[0],
             announce=False,
         )
-        _assign(ticket, zone, booked)
+        ticket_route(ticket=ticket, at=first.sent_at)  # as routing did when it arrived
         for message in messages[1:]:
             _replay(ticket, message)
         _settle(ticket, messages, now, rng)
         count += 1
     return count
-
-
-def _assign(ticket: Ticket, zone: Zone | None, booked: Iterable[Booking]) -> None:
-    if zone is None:
-        return
-    ticket.zone = zone.code
-    for booking in booked:
-        if booking.role == ShiftRole.FIRST_LEVEL and ticket.assignee is None:
-            ticket.assignee = booking.person
-        elif booking.role == ShiftRole.TRAINEE:
-            ticket.shadow = booking.person
-    ticket.save(update_fields=["zone", "assignee", "shadow"])
 
 
 def _replay(ticket: Ticket, message: mailgen.Message) -> None:

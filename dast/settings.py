@@ -220,4 +220,5 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(OUTBOX_SWEEP_INTERVAL_S),
     },
     "mail-poll": {"task": "tickets.tasks.mail_poll_task", "schedule": float(MAIL_POLL_INTERVAL_S)},
+    "route-waiting": {"task": "escalation.tasks.route_waiting_task", "schedule": 60.0},
 }

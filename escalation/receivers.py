@@ -6,17 +6,16 @@ from typing import Any
 
 from django.db import transaction
 
+from escalation.routing import ticket_route, when_text
 from tickets.models import MessageKind, Ticket
 from tickets.services.replies import ticket_acknowledge
 
-# Until shift-aware routing lands, the acknowledgement cannot name a shift start.
-WHEN_UNKNOWN = "A shifter of the support team will look at it as soon as possible."
-
 
 def on_ticket_opened(sender: object, *, ticket: Ticket, **kwargs: Any) -> None:
-    """Acknowledge a ticket opened by a requester (mail or the web form)."""
-    first = ticket.messages.order_by("created_at", "pk").first()
-    if first is None or first.kind not in (MessageKind.EMAIL_IN, MessageKind.WEB):
-        return
+    """Route a new ticket by the shift calendar, then acknowledge it if a requester opened it
+    (mail or the web form), saying when a shifter will look."""
     with transaction.atomic():
-        ticket_acknowledge(ticket=ticket, when=WHEN_UNKNOWN)
+        route = ticket_route(ticket=ticket)
+        first = ticket.messages.order_by("created_at", "pk").first()
+        if first is not None and first.kind in (MessageKind.EMAIL_IN, MessageKind.WEB):
+            ticket_acknowledge(ticket=ticket, when=when_text(route))

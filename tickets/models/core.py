@@ -167,8 +167,11 @@ class Ticket(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
     category = models.CharField(max_length=16, choices=Category.choices, default=Category.OTHER)
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
-    # The code of the covering shift zone ("EU", "NA"); set by routing, which lives in `shifts`.
+    # The code of the covering shift zone ("EU", "NA"); set by routing, which lives outside.
     zone = models.CharField(max_length=8, blank=True)
+    after_hours = models.BooleanField(
+        default=False, help_text="Arrived outside covered hours: waits for the next shift."
+    )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

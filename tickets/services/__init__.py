@@ -4,6 +4,8 @@ from tickets.services.tickets import (
     Sender,
     requester_get_or_create,
     ticket_add_message,
+    ticket_assign,
+    ticket_mark_after_hours,
     ticket_open,
     ticket_set_status,
 )
@@ -12,6 +14,8 @@ __all__ = [
     "Sender",
     "requester_get_or_create",
     "ticket_add_message",
+    "ticket_assign",
+    "ticket_mark_after_hours",
     "ticket_open",
     "ticket_set_status",
 ]

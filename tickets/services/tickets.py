@@ -167,3 +167,35 @@ def ticket_set_status(*, ticket: Ticket, status: Status, at: datetime | None = N
         fields.append("resolved_at")
     ticket.save(update_fields=fields)
     return ticket
+
+
+def ticket_assign(
+    *,
+    ticket: Ticket,
+    assignee: User | None,
+    shadow: User | None = None,
+    zone: str = "",
+    only_if_unassigned: bool = True,
+) -> bool:
+    """Give the ticket an owner (and a trainee shadow). With ``only_if_unassigned``, a ticket
+    that has an owner keeps it: the conditional UPDATE also settles a race with a shifter
+    taking it by hand. True when the ticket changed."""
+    tickets = Ticket.objects.filter(pk=ticket.pk)
+    if only_if_unassigned:
+        tickets = tickets.filter(assignee__isnull=True)
+    changed = tickets.update(
+        assignee=assignee,
+        shadow=shadow,
+        zone=zone or ticket.zone,
+        after_hours=False,
+        updated_at=timezone.now(),
+    )
+    if changed:
+        ticket.assignee, ticket.shadow, ticket.after_hours = assignee, shadow, False
+        ticket.zone = zone or ticket.zone
+    return changed == 1
+
+
+def ticket_mark_after_hours(*, ticket: Ticket) -> None:
+    Ticket.objects.filter(pk=ticket.pk, assignee__isnull=True).update(after_hours=True)
+    ticket.after_hours = ticket.assignee_id is None

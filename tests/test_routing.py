@@ -1,0 +1,126 @@
+"""Routing by the shift calendar: zone, load balance, trainee shadow, after-hours queue."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from escalation.routing import route_waiting, ticket_route
+from shifts.models import Booking, ShiftRole, Zone
+from tests.factories import MembershipFactory, TeamFactory, TicketFactory, UserFactory
+from tickets.models import OutboundMail, Role, Status
+from tickets.services import Sender, ticket_open
+
+pytestmark = pytest.mark.django_db
+GENEVA = ZoneInfo("Europe/Zurich")
+WEDNESDAY = date(2026, 11, 18)
+
+
+@pytest.fixture
+def team():
+    team = TeamFactory(slug="dast", ticket_prefix="DAST")
+    eu = Zone.objects.create(team=team, code="EU", name="Europe", starts_at=time(8))
+    na = Zone.objects.create(team=team, code="NA", name="North America", starts_at=time(16))
+    people = {}
+    for name, role in (
+        ("anna", Role.SHIFTER),
+        ("pierre", Role.SHIFTER),
+        ("sofia", Role.SHIFTER),
+        ("tomas", Role.TRAINEE),
+    ):
+        people[name] = MembershipFactory(team=team, user=UserFactory(username=name), role=role).user
+    for name, zone, role in (
+        ("anna", eu, ShiftRole.FIRST_LEVEL),
+        ("pierre", eu, ShiftRole.FIRST_LEVEL),
+        ("tomas", eu, ShiftRole.TRAINEE),
+        ("sofia", na, ShiftRole.FIRST_LEVEL),
+    ):
+        Booking.objects.create(zone=zone, day=WEDNESDAY, person=people[name], role=role)
+    Booking.objects.create(
+        zone=eu, day=date(2026, 11, 23), person=people["anna"], role=ShiftRole.FIRST_LEVEL
+    )
+    team.people = people
+    return team
+
+
+def _at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=GENEVA)
+
+
+def test_a_ticket_goes_to_the_eu_shifter_with_fewest_open_tickets_and_the_trainee_shadows(team):
+    people = team.people
+    TicketFactory.create_batch(2, team=team, assignee=people["anna"], status=Status.OPEN)
+    TicketFactory(team=team, assignee=people["pierre"], status=Status.CLOSED)
+    ticket = TicketFactory(team=team)
+    route = ticket_route(ticket=ticket, at=_at(WEDNESDAY, 9, 30))
+    ticket.refresh_from_db()
+    assert route.routed
+    assert (ticket.assignee, ticket.shadow, ticket.zone) == (
+        people["pierre"],
+        people["tomas"],
+        "EU",
+    )
+    assert not ticket.after_hours
+
+
+def test_in_the_evening_the_na_shifter_takes_it(team):
+    ticket = TicketFactory(team=team)
+    ticket_route(ticket=ticket, at=_at(WEDNESDAY, 20))
+    ticket.refresh_from_db()
+    assert (ticket.assignee.username, ticket.shadow, ticket.zone) == ("sofia", None, "NA")
+
+
+def test_a_ticket_with_an_owner_keeps_it(team):
+    ticket = TicketFactory(team=team, assignee=team.people["sofia"])
+    ticket_route(ticket=ticket, at=_at(WEDNESDAY, 9, 30))
+    ticket.refresh_from_db()
+    assert ticket.assignee == team.people["sofia"]
+
+
+def test_routing_takes_five_queries_whatever_the_calendar(team, django_assert_num_queries):
+    ticket = TicketFactory(team=team)
+    ticket = type(ticket).objects.select_related("team").get(pk=ticket.pk)
+    with django_assert_num_queries(5):
+        ticket_route(ticket=ticket, at=_at(WEDNESDAY, 9, 30))
+
+
+def test_a_saturday_ticket_waits_flagged_and_goes_to_mondays_shift(
+    team, django_capture_on_commit_callbacks
+):
+    saturday = _at(date(2026, 11, 21), 11)
+    with (
+        time_machine.travel(saturday, tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        ticket = ticket_open(
+            team=team,
+            sender=Sender("user@cern.ch", "A User"),
+            subject="Grid proxy expired",
+            body_text="...",
+        )
+    ticket.refresh_from_db()
+    assert ticket.assignee is None
+    assert ticket.after_hours
+    ack = OutboundMail.objects.get(ticket=ticket)
+    assert "next shift starts, Monday 23 November at 08:00" in ack.body_text
+    assert route_waiting(at=_at(date(2026, 11, 22), 20)) == 0  # Sunday: still nobody
+    assert route_waiting(at=_at(date(2026, 11, 23), 8, 5)) == 1
+    ticket.refresh_from_db()
+    assert ticket.assignee == team.people["anna"]
+    assert not ticket.after_hours
+
+
+def test_the_acknowledgement_says_a_shifter_is_on_duty_when_one_is(
+    team, django_capture_on_commit_callbacks
+):
+    with (
+        time_machine.travel(_at(WEDNESDAY, 10), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        ticket = ticket_open(team=team, sender=Sender("user@cern.ch"), subject="x", body_text="y")
+    assert "on duty now" in OutboundMail.objects.get(ticket=ticket).body_text
+    ticket.refresh_from_db()
+    assert ticket.assignee is not None
