@@ -85,19 +85,18 @@ def ticket_open(
             created_at=created_at,
             last_message_at=created_at,
         )
-        Message.objects.create(
+        ticket_add_message(
             ticket=ticket,
-            team=team,
             kind=kind,
-            sender_name=sender.name,
-            sender_email=sender.email,
-            subject=subject[:500],
+            sender=sender,
+            subject=subject,
             body_text=body_text,
             body_html=body_html,
             message_id=message_id,
             in_reply_to=in_reply_to,
             references=references,
             created_at=created_at,
+            announce=False,  # the ticket's opening is the news, not its first message
         )
         if announce:
             transaction.on_commit(lambda: _announce(ticket_opened, Ticket, ticket=ticket))
