@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Prefetch, QuerySet
+from django.db.models.functions import Lower
 
-from tickets.models import DESK_ROLES, Attachment, Message, Team, Ticket
+from tickets.models import DESK_ROLES, Attachment, Message, Requester, Team, Ticket
 
 AnyUser = User | AnonymousUser
 
@@ -44,5 +45,15 @@ def ticket_get_for_user(user: AnyUser, *, prefix: str, number: int) -> Ticket | 
                 ),
             )
         )
+        .first()
+    )
+
+
+def requester_by_email(email: str) -> Requester | None:
+    """The requester with this address in any case; uses the unique index on lower(email)
+    (``email__iexact`` compiles to UPPER() on PostgreSQL, which no index serves)."""
+    return (
+        Requester.objects.alias(email_lower=Lower("email"))
+        .filter(email_lower=email.strip().lower())
         .first()
     )

@@ -31,6 +31,7 @@ from tickets.models import (
     Team,
     Ticket,
 )
+from tickets.selectors import requester_by_email
 from tickets.services.bulk import bulk_insert
 from tickets.services.mailstore import raw_message_id, store_attachments, team_own_addresses
 
@@ -191,7 +192,9 @@ class BatchFiler:
             for requester in Requester.objects.filter(email__in=emails):
                 self.requesters[requester.email.lower()] = requester
             for email in emails - self.requesters.keys():  # stored in another case earlier
-                self.requesters[email] = Requester.objects.get(email__iexact=email)
+                found = requester_by_email(email)
+                assert found is not None  # bulk_create only skipped it because it exists
+                self.requesters[email] = found
         for thread in threads:
             thread.ticket.requester = self.requesters[thread.requester_email]
 

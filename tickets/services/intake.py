@@ -11,7 +11,6 @@ processed again, and processing locks its rows and skips any that are no longer 
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -37,7 +36,6 @@ from tickets.services.mailstore import is_own, raw_message_id, raw_store
 from tickets.signals import announce, message_received, ticket_opened
 
 __all__ = ["IntakeResult", "intake_process", "raw_message_id", "raw_process", "raw_store"]
-log = logging.getLogger(__name__)
 CLOSED = (Status.RESOLVED, Status.CLOSED)
 
 

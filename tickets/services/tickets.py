@@ -20,6 +20,7 @@ from tickets.models import (
     Team,
     Ticket,
 )
+from tickets.selectors import requester_by_email
 from tickets.signals import announce as _announce
 from tickets.signals import message_received, ticket_opened
 
@@ -38,7 +39,7 @@ class Sender:
 def requester_get_or_create(*, email: str, name: str = "") -> Requester:
     """The requester for an address (case-insensitive); fills in a missing name."""
     email = email.strip()
-    requester = Requester.objects.filter(email__iexact=email).first()
+    requester = requester_by_email(email)
     if requester is None:
         requester, _ = Requester.objects.get_or_create(
             email=email.lower(), defaults={"name": name.strip()}
