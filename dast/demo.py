@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from escalation.models import ExpertGroup, GroupKind
 from escalation.routing import ticket_route
-from shifts.models import Booking, Closure, ShiftRole, Zone
+from shifts.models import Booking, Closure, ShiftRole, SwapRequest, Zone
 from tickets import mailgen
 from tickets.models import MessageKind, Priority, Role, Status, Team, Ticket
 from tickets.services import Sender, ticket_add_message, ticket_open, ticket_set_status
@@ -227,7 +227,23 @@ def _calendar(
                     )
                 )
     Booking.objects.bulk_create(rows)
+    _swap(users, today)
     return len(rows)
+
+
+def _swap(users: dict[str, User], today: date) -> None:
+    """One pending swap request, so the calendar shows how they look."""
+    later = Booking.objects.filter(day__gt=today + timedelta(days=7), role=ShiftRole.FIRST_LEVEL)
+    mine = later.filter(person=users["lukas"]).order_by("day").first()
+    theirs = later.filter(person=users["anna"]).order_by("day").first()
+    if mine and theirs:
+        SwapRequest.objects.create(
+            booking=mine,
+            offered_by=users["lukas"],
+            asked=users["anna"],
+            in_return=theirs,
+            note="I am at the ATLAS software week that week.",
+        )
 
 
 def _expert_groups(team: Team) -> int:

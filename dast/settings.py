@@ -133,6 +133,20 @@ OUTBOX_SWEEP_INTERVAL_S = env_int("OUTBOX_SWEEP_INTERVAL_S", 10, minimum=1)
 ACK_LIMIT_PER_HOUR = env_int("ACK_LIMIT_PER_HOUR", 5, minimum=0)
 # A reply to a closed ticket reopens it within this many days; later it opens a follow-up.
 REOPEN_WINDOW_DAYS = env_int("REOPEN_WINDOW_DAYS", 30, minimum=0)
+
+# --- shifts -----------------------------------------------------------------------------------
+# Credit per slot worked, by booking role (percent of a full shift).
+SHIFT_CREDIT_WEIGHTS = {
+    "first_level": env_int("SHIFT_CREDIT_FIRST_LEVEL", 100, minimum=0),
+    "trainee": env_int("SHIFT_CREDIT_TRAINEE", 50, minimum=0),
+}
+# A shifter may release their own slot until this many hours before it; later, a coordinator.
+SHIFT_RELEASE_NOTICE_HOURS = env_int("SHIFT_RELEASE_NOTICE_HOURS", 48, minimum=0)
+# Coordinators hear about uncovered slots this many days ahead, at most once per slot a day.
+SHIFT_COVERAGE_ALERT_DAYS = env_int("SHIFT_COVERAGE_ALERT_DAYS", 14, minimum=1)
+SHIFT_COVERAGE_ALERT_INTERVAL_S = env_int("SHIFT_COVERAGE_ALERT_INTERVAL_S", 3600, minimum=1)
+# How often the desk looks for shifts that ended, to hand their tickets over.
+HANDOVER_INTERVAL_S = env_int("HANDOVER_INTERVAL_S", 60, minimum=1)
 # How often beat polls the mailboxes (the embedded set-up; production runs fetch_mail).
 MAIL_POLL_INTERVAL_S = env_int("MAIL_POLL_INTERVAL_S", 30, minimum=1)
 # A fetcher holds a mailbox for this long unless it renews; a killed one blocks no longer.
@@ -221,4 +235,12 @@ CELERY_BEAT_SCHEDULE = {
     },
     "mail-poll": {"task": "tickets.tasks.mail_poll_task", "schedule": float(MAIL_POLL_INTERVAL_S)},
     "route-waiting": {"task": "escalation.tasks.route_waiting_task", "schedule": 60.0},
+    "handover": {
+        "task": "escalation.tasks.handover_task",
+        "schedule": float(HANDOVER_INTERVAL_S),
+    },
+    "coverage-alerts": {
+        "task": "shifts.tasks.coverage_alert_task",
+        "schedule": float(SHIFT_COVERAGE_ALERT_INTERVAL_S),
+    },
 }

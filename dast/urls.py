@@ -9,5 +9,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("api/v1/shifts/", include("shifts.api_urls")),
+    path("", include("shifts.urls")),
     path("", include("tickets.urls")),
 ]

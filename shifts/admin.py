@@ -1,6 +1,7 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
-from shifts.models import Booking, Closure, Zone
+from shifts.models import Booking, CalendarFeed, Closure, CoverageAlert, SwapRequest, Zone
 
 
 @admin.register(Zone)
@@ -30,3 +31,28 @@ class BookingAdmin(admin.ModelAdmin):
     list_filter = ["zone", "role"]
     date_hierarchy = "day"
     autocomplete_fields = ["person"]
+
+
+@admin.register(SwapRequest)
+class SwapRequestAdmin(admin.ModelAdmin):
+    list_display = ["booking", "offered_by", "asked", "in_return", "state", "created_at"]
+    list_filter = ["state"]
+    raw_id_fields = ["booking", "in_return"]
+    autocomplete_fields = ["offered_by", "asked"]
+
+
+@admin.register(CoverageAlert)
+class CoverageAlertAdmin(admin.ModelAdmin):
+    list_display = ["zone", "day", "alerted_on", "created_at"]
+    list_filter = ["zone"]
+
+
+@admin.register(CalendarFeed)
+class CalendarFeedAdmin(admin.ModelAdmin):
+    list_display = ["person", "zone", "created_at"]
+    # The token is the feed's only secret: not shown, not searchable.
+    exclude = ["token"]
+    readonly_fields = ["person", "zone", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # feeds are made on first use, with a random token

@@ -54,6 +54,20 @@ class Zone(models.Model):
     def covers_weekday(self, day: date) -> bool:
         return str(day.isoweekday()) in self.weekdays
 
+    @property
+    def hours_label(self) -> str:
+        """Local hours as people say them: "16:00-24:00", days "Mon-Fri"."""
+        start = self.starts_at.hour * 60 + self.starts_at.minute
+        end = start + self.duration_minutes
+        end_text = "24:00" if end == 24 * 60 else f"{end // 60 % 24:02d}:{end % 60:02d}"
+        names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+        days = sorted(int(d) for d in self.weekdays)
+        if len(days) > 2 and days == list(range(days[0], days[-1] + 1)):
+            day_text = f"{names[days[0] - 1]}\u2013{names[days[-1] - 1]}"
+        else:
+            day_text = ", ".join(names[d - 1] for d in days)
+        return f"{self.starts_at:%H:%M}\u2013{end_text} {day_text}"
+
 
 class Closure(models.Model):
     """Days without shifts for a team (end-of-year shutdown, ...), both ends included."""
@@ -99,3 +113,98 @@ class Booking(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} {self.get_role_display()} {self.zone} {self.day}"
+
+
+class SwapState(models.TextChoices):
+    PENDING = "pending", "Waiting for an answer"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    CANCELLED = "cancelled", "Withdrawn"
+
+
+class SwapRequest(models.Model):
+    """A shifter asks another to take their booking, optionally taking one of theirs in
+    return. The other accepts or declines; coordinators see every request."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="swap_requests")
+    offered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="swaps_offered"
+    )
+    asked = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="swaps_asked"
+    )
+    in_return = models.ForeignKey(
+        Booking,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="swap_returns",
+        help_text="The asked shifter's booking the asker takes; empty for a plain hand-over.",
+    )
+    note = models.CharField(max_length=300, blank=True)
+    state = models.CharField(max_length=10, choices=SwapState.choices, default=SwapState.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["booking"],
+                condition=models.Q(state="pending"),
+                name="swap_one_pending_per_booking",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.offered_by} -> {self.asked}: {self.booking} ({self.state})"
+
+
+class CoverageAlert(models.Model):
+    """That the coordinator was told about an uncovered slot on a given day: at most once
+    per slot a day, whatever the number of beat processes."""
+
+    zone = models.ForeignKey(Zone, on_delete=models.CASCADE, related_name="coverage_alerts")
+    day = models.DateField()
+    alerted_on = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["zone", "day", "alerted_on"], name="coverage_alert_once_a_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.zone} {self.day} alerted {self.alerted_on}"
+
+
+class CalendarFeed(models.Model):
+    """The secret of a private iCal feed: one per person, one per zone. Replacing the token
+    revokes every copy of the old URL."""
+
+    token = models.CharField(max_length=64, unique=True)
+    person = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="calendar_feed",
+    )
+    zone = models.OneToOneField(
+        Zone, on_delete=models.CASCADE, null=True, blank=True, related_name="calendar_feed"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(person__isnull=True, zone__isnull=False)
+                | models.Q(person__isnull=False, zone__isnull=True),
+                name="feed_person_or_zone",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"feed of {self.person or self.zone}"

@@ -86,3 +86,42 @@ def next_slot(
             if slot.starts_at >= after:
                 return slot
     return None
+
+
+WEEK_MINUTES = 7 * 24 * 60
+
+
+def _week_intervals(zone: ZoneHours) -> list[tuple[int, int]]:
+    """The zone's covered hours as minutes of a local week, Monday 00:00 = 0."""
+    start = zone.starts_at.hour * 60 + zone.starts_at.minute
+    length = int(zone.duration.total_seconds() // 60)
+    return [
+        ((day - 1) * 24 * 60 + start, (day - 1) * 24 * 60 + start + length) for day in zone.weekdays
+    ]
+
+
+def overlap(a: ZoneHours, b: ZoneHours) -> int | None:
+    """The ISO weekday on which zone ``a``'s hours overlap ``b``'s (in local wall time), or
+    None. Hours may run past midnight and past Sunday into Monday, hence the week wrap."""
+    for a_start, a_end in _week_intervals(a):
+        for b_start, b_end in _week_intervals(b):
+            for shift in (-WEEK_MINUTES, 0, WEEK_MINUTES):
+                if max(a_start, b_start + shift) < min(a_end, b_end + shift):
+                    return a_start // (24 * 60) + 1
+    return None
+
+
+def slots_in(
+    zone: ZoneHours,
+    first: date,
+    last: date,
+    tz: ZoneInfo,
+    closures: Sequence[tuple[date, date]] = (),
+) -> list[Slot]:
+    """The zone's slots on the days first..last (both included), closed days left out."""
+    days = (first + timedelta(days=n) for n in range((last - first).days + 1))
+    return [
+        slot_on(zone, day, tz)
+        for day in days
+        if day.isoweekday() in zone.weekdays and not is_closed(day, closures)
+    ]

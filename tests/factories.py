@@ -69,3 +69,27 @@ class MessageFactory(factory.django.DjangoModelFactory):
     body_text = "My jobs fail with lost heartbeat."
     message_id = factory.Sequence(lambda n: f"<m{n}@example.org>")
     created_at = factory.LazyFunction(timezone.now)
+
+
+def shift_team(people: dict[str, Role], *, last_name: str = "Doe") -> Team:
+    """A DAST-like team with EU 08:00 and NA 16:00 zones (EU coordinated by the first
+    coordinator in ``people``). The users are ``team.people[name]``; the zones ``team.eu``
+    and ``team.na``. Names are first names; the full name is "<Name> <last_name>"."""
+    from datetime import time
+
+    from shifts.models import Zone
+
+    team = TeamFactory(slug="dast", ticket_prefix="DAST", name="ATLAS DAST")
+    users = {}
+    for name, role in people.items():
+        user = UserFactory(username=name, first_name=name.title(), last_name=last_name)
+        users[name] = MembershipFactory(team=team, user=user, role=role).user
+    coordinator = next((users[n] for n, r in people.items() if r == Role.COORDINATOR), None)
+    team.people = users  # type: ignore[attr-defined]
+    team.eu = Zone.objects.create(  # type: ignore[attr-defined]
+        team=team, code="EU", name="Europe", starts_at=time(8), coordinator=coordinator
+    )
+    team.na = Zone.objects.create(  # type: ignore[attr-defined]
+        team=team, code="NA", name="North America", starts_at=time(16)
+    )
+    return team
