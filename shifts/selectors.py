@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import QuerySet
 
 from shifts.models import Booking, Closure, ShiftRole, Zone
 from shifts.rota import Slot, ZoneHours, covering_slot, is_closed, next_slot, slot_on, slots_in
@@ -178,7 +179,8 @@ def month_grid(team: Team, year: int, month: int) -> list[ZoneMonth]:
             slot = slot_on(hours, day, tz) if day.isoweekday() in hours.weekdays else None
             reason = next((r for a, b, r in closures if a <= day <= b), "")
             bookings = booked.get((zone.pk, day), [])
-            credit = sum(credit_weight(b.role) for b in bookings)
+            # Nothing earns credit on a closed day (as in credit_totals).
+            credit = 0 if reason else sum(credit_weight(b.role) for b in bookings)
             cells.append(Cell(zone, day, slot, reason, bookings, credit))
         cells += [None] * (-len(cells) % 7)
         out.append(ZoneMonth(zone, [cells[i : i + 7] for i in range(0, len(cells), 7)]))
@@ -267,6 +269,27 @@ def credit_totals(team: Team, first: date, last: date, at: datetime) -> list[Cre
             row.trainee += 1
         row.credit += credit_weight(booking.role)
     return sorted(rows.values(), key=lambda r: (-r.credit, r.person.username))
+
+
+def bookings_filtered(
+    team: Team,
+    *,
+    first: date | None = None,
+    last: date | None = None,
+    person_id: int | None = None,
+    zone_id: int | None = None,
+) -> QuerySet[Booking]:
+    """The team's bookings, filtered, in calendar order, with zone and person."""
+    bookings = Booking.objects.filter(zone__team=team)
+    if first is not None:
+        bookings = bookings.filter(day__gte=first)
+    if last is not None:
+        bookings = bookings.filter(day__lte=last)
+    if person_id is not None:
+        bookings = bookings.filter(person_id=person_id)
+    if zone_id is not None:
+        bookings = bookings.filter(zone_id=zone_id)
+    return bookings.select_related("zone", "person").order_by("day", "zone__starts_at", "pk")
 
 
 def bookings_for_feed(

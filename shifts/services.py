@@ -7,6 +7,7 @@ Nothing is half-written: each service is one transaction.
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -47,6 +49,7 @@ class ShiftForbidden(ShiftError):
     """The request is well formed but this person may not make it."""
 
 
+WEEKDAYS_RE = re.compile(r"^[1-7]{1,7}$")
 # Which team role may hold which booking role.
 ROLE_NEEDS = {ShiftRole.FIRST_LEVEL: Role.SHIFTER, ShiftRole.TRAINEE: Role.TRAINEE}
 
@@ -141,7 +144,8 @@ def booking_remove(*, booking: Booking, by: User, at: datetime | None = None) ->
             .values_list("role", flat=True)
         )
         if (
-            booking.role == ShiftRole.FIRST_LEVEL
+            slot.starts_at > at  # a coordinator correcting a no-show keeps the trainee
+            and booking.role == ShiftRole.FIRST_LEVEL
             and ShiftRole.TRAINEE in roles
             and ShiftRole.FIRST_LEVEL not in roles
         ):
@@ -292,33 +296,86 @@ class ZoneSpec:
 def zone_save(*, team: Team, spec: ZoneSpec, zone: Zone | None = None) -> Zone:
     """Create or change a zone. Refuses hours that overlap another zone of the team: an
     instant has one covering slot, or routing would not know whose a ticket is."""
+    if not WEEKDAYS_RE.match(spec.weekdays or ""):
+        raise ShiftError(
+            "Weekdays are ISO digits, 1=Monday ... 7=Sunday (e.g. 12345).", field="weekdays"
+        )
+    if not 15 <= spec.duration_minutes <= 24 * 60:
+        raise ShiftError("A shift lasts 15 minutes to 24 hours.", field="duration_minutes")
     hours = ZoneHours(
         spec.code,
         spec.starts_at,
         timedelta(minutes=spec.duration_minutes),
         frozenset(int(d) for d in spec.weekdays),
     )
-    others = Zone.objects.filter(team=team)
-    if zone is not None:
-        others = others.exclude(pk=zone.pk)
-    for other in others:
-        day = overlap(hours, zone_hours(other))
-        if day is not None:
-            weekday = date(2024, 1, day).strftime("%A")  # 2024-01-01 was a Monday
-            raise ShiftError(
-                f"{spec.code} overlaps {other.code} on {weekday}s: zones may not share hours.",
-                field="starts_at",
-            )
     zone = zone or Zone(team=team)
-    for field in ("code", "name", "starts_at", "duration_minutes", "weekdays", "coordinator"):
-        setattr(zone, field, getattr(spec, field))
-    zone.full_clean(exclude=["team"])
+    for name in ("code", "name", "starts_at", "duration_minutes", "weekdays", "coordinator"):
+        setattr(zone, name, getattr(spec, name))
     try:
-        with transaction.atomic():
-            zone.save()
-    except IntegrityError:
-        raise ShiftError(f"{team.name} already has a zone {spec.code}.", field="code") from None
+        zone.full_clean(exclude=["team"], validate_unique=False, validate_constraints=False)
+    except ValidationError as error:
+        name, problems = next(iter(error.message_dict.items()))
+        raise ShiftError(f"{name}: {' '.join(problems)}", field=name) from None
+    with transaction.atomic():
+        # The team row lock orders concurrent zone changes, so two saves cannot both pass
+        # the overlap check.
+        Team.objects.select_for_update().filter(pk=team.pk).first()
+        others = Zone.objects.filter(team=team)
+        if zone.pk is not None:
+            others = others.exclude(pk=zone.pk)
+        for other in others:
+            day = overlap(hours, zone_hours(other))
+            if day is not None:
+                weekday = date(2024, 1, day).strftime("%A")  # 2024-01-01 was a Monday
+                raise ShiftError(
+                    f"{spec.code} overlaps {other.code} on {weekday}s: zones may not share hours.",
+                    field="starts_at",
+                )
+        try:
+            with transaction.atomic():
+                zone.save()
+        except IntegrityError:
+            raise ShiftError(f"{team.name} already has a zone {spec.code}.", field="code") from None
     return zone
+
+
+# --- closures -------------------------------------------------------------------------------
+
+
+def closure_create(
+    *, team: Team, starts_on: date, ends_on: date, reason: str, at: datetime | None = None
+) -> Closure:
+    """Close the calendar on starts_on..ends_on. Bookings on those days are released and
+    their holders told; days already begun cannot be closed (their credit is history)."""
+    at = at or timezone.now()
+    if ends_on < starts_on:
+        raise ShiftError("A closure ends on or after the day it starts.", field="ends_on")
+    if starts_on <= at.astimezone(ZoneInfo(team.time_zone)).date():
+        raise ShiftError("A closure starts after today.", field="starts_on")
+    with transaction.atomic():
+        closure = Closure.objects.create(
+            team=team, starts_on=starts_on, ends_on=ends_on, reason=reason
+        )
+        released = list(
+            Booking.objects.filter(
+                zone__team=team, day__gte=starts_on, day__lte=ends_on
+            ).select_related("zone", "person")
+        )
+        for booking in released:
+            _notify(
+                team,
+                booking.person,
+                f"Shift cancelled: {booking.zone.code} on {booking.day:%A %d %B}",
+                f"{team.name} is closed on {booking.day:%d %B %Y} ({reason}); your "
+                f"{booking.zone.code} shift that day is cancelled.",
+            )
+        Booking.objects.filter(pk__in=[b.pk for b in released]).delete()
+    return closure
+
+
+def closure_delete(*, closure: Closure) -> None:
+    """Reopen the days; their slots start uncovered (and alerts say so)."""
+    closure.delete()
 
 
 # --- feeds ----------------------------------------------------------------------------------
@@ -395,6 +452,8 @@ __all__ = [
     "booking_remove",
     "calendar_feed_for",
     "calendar_feed_renew",
+    "closure_create",
+    "closure_delete",
     "coverage_alert_send",
     "swap_cancel",
     "swap_decide",

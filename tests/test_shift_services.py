@@ -25,6 +25,7 @@ from shifts.services import (
     ZoneSpec,
     booking_create,
     booking_remove,
+    closure_create,
     coverage_alert_send,
     swap_cancel,
     swap_decide,
@@ -332,3 +333,65 @@ def test_services_default_to_the_current_time(team):
             by=team.people["anna"],
         )
     assert book(team, "anna", day=date(2026, 11, 17), at=None).day == date(2026, 11, 17)
+
+
+# --- closures and zone input --------------------------------------------------------------
+
+
+def test_closing_days_releases_their_bookings_and_tells_the_holders(team, enqueued):
+    book(team, "anna", day=date(2026, 12, 1))
+    book(team, "pierre", day=date(2026, 12, 2))
+    closure_create(
+        team=team,
+        starts_on=date(2026, 12, 2),
+        ends_on=date(2026, 12, 3),
+        reason="Power cut",
+        at=NOW,
+    )
+    assert list(Booking.objects.values_list("person__username", flat=True)) == ["anna"]
+    mail = OutboundMail.objects.get(to="pierre@example.org")
+    assert "Power cut" in mail.body_text
+
+
+def test_a_closure_cannot_start_today_or_end_before_it_starts(team):
+    with pytest.raises(ShiftError, match="starts after today"):
+        closure_create(
+            team=team, starts_on=date(2026, 11, 16), ends_on=date(2026, 11, 20), reason="x", at=NOW
+        )
+    with pytest.raises(ShiftError, match="ends on or after"):
+        closure_create(
+            team=team, starts_on=date(2026, 12, 5), ends_on=date(2026, 12, 4), reason="x", at=NOW
+        )
+    assert Closure.objects.count() == 1  # the fixture's
+
+
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        (ZoneSpec("AS", "Asia", time(0), 480, "mon"), "weekdays"),
+        (ZoneSpec("AS", "Asia", time(0), 0, "6"), "duration_minutes"),
+        (ZoneSpec("asia", "Asia", time(0), 480, "6"), "code"),
+        (ZoneSpec("EU", "Again", time(0), 60, "7"), "code"),
+    ],
+)
+def test_bad_zone_input_names_the_field_and_writes_nothing(team, spec, field):
+    with pytest.raises(ShiftError) as refused:
+        zone_save(team=team, spec=spec)
+    assert refused.value.field == field
+    assert Zone.objects.filter(team=team).count() == 2
+
+
+def test_a_coordinator_corrects_a_no_show_and_the_trainee_keeps_the_credit(team):
+    anna = book(team, "anna")
+    book(team, "tomas", role=ShiftRole.TRAINEE)
+    booking_remove(booking=anna, by=team.people["elena"], at=NOW + timedelta(days=3))
+    assert list(Booking.objects.values_list("person__username", flat=True)) == ["tomas"]
+
+
+def test_bookings_on_a_closed_day_earn_no_credit_in_the_grid(team):
+    Booking.objects.create(
+        zone=team.eu, day=date(2026, 12, 28), person=team.people["anna"], role=ShiftRole.FIRST_LEVEL
+    )
+    cells = {c.day: c for w in month_grid(team, 2026, 12)[0].weeks for c in w if c}
+    assert cells[date(2026, 12, 28)].credit == 0
+    assert cells[date(2026, 12, 28)].closed
