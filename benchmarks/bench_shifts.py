@@ -14,9 +14,9 @@ REQUESTS = 200
 
 
 def _calendar(today: date):
-    from shifts.models import Booking, ShiftRole, Zone
     from django.contrib.auth.models import User
 
+    from shifts.models import Booking, ShiftRole, Zone
     from tickets.models import Membership, Role, Team
 
     team, created = Team.objects.get_or_create(

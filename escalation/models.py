@@ -1,9 +1,11 @@
-"""Who the desk escalates to: expert groups and cloud/site support contacts."""
+"""Who the desk escalates to (expert groups and cloud/site support contacts), and the record
+of shift handovers."""
 
 from __future__ import annotations
 
 from django.db import models
 
+from shifts.models import Zone
 from tickets.models import Team
 
 
@@ -56,3 +58,22 @@ class ExpertGroup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()})"
+
+
+class Handover(models.Model):
+    """That the end of a slot (zone, day) was handed over. The row is the claim: its unique
+    constraint lets one beat process or worker do each handover, once."""
+
+    zone = models.ForeignKey(Zone, on_delete=models.CASCADE, related_name="handovers")
+    day = models.DateField(help_text="The slot's local date (the day it started).")
+    done_at = models.DateTimeField()
+    tickets_moved = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-day", "zone"]
+        constraints = [
+            models.UniqueConstraint(fields=["zone", "day"], name="handover_once_per_slot")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.zone} {self.day} handed over"

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
-from escalation.routing import ticket_route, when_text
+from escalation.routing import ticket_reroute, ticket_route, when_text
 from tickets.models import MessageKind, Ticket
 from tickets.services.replies import ticket_acknowledge
 
@@ -19,3 +19,9 @@ def on_ticket_opened(sender: object, *, ticket: Ticket, **kwargs: Any) -> None:
         first = ticket.messages.order_by("created_at", "pk").first()
         if first is not None and first.kind in (MessageKind.EMAIL_IN, MessageKind.WEB):
             ticket_acknowledge(ticket=ticket, when=when_text(route))
+
+
+def on_ticket_reopened(sender: object, *, ticket: Ticket, **kwargs: Any) -> None:
+    """A reply reopened the ticket: back to its owner if on shift, else to whoever is."""
+    with transaction.atomic():
+        ticket_reroute(ticket=ticket)

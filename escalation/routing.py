@@ -4,10 +4,14 @@ With several on shift, the one with the fewest open tickets takes it; the traine
 the slot shadows. Outside covered hours (or on a slot nobody booked) the ticket waits,
 flagged after-hours, and the beat task gives it to the next shift. A ticket that already
 has an owner keeps it.
+
+A reopened ticket goes back to its owner if they are on shift now (first level); otherwise
+it is routed again as if new, taking it from the owner who is off shift.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -18,7 +22,7 @@ from django.utils import timezone
 
 from shifts.selectors import OnDuty, next_shift_start, on_duty
 from tickets.models import OPEN_STATUSES, Ticket
-from tickets.services import ticket_assign, ticket_mark_after_hours
+from tickets.services import ticket_assign, ticket_mark_after_hours, tickets_reassign
 
 
 @dataclass(frozen=True)
@@ -32,31 +36,66 @@ class Route:
         return self.assignee is not None
 
 
-def _least_loaded(candidates: list[User]) -> User:
-    loads = dict(
-        User.objects.filter(pk__in=[c.pk for c in candidates])
+def open_loads(people: Sequence[User]) -> dict[int, int]:
+    """Open tickets per person (by pk); people with none are missing. One query."""
+    return dict(
+        User.objects.filter(pk__in=[p.pk for p in people])
         .annotate(
             open=Count("assigned_tickets", filter=Q(assigned_tickets__status__in=OPEN_STATUSES))
         )
         .values_list("pk", "open")
     )
+
+
+def _least_loaded(candidates: list[User]) -> User:
+    loads = open_loads(candidates)
     return min(candidates, key=lambda user: (loads.get(user.pk, 0), user.pk))
+
+
+def slot_shadow(duty: OnDuty) -> User | None:
+    """The trainee who shadows the slot's tickets (the first booked, if several)."""
+    return duty.trainees[0].person if duty.trainees else None
+
+
+def _route_by(duty: OnDuty, ticket: Ticket, *, take: bool) -> Route:
+    """Give the ticket to the least loaded first-level shifter of ``duty``; with nobody on
+    shift it waits, unassigned and flagged after-hours. ``take``: also from an owner."""
+    first_level = [b.person for b in duty.first_level]
+    if duty.slot is None or not first_level:
+        if take:
+            tickets_reassign(tickets=[ticket], assignee=None)
+        else:
+            ticket_mark_after_hours(ticket=ticket)
+        return Route(ticket, None, duty)
+    assignee = _least_loaded(first_level)
+    assigned = ticket_assign(
+        ticket=ticket,
+        assignee=assignee,
+        shadow=slot_shadow(duty),
+        zone=duty.slot.zone,
+        only_if_unassigned=not take,
+    )
+    if not assigned:  # someone took it meanwhile: theirs it stays
+        ticket.refresh_from_db(fields=["assignee", "shadow", "zone", "after_hours"])
+    return Route(ticket, ticket.assignee, duty)
 
 
 def ticket_route(*, ticket: Ticket, at: datetime | None = None) -> Route:
     """Assign the ticket by the shift calendar at ``at`` (default now). Five queries."""
     if ticket.assignee_id is not None:
         return Route(ticket, ticket.assignee, OnDuty(None))
+    return _route_by(on_duty(ticket.team, at or timezone.now()), ticket, take=False)
+
+
+def ticket_reroute(*, ticket: Ticket, at: datetime | None = None) -> Route:
+    """Route a reopened ticket at ``at`` (default now): its owner keeps it if booked first
+    level on the slot covering ``at``; else the on-duty shifter takes it, or, with nobody on
+    shift, it waits unassigned for the next shift. At most five queries."""
     duty = on_duty(ticket.team, at or timezone.now())
-    first_level = [b.person for b in duty.first_level]
-    if duty.slot is None or not first_level:
-        ticket_mark_after_hours(ticket=ticket)
-        return Route(ticket, None, duty)
-    assignee = _least_loaded(first_level)
-    shadow = duty.trainees[0].person if duty.trainees else None
-    if not ticket_assign(ticket=ticket, assignee=assignee, shadow=shadow, zone=duty.slot.zone):
-        ticket.refresh_from_db(fields=["assignee", "shadow", "zone", "after_hours"])
-    return Route(ticket, ticket.assignee, duty)
+    on_shift = {b.person_id for b in duty.first_level}
+    if ticket.assignee_id is not None and ticket.assignee_id in on_shift:
+        return Route(ticket, ticket.assignee, duty)
+    return _route_by(duty, ticket, take=True)
 
 
 def when_text(route: Route) -> str:

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from escalation.handover import handover_run
 from escalation.routing import route_waiting
 
 
@@ -9,3 +10,9 @@ from escalation.routing import route_waiting
 def route_waiting_task() -> int:
     """After-hours tickets go to the next shift as soon as it starts."""
     return route_waiting()
+
+
+@shared_task(name="escalation.tasks.handover_task")
+def handover_task() -> int:
+    """At each shift end, the leaving shifters' unanswered tickets pass to the incoming ones."""
+    return handover_run()

@@ -13,6 +13,8 @@ log = logging.getLogger(__name__)
 ticket_opened = Signal()
 # sender=Message, message=<Message>
 message_received = Signal()
+# sender=Ticket, ticket=<Ticket>: a closed or resolved ticket was opened again by a reply
+ticket_reopened = Signal()
 
 
 def announce(signal: Signal, sender: type, **kwargs: Any) -> None:

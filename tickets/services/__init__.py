@@ -8,6 +8,7 @@ from tickets.services.tickets import (
     ticket_mark_after_hours,
     ticket_open,
     ticket_set_status,
+    tickets_reassign,
 )
 
 __all__ = [
@@ -18,4 +19,5 @@ __all__ = [
     "ticket_mark_after_hours",
     "ticket_open",
     "ticket_set_status",
+    "tickets_reassign",
 ]

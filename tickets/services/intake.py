@@ -33,7 +33,7 @@ from tickets.models import (
 from tickets.services.batch import BatchFiler, Caps, Item, Thread, prepare
 from tickets.services.bulk import update_grouped
 from tickets.services.mailstore import is_own, raw_message_id, raw_store
-from tickets.signals import announce, message_received, ticket_opened
+from tickets.signals import announce, message_received, ticket_opened, ticket_reopened
 
 __all__ = ["IntakeResult", "intake_process", "raw_message_id", "raw_process", "raw_store"]
 CLOSED = (Status.RESOLVED, Status.CLOSED)
@@ -174,10 +174,19 @@ class LiveIntake(BatchFiler):
             for i in items
             if i.message is not None and i.outcome in ("joined", "reopened")
         ]
+        reopened = {
+            i.thread.ticket.pk: i.thread.ticket
+            for i in items
+            if i.thread is not None and i.outcome == "reopened"
+        }
 
         def tell() -> None:
             for ticket in opened:
                 announce(ticket_opened, Ticket, ticket=ticket)
+            # Reopened before its message: whoever listens to the message then sees the
+            # ticket's owner of this shift.
+            for ticket in reopened.values():
+                announce(ticket_reopened, Ticket, ticket=ticket)
             for message in received:
                 announce(message_received, Message, message=message)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -199,3 +200,27 @@ def ticket_assign(
 def ticket_mark_after_hours(*, ticket: Ticket) -> None:
     Ticket.objects.filter(pk=ticket.pk, assignee__isnull=True).update(after_hours=True)
     ticket.after_hours = ticket.assignee_id is None
+
+
+def tickets_reassign(
+    *, tickets: Sequence[Ticket], assignee: User | None, shadow: User | None = None, zone: str = ""
+) -> int:
+    """Give tickets a new owner whoever has them now, in one UPDATE (a shift handover, a
+    reopened ticket). Without an assignee they wait unassigned and flagged after-hours for
+    the next shift. The caller decides which tickets, under its own locks. Returns how many
+    changed."""
+    if not tickets:
+        return 0
+    fields: dict[str, object] = {
+        "assignee": assignee,
+        "shadow": shadow,
+        "after_hours": assignee is None,
+        "updated_at": timezone.now(),
+    }
+    if zone:
+        fields["zone"] = zone
+    changed = Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(**fields)
+    for ticket in tickets:
+        ticket.assignee, ticket.shadow, ticket.after_hours = assignee, shadow, assignee is None
+        ticket.zone = zone or ticket.zone
+    return changed

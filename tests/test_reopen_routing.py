@@ -1,0 +1,163 @@
+"""A reopened ticket goes back to its owner when on shift, else to whoever is on shift."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from escalation.routing import route_waiting, ticket_reroute
+from shifts.models import ShiftRole
+from tests.factories import TicketFactory, shift_team
+from tests.mailfactory import make_mail
+from tickets.models import Mailbox, Role, Status, Ticket
+from tickets.models.mail import RawSource
+from tickets.services.intake import raw_process, raw_store
+from tickets.services.tickets import ticket_set_status
+from tickets.signals import message_received, ticket_reopened
+
+pytestmark = pytest.mark.django_db
+GENEVA = ZoneInfo("Europe/Zurich")
+WEDNESDAY = date(2026, 11, 18)
+SATURDAY = date(2026, 11, 21)
+MONDAY = date(2026, 11, 23)
+
+
+def _at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=GENEVA)
+
+
+@pytest.fixture
+def team():
+    team = shift_team(
+        {"anna": Role.SHIFTER, "pierre": Role.SHIFTER, "sofia": Role.SHIFTER, "tomas": Role.TRAINEE}
+    )
+    people = team.people
+    for zone, day, name, role in (
+        (team.eu, WEDNESDAY, "anna", ShiftRole.FIRST_LEVEL),
+        (team.eu, WEDNESDAY, "pierre", ShiftRole.FIRST_LEVEL),
+        (team.eu, WEDNESDAY, "tomas", ShiftRole.TRAINEE),
+        (team.na, WEDNESDAY, "sofia", ShiftRole.FIRST_LEVEL),
+        (team.eu, MONDAY, "pierre", ShiftRole.FIRST_LEVEL),
+    ):
+        zone.bookings.create(day=day, person=people[name], role=role)
+    return team
+
+
+def _reopened(team, owner: str, shadow: str | None = None) -> Ticket:
+    """A ticket of ``owner`` that a reply has just reopened (as intake leaves it)."""
+    people = team.people
+    return TicketFactory(
+        team=team,
+        assignee=people[owner],
+        shadow=people[shadow] if shadow else None,
+        zone="EU",
+        status=Status.OPEN,
+        reopen_count=1,
+    )
+
+
+def test_a_reopened_ticket_whose_owner_is_on_shift_stays_with_them(team):
+    ticket = _reopened(team, "anna", shadow="tomas")
+    TicketFactory.create_batch(3, team=team, assignee=team.people["anna"], status=Status.OPEN)
+    route = ticket_reroute(ticket=ticket, at=_at(WEDNESDAY, 10))
+    ticket.refresh_from_db()
+    assert route.assignee == team.people["anna"]
+    assert (ticket.assignee, ticket.shadow) == (team.people["anna"], team.people["tomas"])
+
+
+def test_a_reopened_ticket_whose_owner_is_off_shift_goes_to_the_shifter_on_duty(team):
+    people = team.people
+    ticket = _reopened(team, "sofia")
+    TicketFactory.create_batch(2, team=team, assignee=people["anna"], status=Status.OPEN)
+    route = ticket_reroute(ticket=ticket, at=_at(WEDNESDAY, 10))
+    ticket.refresh_from_db()
+    assert route.routed
+    assert (ticket.assignee, ticket.shadow, ticket.zone, ticket.after_hours) == (
+        people["pierre"],
+        people["tomas"],
+        "EU",
+        False,
+    )
+
+
+def test_a_reopened_ticket_with_nobody_on_shift_waits_unassigned_for_the_next_shift(team):
+    ticket = _reopened(team, "anna", shadow="tomas")
+    route = ticket_reroute(ticket=ticket, at=_at(SATURDAY, 11))
+    ticket.refresh_from_db()
+    assert not route.routed
+    assert (ticket.assignee, ticket.shadow, ticket.after_hours) == (None, None, True)
+    assert route_waiting(at=_at(MONDAY, 8, 5)) == 1
+    ticket.refresh_from_db()
+    assert ticket.assignee == team.people["pierre"]
+
+
+def test_an_uncovered_slot_counts_as_nobody_on_shift(team):
+    ticket = _reopened(team, "anna")
+    ticket_reroute(ticket=ticket, at=_at(date(2026, 11, 19), 10))  # Thursday: EU unbooked
+    ticket.refresh_from_db()
+    assert (ticket.assignee, ticket.after_hours) == (None, True)
+
+
+@pytest.fixture
+def heard():
+    """What ``tickets`` announced, in order, while the test ran."""
+    calls: list[tuple[str, int]] = []
+
+    def on_reopened(sender, *, ticket, **kwargs):
+        calls.append(("reopened", ticket.pk))
+
+    def on_message(sender, *, message, **kwargs):
+        calls.append(("message", message.ticket_id))
+
+    ticket_reopened.connect(on_reopened, dispatch_uid="test.reopened")
+    message_received.connect(on_message, dispatch_uid="test.message")
+    yield calls
+    ticket_reopened.disconnect(dispatch_uid="test.reopened")
+    message_received.disconnect(dispatch_uid="test.message")
+
+
+def test_a_reply_reopening_a_ticket_routes_it_again_once_intake_has_committed(
+    team, heard, django_capture_on_commit_callbacks
+):
+    Mailbox.objects.create(
+        team=team,
+        name="desk",
+        host="127.0.0.1",
+        port=143,
+        security="none",
+        username="support",
+        password_env="DAST_TEST_PW",
+        addresses="dast-desk@cern.ch",
+    )
+
+    def deliver(raw: bytes, at: datetime):
+        with time_machine.travel(at, tick=False):
+            with django_capture_on_commit_callbacks() as callbacks:
+                result = raw_process(raw_store(team=team, raw=raw, source=RawSource.IMAP))
+            return result, callbacks
+
+    result, callbacks = deliver(make_mail(), _at(WEDNESDAY, 10))
+    with time_machine.travel(_at(WEDNESDAY, 10), tick=False):
+        for callback in callbacks:
+            callback()
+    ticket = result.ticket
+    ticket.refresh_from_db()
+    morning_owner = ticket.assignee
+    assert morning_owner in (team.people["anna"], team.people["pierre"])
+    ticket_set_status(ticket=ticket, status=Status.RESOLVED, at=_at(WEDNESDAY, 11))
+
+    reply = make_mail(subject=f"Re: [{ticket.reference}] it fails again")
+    result, callbacks = deliver(reply, _at(WEDNESDAY, 20))
+    assert result.outcome == "reopened"
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.assignee) == (Status.OPEN, morning_owner)
+    assert heard == []  # nothing is told before commit
+    with time_machine.travel(_at(WEDNESDAY, 20), tick=False):
+        for callback in callbacks:
+            callback()
+    assert heard == [("reopened", ticket.pk), ("message", ticket.pk)]
+    ticket.refresh_from_db()
+    assert (ticket.assignee, ticket.zone) == (team.people["sofia"], "NA")
