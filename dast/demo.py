@@ -14,11 +14,11 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from escalation.models import ExpertGroup, GroupKind
+from escalation.models import ExpertGroup, GroupKind, NextLevel
 from escalation.routing import ticket_route
 from shifts.models import Booking, Closure, ShiftRole, SwapRequest, Zone
 from tickets import mailgen
-from tickets.models import MessageKind, Priority, Role, Status, Team, Ticket
+from tickets.models import OPEN_STATUSES, MessageKind, Priority, Role, Status, Team, Ticket
 from tickets.services import Sender, ticket_add_message, ticket_open, ticket_set_status
 
 DEMO_PASSWORD = "dast-demo"  # noqa: S105 - a documented demo login, refused outside DEBUG
@@ -133,6 +133,7 @@ def load_demo(*, today: date | None = None, seed: int = 2018) -> dict[str, int]:
     bookings = _calendar(zones, users, today, rng)
     groups = _expert_groups(dast)
     tickets = _tickets(dast, rng)
+    _escalations(dast)
     for subject, body in BIOMED_TICKETS:
         ticket_open(
             team=biomed,
@@ -231,6 +232,45 @@ def _calendar(
     return len(rows)
 
 
+def _escalations(team: Team) -> None:
+    """One ticket waiting on two groups: PanDA/JEDI, reminded already, and a site."""
+    from escalation.services import escalation_create
+    from escalation.timers import timer_sweep
+    from tickets.models import OutboundMail
+    from tickets.models.mail import OutboundState
+
+    ticket = (
+        Ticket.objects.filter(team=team, assignee__isnull=False, status__in=OPEN_STATUSES)
+        .order_by("number")
+        .first()
+    )
+    if ticket is None:
+        return
+    now = timezone.now()
+    groups = {g.name: g for g in ExpertGroup.objects.filter(team=team)}
+    earlier = now - timedelta(days=3)
+    panda = escalation_create(
+        ticket=ticket,
+        by=ticket.assignee,
+        group=groups["PanDA/JEDI"],
+        note="Pilots of this task die with 'lost heartbeat' on two sites; is the JEDI "
+        "retry limit reached? Log excerpts are in the thread.",
+        at=earlier,
+    )
+    OutboundMail.objects.filter(pk=panda.outbound.pk if panda.outbound else 0).update(
+        state=OutboundState.SENT, sent_at=earlier
+    )
+    site = next(g for g in groups.values() if g.kind == GroupKind.SITE)
+    escalation_create(
+        ticket=ticket,
+        by=ticket.assignee,
+        group=site,
+        note="Several jobs of this user end with stage-in errors at your site today.",
+        at=now - timedelta(hours=2),
+    )
+    timer_sweep(now=now)  # PanDA/JEDI is past its target: the reminder goes
+
+
 def _swap(users: dict[str, User], today: date) -> None:
     """One pending swap request, so the calendar shows how they look."""
     later = Booking.objects.filter(day__gt=today + timedelta(days=7), role=ShiftRole.FIRST_LEVEL)
@@ -262,6 +302,7 @@ def _expert_groups(team: Team) -> int:
             email=email,
             response_target_hours=8,
             next_level=coordinator,
+            next_level_kind=NextLevel.GROUP,
         )
         count += 1
     for cloud_name, sites in CLOUDS.items():
@@ -272,6 +313,7 @@ def _expert_groups(team: Team) -> int:
             email=f"atlas-adc-cloud-{cloud_name.lower()}@cern.ch",
             response_target_hours=16,
             next_level=coordinator,
+            next_level_kind=NextLevel.GROUP,
         )
         count += 1
         for site in sites:
@@ -283,6 +325,7 @@ def _expert_groups(team: Team) -> int:
                 email=f"{site.lower().replace('_', '-')}-support@example-grid.org",
                 response_target_hours=16,
                 next_level=cloud,
+                next_level_kind=NextLevel.GROUP,
             )
             count += 1
     return count

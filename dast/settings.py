@@ -7,6 +7,7 @@ loudly on a value they cannot understand. The defaults are the embedded set-up o
 
 from __future__ import annotations
 
+from datetime import time as _time
 from pathlib import Path
 
 import dj_database_url
@@ -134,6 +135,47 @@ ACK_LIMIT_PER_HOUR = env_int("ACK_LIMIT_PER_HOUR", 5, minimum=0)
 # A reply to a closed ticket reopens it within this many days; later it opens a follow-up.
 REOPEN_WINDOW_DAYS = env_int("REOPEN_WINDOW_DAYS", 30, minimum=0)
 
+# --- escalation and timers ---------------------------------------------------------------
+# Links to other trackers; {key} is the reference (ATLASPANDA-426, 123456).
+EXTERNAL_REF_URLS = {
+    "jira": env_str("JIRA_URL_TEMPLATE", "https://its.cern.ch/jira/browse/{key}"),
+    "ggus": env_str(
+        "GGUS_URL_TEMPLATE", "https://ggus.eu/index.php?mode=ticket_info&ticket_id={key}"
+    ),
+}
+# JIRA projects whose keys (ATLASPANDA-426) are recognised in mail.
+JIRA_PROJECTS = env_list(
+    "JIRA_PROJECTS",
+    "ATLASPANDA,ADCSUPPORT,ATLDDMOPS,ADCINFR,ATLINFR,ATLASJT,RUCIO,AMI,ATLASG,ATLASRECTS",
+)
+# Working hours, in which expert/site targets and waiting-on-user reminders count.
+try:
+    WORKDAY_START = _time.fromisoformat(env_str("WORKDAY_START", "08:00"))
+except ValueError:
+    raise SettingError("WORKDAY_START must be a time of day, e.g. 08:00") from None
+WORKDAY_HOURS = env_int("WORKDAY_HOURS", 8, minimum=1)
+# Response targets, in working hours (a working day is WORKDAY_HOURS), by group kind.
+EXPERT_TARGET_HOURS = env_int("EXPERT_TARGET_HOURS", 8, minimum=1)
+SITE_TARGET_HOURS = env_int("SITE_TARGET_HOURS", 16, minimum=1)
+# Reminder to the group, and escalation to the next level, at these percents of the target.
+ESCALATION_REMIND_PERCENT = env_int("ESCALATION_REMIND_PERCENT", 100, minimum=1)
+ESCALATION_NEXT_LEVEL_PERCENT = env_int("ESCALATION_NEXT_LEVEL_PERCENT", 200, minimum=1)
+# The shifter's own first answer, in covered (shift) hours.
+FIRST_RESPONSE_COVERED_HOURS = env_int("FIRST_RESPONSE_COVERED_HOURS", 2, minimum=1)
+# Waiting on the user: reminders after these working days, then resolved with a notice.
+try:
+    WAITING_USER_REMIND_DAYS = sorted(int(d) for d in env_list("WAITING_USER_REMIND_DAYS", "5"))
+except ValueError:
+    raise SettingError("WAITING_USER_REMIND_DAYS must be whole days, e.g. 5 or 3,7") from None
+WAITING_USER_RESOLVE_DAYS = env_int("WAITING_USER_RESOLVE_DAYS", 10, minimum=1)
+if any(day >= WAITING_USER_RESOLVE_DAYS or day < 1 for day in WAITING_USER_REMIND_DAYS):
+    raise SettingError("WAITING_USER_REMIND_DAYS must be 1 or more and before the resolve day")
+# The beat sweep over due timers; one indexed query, so it can run often.
+TIMER_SWEEP_INTERVAL_S = env_int("TIMER_SWEEP_INTERVAL_S", 5, minimum=1)
+TIMER_SWEEP_BATCH = env_int("TIMER_SWEEP_BATCH", 500, minimum=1)
+# How often a response timer looks again while its escalation mail is still in the outbox.
+TIMER_UNSENT_RECHECK_S = env_int("TIMER_UNSENT_RECHECK_S", 60, minimum=1)
+
 # --- shifts -----------------------------------------------------------------------------------
 # Credit per slot worked, by booking role (percent of a full shift).
 SHIFT_CREDIT_WEIGHTS = {
@@ -238,6 +280,12 @@ CELERY_BEAT_SCHEDULE = {
     "handover": {
         "task": "escalation.tasks.handover_task",
         "schedule": float(HANDOVER_INTERVAL_S),
+    },
+    "timers": {
+        "task": "escalation.tasks.timer_sweep_task",
+        "schedule": float(TIMER_SWEEP_INTERVAL_S),
+        # A sweep that waited longer than an interval is stale: the next one covers it.
+        "options": {"expires": float(TIMER_SWEEP_INTERVAL_S)},
     },
     "coverage-alerts": {
         "task": "shifts.tasks.coverage_alert_task",

@@ -11,5 +11,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/shifts/", include("shifts.api_urls")),
     path("", include("shifts.urls")),
+    path("", include("escalation.urls")),
     path("", include("tickets.urls")),
 ]

@@ -3,16 +3,24 @@ of shift handovers."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from shifts.models import Zone
-from tickets.models import Team
+from tickets.models import ExternalRef, Message, OutboundMail, Team, Ticket
 
 
 class GroupKind(models.TextChoices):
     EXPERT = "expert", "Expert group"
     CLOUD = "cloud", "Cloud support"
     SITE = "site", "Site support"
+
+
+class NextLevel(models.TextChoices):
+    GROUP = "group", "The next-level group"
+    ZONE = "zone", "The zone's coordinator"
+    TEAM = "team", "The team's coordinators"
+    NONE = "none", "Nobody"
 
 
 class ExpertGroup(models.Model):
@@ -42,6 +50,22 @@ class ExpertGroup(models.Model):
         related_name="+",
         help_text="Who hears when this group stays silent.",
     )
+    next_level_kind = models.CharField(
+        max_length=16,
+        choices=NextLevel.choices,
+        default=NextLevel.ZONE,
+        help_text="Who hears when this group stays silent past the next-level threshold.",
+    )
+    remind_percent = models.PositiveSmallIntegerField(
+        default=100, help_text="Remind the group at this percent of the target."
+    )
+    next_level_percent = models.PositiveSmallIntegerField(
+        default=200, help_text="Escalate to the next level at this percent of the target."
+    )
+    reply_addresses = models.TextField(
+        blank=True,
+        help_text="Other addresses (or @domains) whose replies count as the group's, one a line.",
+    )
     active = models.BooleanField(default=True)
 
     class Meta:
@@ -58,6 +82,18 @@ class ExpertGroup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()})"
+
+    def speaks_for(self, address: str) -> bool:
+        """Whether a reply from ``address`` counts as the group's answer."""
+        address = address.strip().lower()
+        if not address:
+            return False
+        if address == self.email.lower():
+            return True
+        for line in self.reply_addresses.lower().split():
+            if line == address or (line.startswith("@") and address.endswith(line)):
+                return True
+        return False
 
 
 class Handover(models.Model):
@@ -77,3 +113,137 @@ class Handover(models.Model):
 
     def __str__(self) -> str:
         return f"{self.zone} {self.day} handed over"
+
+
+class EscalationState(models.TextChoices):
+    WAITING = "waiting", "Waiting for an answer"
+    ANSWERED = "answered", "Answered"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Escalation(models.Model):
+    """A shifter asked a group (or waits on another tracker's ticket) about a ticket. The
+    group's reply address carries ``token``; its policy is copied here when it is made, so
+    a later change of the group's policy applies to new escalations only."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="escalations")
+    group = models.ForeignKey(
+        ExpertGroup, on_delete=models.PROTECT, null=True, blank=True, related_name="escalations"
+    )
+    external_ref = models.ForeignKey(
+        ExternalRef, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    token = models.CharField(max_length=32, unique=True, editable=False)
+    message_id = models.CharField(max_length=998, blank=True)
+    outbound = models.ForeignKey(
+        OutboundMail, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    state = models.CharField(
+        max_length=10, choices=EscalationState.choices, default=EscalationState.WAITING
+    )
+    level = models.PositiveSmallIntegerField(default=0, help_text="1 once the next level knows.")
+    target_hours = models.PositiveIntegerField()
+    remind_percent = models.PositiveSmallIntegerField()
+    next_level_percent = models.PositiveSmallIntegerField()
+    answer = models.ForeignKey(
+        Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(group__isnull=False) | models.Q(external_ref__isnull=False),
+                name="escalation_has_a_target",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket} -> {self.group or self.external_ref}"
+
+    @property
+    def target_name(self) -> str:
+        return self.group.name if self.group else str(self.external_ref)
+
+
+class TimerKind(models.TextChoices):
+    FIRST_RESPONSE = "first_response", "Shifter's first answer"
+    EXPERT_RESPONSE = "expert_response", "Answer from the group"
+    WAITING_USER = "waiting_user", "Waiting on the user"
+
+
+class TimerState(models.TextChoices):
+    ARMED = "armed", "Armed"
+    DONE = "done", "Done"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Timer(models.Model):
+    """A deadline. The beat sweep finds armed rows whose ``due_at`` has passed (one indexed
+    query), claims each with a conditional UPDATE of ``version``, runs one step, and writes
+    the next ``due_at`` (or ends it), all in one transaction with the mail it sends."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="timers")
+    escalation = models.ForeignKey(
+        Escalation, on_delete=models.CASCADE, null=True, blank=True, related_name="timers"
+    )
+    kind = models.CharField(max_length=16, choices=TimerKind.choices)
+    state = models.CharField(max_length=10, choices=TimerState.choices, default=TimerState.ARMED)
+    step = models.PositiveSmallIntegerField(default=0)
+    started_at = models.DateTimeField(help_text="When the clock started.")
+    due_at = models.DateTimeField()
+    version = models.PositiveIntegerField(default=0, help_text="Moved by every claim.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_at", "pk"]
+        indexes = [
+            models.Index(fields=["due_at"], name="timer_due", condition=models.Q(state="armed")),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "kind"],
+                condition=models.Q(state="armed", escalation__isnull=True),
+                name="timer_one_armed_per_ticket_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["escalation"],
+                condition=models.Q(state="armed"),
+                name="timer_one_armed_per_escalation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.ticket} due {self.due_at:%Y-%m-%d %H:%M}"
+
+
+class TimerRun(models.Model):
+    """One step a timer ran: what it did, to whom, when. Unique per (timer, step), so the
+    database itself refuses a step that would run twice."""
+
+    timer = models.ForeignKey(Timer, on_delete=models.CASCADE, related_name="runs")
+    step = models.PositiveSmallIntegerField()
+    due_at = models.DateTimeField()
+    ran_at = models.DateTimeField()
+    action = models.CharField(max_length=300)
+    told = models.TextField(blank=True, help_text="Who was mailed, comma-separated.")
+    outbound = models.ForeignKey(
+        OutboundMail, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["ran_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["timer", "step"], name="timer_step_runs_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.timer} step {self.step}: {self.action}"

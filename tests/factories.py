@@ -4,7 +4,16 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from tickets.models import Membership, Message, MessageKind, Requester, Role, Team, Ticket
+from tickets.models import (
+    Mailbox,
+    Membership,
+    Message,
+    MessageKind,
+    Requester,
+    Role,
+    Team,
+    Ticket,
+)
 
 
 class TeamFactory(factory.django.DjangoModelFactory):
@@ -16,6 +25,22 @@ class TeamFactory(factory.django.DjangoModelFactory):
     name = factory.LazyAttribute(lambda o: o.slug.upper())
     ticket_prefix = factory.Sequence(lambda n: f"T{n:02d}")
     support_address = factory.LazyAttribute(lambda o: f"{o.slug}-help@example.org")
+
+
+class MailboxFactory(factory.django.DjangoModelFactory):
+    """The desk's IMAP mailbox; its address is what intake recognises as the desk's own."""
+
+    class Meta:
+        model = Mailbox
+
+    team = factory.SubFactory(TeamFactory)
+    name = "desk"
+    host = "127.0.0.1"
+    port = 143
+    security = "none"
+    username = "support"
+    password_env = "DAST_TEST_PW"
+    addresses = "dast-desk@cern.ch"
 
 
 class UserFactory(factory.django.DjangoModelFactory):

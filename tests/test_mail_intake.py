@@ -8,11 +8,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.factories import MembershipFactory, TeamFactory
+from tests.factories import MailboxFactory, MembershipFactory, TeamFactory
 from tests.mailfactory import make_bounce, make_mail
 from tickets.models import (
     LinkKind,
-    Mailbox,
     Noise,
     OutboundMail,
     RawMessage,
@@ -31,16 +30,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def team():
     team = TeamFactory(slug="dast", ticket_prefix="DAST", support_address="hn-help@cern.ch")
-    Mailbox.objects.create(
-        team=team,
-        name="desk",
-        host="127.0.0.1",
-        port=143,
-        security="none",
-        username="support",
-        password_env="DAST_TEST_PW",
-        addresses="dast-desk@cern.ch",
-    )
+    MailboxFactory(team=team)
     return team
 
 

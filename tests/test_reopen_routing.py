@@ -10,9 +10,9 @@ import time_machine
 
 from escalation.routing import route_waiting, ticket_reroute
 from shifts.models import ShiftRole
-from tests.factories import TicketFactory, shift_team
+from tests.factories import MailboxFactory, TicketFactory, shift_team
 from tests.mailfactory import make_mail
-from tickets.models import Mailbox, Role, Status, Ticket
+from tickets.models import Role, Status, Ticket
 from tickets.models.mail import RawSource
 from tickets.services.intake import raw_process, raw_store
 from tickets.services.tickets import ticket_set_status
@@ -122,16 +122,7 @@ def heard():
 def test_a_reply_reopening_a_ticket_routes_it_again_once_intake_has_committed(
     team, heard, django_capture_on_commit_callbacks
 ):
-    Mailbox.objects.create(
-        team=team,
-        name="desk",
-        host="127.0.0.1",
-        port=143,
-        security="none",
-        username="support",
-        password_env="DAST_TEST_PW",
-        addresses="dast-desk@cern.ch",
-    )
+    MailboxFactory(team=team)
 
     def deliver(raw: bytes, at: datetime):
         with time_machine.travel(at, tick=False):

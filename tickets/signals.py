@@ -15,6 +15,10 @@ ticket_opened = Signal()
 message_received = Signal()
 # sender=Ticket, ticket=<Ticket>: a closed or resolved ticket was opened again by a reply
 ticket_reopened = Signal()
+# sender=Message, message=<Message>: the desk answered the requester (a reply went out)
+message_sent = Signal()
+# sender=Ticket, ticket=<Ticket>, old=<Status>, new=<Status>: set by a person or the desk
+ticket_status_changed = Signal()
 
 
 def announce(signal: Signal, sender: type, **kwargs: Any) -> None:

@@ -1,10 +1,13 @@
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from tickets.models import OPEN_STATUSES, Status
+from tickets.panels import render_panels
 from tickets.selectors import teams_for_desk_user, ticket_get_for_user, ticket_list_for_user
+from tickets.services import ticket_seen
 
 # The list's tabs: name -> (label, filter). Later issues add mine/overdue/... as queues.
 TABS: dict[str, tuple[str, dict[str, object]]] = {
@@ -12,6 +15,7 @@ TABS: dict[str, tuple[str, dict[str, object]]] = {
     "new": ("New", {"status": Status.NEW}),
     "waiting_user": ("Waiting on user", {"status": Status.WAITING_ON_USER}),
     "waiting_expert": ("Waiting on expert", {"status": Status.WAITING_ON_EXPERT}),
+    "overdue": ("Overdue", {"overdue_since__isnull": False, "status__in": OPEN_STATUSES}),
     "done": ("Resolved / closed", {"status__in": (Status.RESOLVED, Status.CLOSED)}),
     "all": ("All", {}),
 }
@@ -48,4 +52,10 @@ def ticket_detail(request: HttpRequest, reference: tuple[str, int]) -> HttpRespo
     if ticket is None:
         # The same answer for "no such ticket" and "not yours": existence is not leaked.
         raise Http404("No such ticket")
-    return render(request, "tickets/ticket_detail.html", {"ticket": ticket})
+    assert isinstance(request.user, User)
+    ticket_seen(ticket=ticket, user=request.user)
+    return render(
+        request,
+        "tickets/ticket_detail.html",
+        {"ticket": ticket, "panels": render_panels(request, ticket)},
+    )

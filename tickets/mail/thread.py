@@ -1,9 +1,10 @@
 """Which ticket an inbound mail belongs to. Reads only; the one ORM module of the mail step.
 
-In this order: the ticket's reply token in a recipient address (support+TOKEN@...), the
-ticket tag in the subject ([DAST-1234]), then In-Reply-To and References against the
-Message-IDs the desk has stored or sent. A subject tag alone does not let a stranger into a
-ticket: their mail opens a new ticket linked to it.
+In this order: the ticket's reply token in a recipient address (support+TOKEN@...),
+In-Reply-To and References against the Message-IDs the desk has stored or sent (a reply to
+a mail of the desk's is part of its thread, whoever writes it: an expert answering an
+escalation), then the ticket tag in the subject ([DAST-1234]). A subject tag alone does not
+let a stranger into a ticket: their mail opens a new ticket linked to it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from dataclasses import dataclass
 from tickets.mail.parse import ParsedMail, subject_tags
 from tickets.models import DESK_ROLES, Membership, Message, OutboundMail, Team, Ticket
 
-TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
+# support+TOKEN@host, or support+TOKEN.SUFFIX@host: the suffix belongs to whoever made the
+# address (an escalation's own token); the ticket is the TOKEN's.
+TOKEN_RE = re.compile(r"^([0-9a-f]{32})(?:\.[0-9a-z]{1,40})?$")
 
 
 @dataclass(frozen=True)
@@ -39,9 +42,9 @@ def _tokens(parsed: ParsedMail) -> list[str]:
     for address in addresses:
         local = address.lower().partition("@")[0]
         if "+" in local:
-            token = local.split("+", 1)[1]
-            if TOKEN_RE.match(token):
-                found.append(token)
+            match = TOKEN_RE.match(local.split("+", 1)[1])
+            if match:
+                found.append(match.group(1))
     return found
 
 
@@ -83,13 +86,6 @@ def thread_find(team: Team, parsed: ParsedMail) -> ThreadMatch | None:
         ticket = tickets.filter(reply_token__in=tokens).first()
         if ticket is not None:
             return ThreadMatch(_final(ticket), "token")
-    for prefix, number in subject_tags(parsed.subject, [team.ticket_prefix]):
-        ticket = tickets.filter(number=number).first()
-        if ticket is None or prefix.upper() != team.ticket_prefix:
-            continue
-        sender = parsed.sender.email.lower() if parsed.sender else ""
-        ticket = _final(ticket)
-        return ThreadMatch(ticket, "subject", stranger=sender not in participants(ticket))
     ids = reference_ids(parsed)
     if ids:
         for model in (Message, OutboundMail):
@@ -101,4 +97,11 @@ def thread_find(team: Team, parsed: ParsedMail) -> ThreadMatch | None:
             )
             if ticket_id is not None:
                 return ThreadMatch(_final(tickets.get(pk=ticket_id)), "references")
+    for prefix, number in subject_tags(parsed.subject, [team.ticket_prefix]):
+        ticket = tickets.filter(number=number).first()
+        if ticket is None or prefix.upper() != team.ticket_prefix:
+            continue
+        sender = parsed.sender.email.lower() if parsed.sender else ""
+        ticket = _final(ticket)
+        return ThreadMatch(ticket, "subject", stranger=sender not in participants(ticket))
     return None

@@ -201,6 +201,12 @@ class Ticket(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     reopen_count = models.PositiveIntegerField(default=0)
+    overdue_since = models.DateTimeField(
+        null=True, blank=True, help_text="A response target passed without an answer."
+    )
+    unseen_reply_at = models.DateTimeField(
+        null=True, blank=True, help_text="A reply came that the owner has not opened yet."
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -239,6 +245,7 @@ class MessageKind(models.TextChoices):
     EMAIL_OUT = "email_out", "Outbound email"
     WEB = "web", "Web form"
     NOTE = "note", "Internal note"
+    EXPERT = "expert", "Expert reply"
 
 
 class Noise(models.TextChoices):
@@ -273,6 +280,10 @@ class Message(models.Model):
     in_reply_to = models.CharField(max_length=998, blank=True)
     references = models.TextField(blank=True)
     noise = models.CharField(max_length=16, choices=Noise.choices, default=Noise.NONE)
+    unverified = models.BooleanField(
+        default=False,
+        help_text="Claims to answer for someone (an expert group) from another address.",
+    )
     # Where quoted history and the signature start in body_text, so the page can fold them.
     quote_start = models.PositiveIntegerField(null=True, blank=True)
     signature_start = models.PositiveIntegerField(null=True, blank=True)
@@ -359,3 +370,36 @@ class TicketLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_ticket_id} {self.kind} {self.to_ticket_id}"
+
+
+class RefSystem(models.TextChoices):
+    JIRA = "jira", "JIRA"
+    GGUS = "ggus", "GGUS"
+
+
+class ExternalRef(models.Model):
+    """A ticket in another tracker that this one relates to (ATLASPANDA-426, GGUS 123456)."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="external_refs")
+    system = models.CharField(max_length=8, choices=RefSystem.choices)
+    key = models.CharField(max_length=64)
+    found_in = models.ForeignKey(
+        "Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "system", "key"], name="external_ref_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_system_display()} {self.key}"
+
+    @property
+    def url(self) -> str:
+        return settings.EXTERNAL_REF_URLS[self.system].format(key=self.key)

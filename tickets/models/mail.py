@@ -157,6 +157,7 @@ class OutboundKind(models.TextChoices):
     ACKNOWLEDGEMENT = "ack", "Acknowledgement"
     REPLY = "reply", "Reply"
     NOTIFICATION = "notification", "Notification"
+    ESCALATION = "escalation", "Escalation to a group"
 
 
 class OutboundState(models.TextChoices):

@@ -2,22 +2,32 @@
 
 from tickets.services.tickets import (
     Sender,
+    external_refs_add,
+    message_mark_expert,
     requester_get_or_create,
     ticket_add_message,
     ticket_assign,
+    ticket_flag_reply,
     ticket_mark_after_hours,
+    ticket_mark_overdue,
     ticket_open,
+    ticket_seen,
     ticket_set_status,
     tickets_reassign,
 )
 
 __all__ = [
     "Sender",
+    "external_refs_add",
+    "message_mark_expert",
     "requester_get_or_create",
     "ticket_add_message",
     "ticket_assign",
+    "ticket_flag_reply",
     "ticket_mark_after_hours",
+    "ticket_mark_overdue",
     "ticket_open",
+    "ticket_seen",
     "ticket_set_status",
     "tickets_reassign",
 ]

@@ -18,7 +18,8 @@ from tickets.services.outbox import (
     team_sending_address,
     ticket_reply_address,
 )
-from tickets.services.tickets import Sender, ticket_add_message
+from tickets.services.tickets import Sender, announce_status, ticket_add_message
+from tickets.signals import announce, message_sent
 
 ACK_TEMPLATE = """Dear {name},
 
@@ -123,7 +124,33 @@ def ticket_reply(
             references=references,
             reply_to=ticket_reply_address(ticket),
         )
+        if ticket.overdue_since is not None:
+            Ticket.objects.filter(pk=ticket.pk).update(overdue_since=None)
+            ticket.overdue_since = None
         if ticket.status in (Status.NEW, Status.OPEN):
+            old = Status(ticket.status)
             Ticket.objects.filter(pk=ticket.pk).update(status=Status.WAITING_ON_USER)
             ticket.status = Status.WAITING_ON_USER
+            announce_status(ticket, old, Status.WAITING_ON_USER)
+        transaction.on_commit(lambda: announce(message_sent, Message, message=message))
     return message
+
+
+def requester_notice(*, ticket: Ticket, body_text: str) -> OutboundMail:
+    """An automatic mail to the requester in the ticket's thread (a reminder, a notice that
+    the ticket was resolved). Answering it reopens or continues the ticket as usual."""
+    in_reply_to, references = _thread_ids(ticket)
+    sender = team_sending_address(ticket.team)
+    return outbound_queue(
+        team=ticket.team,
+        ticket=ticket,
+        kind=OutboundKind.NOTIFICATION,
+        to=[ticket.requester.email],
+        subject=tagged_subject(ticket, f"Re: {ticket.subject}"),
+        body_text=body_text,
+        in_reply_to=in_reply_to,
+        references=references,
+        reply_to=ticket_reply_address(ticket, sender),
+        automatic=True,
+        sender=sender,
+    )

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from tickets.models import (
     Category,
+    ExternalRef,
     Message,
     MessageKind,
     Priority,
@@ -23,7 +24,7 @@ from tickets.models import (
 )
 from tickets.selectors import requester_by_email
 from tickets.signals import announce as _announce
-from tickets.signals import message_received, ticket_opened
+from tickets.signals import message_received, ticket_opened, ticket_status_changed
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,9 @@ _STATUS_TIMESTAMPS = {Status.RESOLVED: "resolved_at", Status.CLOSED: "closed_at"
 
 
 def ticket_set_status(*, ticket: Ticket, status: Status, at: datetime | None = None) -> Ticket:
+    """Change the status; listeners hear of it after commit (timers re-arm or stop)."""
     at = at or timezone.now()
+    old = Status(ticket.status)
     fields = ["status", "updated_at"]
     ticket.status = status
     stamp = _STATUS_TIMESTAMPS.get(status)
@@ -166,8 +169,66 @@ def ticket_set_status(*, ticket: Ticket, status: Status, at: datetime | None = N
     if status == Status.CLOSED and ticket.resolved_at is None:
         ticket.resolved_at = at
         fields.append("resolved_at")
+    if status in (Status.RESOLVED, Status.CLOSED) and ticket.overdue_since is not None:
+        ticket.overdue_since = None
+        fields.append("overdue_since")
     ticket.save(update_fields=fields)
+    if old != status:
+        announce_status(ticket, old, status)
     return ticket
+
+
+def announce_status(ticket: Ticket, old: Status, new: Status) -> None:
+    transaction.on_commit(
+        lambda: _announce(ticket_status_changed, Ticket, ticket=ticket, old=old, new=new)
+    )
+
+
+def ticket_mark_overdue(*, ticket: Ticket, at: datetime) -> None:
+    """A response target passed: the ticket shows in the overdue queue until answered."""
+    Ticket.objects.filter(pk=ticket.pk, overdue_since__isnull=True).update(overdue_since=at)
+    ticket.overdue_since = ticket.overdue_since or at
+
+
+def ticket_flag_reply(*, ticket: Ticket, at: datetime) -> None:
+    """A reply came that the owner should read (a badge in the queue until they open it)."""
+    Ticket.objects.filter(pk=ticket.pk).update(unseen_reply_at=at)
+    ticket.unseen_reply_at = at
+
+
+def ticket_seen(*, ticket: Ticket, user: User) -> None:
+    """The owner opened the ticket: the badge goes."""
+    if ticket.unseen_reply_at is not None and ticket.assignee_id == user.pk:
+        Ticket.objects.filter(pk=ticket.pk).update(unseen_reply_at=None)
+        ticket.unseen_reply_at = None
+
+
+def message_mark_expert(*, message: Message, verified: bool) -> None:
+    """An inbound mail answers for an expert group; unverified when its sender is not the
+    group's (it is kept, and closes nothing)."""
+    Message.objects.filter(pk=message.pk).update(kind=MessageKind.EXPERT, unverified=not verified)
+    message.kind, message.unverified = MessageKind.EXPERT, not verified
+
+
+def external_refs_add(
+    *,
+    ticket: Ticket,
+    refs: Sequence[tuple[str, str]],
+    found_in: Message | None = None,
+    by: User | None = None,
+) -> list[ExternalRef]:
+    """Store references to other trackers on the ticket; known ones are left as they are."""
+    if not refs:
+        return []
+    ExternalRef.objects.bulk_create(
+        [
+            ExternalRef(ticket=ticket, system=system, key=key, found_in=found_in, added_by=by)
+            for system, key in refs
+        ],
+        ignore_conflicts=True,
+    )
+    keys = {key for _, key in refs}
+    return list(ExternalRef.objects.filter(ticket=ticket, key__in=keys))
 
 
 def ticket_assign(

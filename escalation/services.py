@@ -1,0 +1,342 @@
+"""Writes of the escalation app: escalate a ticket to a group (or to wait on another
+tracker), cancel it, take an expert's reply in, and keep the ticket's timers in step with
+what happens to the ticket."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from escalation.businesstime import NoBusinessTime
+from escalation.models import (
+    Escalation,
+    EscalationState,
+    ExpertGroup,
+    GroupKind,
+    TimerKind,
+)
+from escalation.steps import team_coordinators, ticket_url, waiting_user_due
+from escalation.timers import after_covered, after_working, timer_arm, timers_cancel
+from tickets.gridtext import find_ids
+from tickets.models import ExternalRef, Message, MessageKind, Status, Ticket
+from tickets.models.mail import OutboundKind
+from tickets.services import (
+    Sender,
+    external_refs_add,
+    message_mark_expert,
+    ticket_add_message,
+    ticket_flag_reply,
+    ticket_set_status,
+)
+from tickets.services.outbox import (
+    new_message_id,
+    outbound_queue,
+    tagged_subject,
+    team_sending_address,
+)
+
+CLOSED = (Status.RESOLVED, Status.CLOSED)
+LAST_MESSAGE_CHARS = 4000
+
+
+class EscalationError(Exception):
+    """A refused escalation; ``field`` names the input at fault, when one is."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def escalation_address(esc: Escalation) -> str:
+    """support+TICKETTOKEN.ESCTOKEN@host: the ticket's token threads the reply into the
+    ticket; the escalation's says which escalation it answers."""
+    local, _, domain = team_sending_address(esc.ticket.team).partition("@")
+    return f"{local.split('+')[0]}+{esc.ticket.reply_token}.{esc.token}@{domain}"
+
+
+def _essentials(ticket: Ticket) -> str:
+    messages = list(
+        ticket.messages.exclude(kind=MessageKind.NOTE).order_by("created_at", "pk")[:200]
+    )
+    ids = find_ids(
+        "\n".join([ticket.subject, *(m.body_text for m in messages)]),
+        jira_projects=settings.JIRA_PROJECTS,
+    )
+    lines = []
+    for label, values in (
+        ("JEDI tasks", ids.tasks),
+        ("PanDA jobs", ids.jobs),
+        ("Datasets", ids.datasets),
+        ("Queues", ids.queues),
+        ("Sites/RSEs", ids.sites),
+        ("JIRA", ids.jira),
+        ("GGUS", ids.ggus),
+    ):
+        if values:
+            lines.append(f"  {label}: {', '.join(str(v) for v in values[:20])}")
+    last = next(
+        (m for m in reversed(messages) if m.kind in (MessageKind.EMAIL_IN, MessageKind.WEB)), None
+    )
+    quoted = ""
+    if last is not None:
+        text = last.body_text[: last.quote_start or None][:LAST_MESSAGE_CHARS].strip()
+        quoted = "\n".join(f"> {line}" for line in text.splitlines())
+        quoted = f"\nTheir last message ({last.created_at:%d %b %Y %H:%M} UTC):\n{quoted}\n"
+    found = "\n".join(lines) if lines else "  (none recognised)"
+    return (
+        f"Ticket:    {ticket.reference} “{ticket.subject}”\n"
+        f"Requester: {ticket.requester.name} <{ticket.requester.email}>\n"
+        f"Category:  {ticket.get_category_display()}\n"
+        f"Link:      {ticket_url(ticket)}\n\nIdentifiers found in the thread:\n{found}\n{quoted}"
+    )
+
+
+def escalation_create(
+    *,
+    ticket: Ticket,
+    by: User | None,
+    note: str,
+    group: ExpertGroup | None = None,
+    external_ref: ExternalRef | None = None,
+    at: datetime | None = None,
+) -> Escalation:
+    """Ask ``group`` about the ticket (or wait on ``external_ref``): mail the group with the
+    ticket's essentials and a reply address of its own, note it on the ticket, set the
+    ticket waiting on expert, and start the response timer."""
+    at = at or timezone.now()
+    if ticket.status in CLOSED:
+        raise EscalationError(
+            f"{ticket.reference} is {ticket.get_status_display().lower()}: "
+            "reopen it before escalating."
+        )
+    if group is None and external_ref is None:
+        raise EscalationError("Choose a group or site to escalate to.", field="group")
+    if group is not None and (group.team_id != ticket.team_id or not group.active):
+        raise EscalationError("Unknown group for this team.", field="group")
+    if external_ref is not None and external_ref.ticket_id != ticket.pk:
+        raise EscalationError("That reference belongs to another ticket.", field="external_ref")
+    note = note.strip()
+    if not note:
+        raise EscalationError("Write a short note: what you need from them.", field="note")
+    site_like = group is not None and group.kind != GroupKind.EXPERT
+    default_target = settings.SITE_TARGET_HOURS if site_like else settings.EXPERT_TARGET_HOURS
+    with transaction.atomic():
+        esc = Escalation.objects.create(
+            ticket=ticket,
+            group=group,
+            external_ref=external_ref,
+            note=note,
+            created_by=by,
+            token=secrets.token_hex(10),
+            target_hours=group.response_target_hours if group else default_target,
+            remind_percent=group.remind_percent if group else settings.ESCALATION_REMIND_PERCENT,
+            next_level_percent=(
+                group.next_level_percent if group else settings.ESCALATION_NEXT_LEVEL_PERCENT
+            ),
+            created_at=at,
+        )
+        if group is not None:
+            _mail_group(esc, group, by)
+        ticket_add_message(
+            ticket=ticket,
+            kind=MessageKind.NOTE,
+            body_text=f"Escalated to {esc.target_name}: {note}",
+            sender=Sender(by.email if by else "", by.get_full_name() if by else "DAST Desk"),
+            author=by,
+            created_at=at,
+            announce=False,
+        )
+        if ticket.status != Status.WAITING_ON_EXPERT:
+            ticket_set_status(ticket=ticket, status=Status.WAITING_ON_EXPERT, at=at)
+        first = min(esc.remind_percent, esc.next_level_percent)
+        timer_arm(
+            ticket=ticket,
+            kind=TimerKind.EXPERT_RESPONSE,
+            escalation=esc,
+            started_at=at,
+            due_at=after_working(ticket.team, at, esc.target_hours * first / 100),
+        )
+    return esc
+
+
+def _mail_group(esc: Escalation, group: ExpertGroup, by: User | None) -> None:
+    ticket = esc.ticket
+    who = (by.get_full_name() or by.username) if by else "The shifters"
+    esc.message_id = new_message_id(ticket.team)
+    outbound = outbound_queue(
+        team=ticket.team,
+        ticket=ticket,
+        kind=OutboundKind.ESCALATION,
+        to=[group.email],
+        subject=tagged_subject(ticket, ticket.subject),
+        body_text=(
+            f"Dear {group.name},\n\n{who} of {ticket.team.name} asks for your help:\n\n"
+            f"{esc.note}\n\n{_essentials(ticket)}\n"
+            f"Please reply to this mail (keep the address): your answer goes straight to the "
+            f"ticket. We hope to hear from you within {esc.target_hours} working hours.\n"
+        ),
+        message_id=esc.message_id,
+        reply_to=escalation_address(esc),
+    )
+    esc.outbound = outbound
+    esc.save(update_fields=["message_id", "outbound"])
+
+
+def escalation_cancel(
+    *, escalation: Escalation, by: User | None, at: datetime | None = None
+) -> None:
+    at = at or timezone.now()
+    with transaction.atomic():
+        esc = Escalation.objects.select_for_update().select_related("ticket").get(pk=escalation.pk)
+        if esc.state != EscalationState.WAITING:
+            raise EscalationError(f"This escalation is already {esc.get_state_display().lower()}.")
+        esc.state, esc.cancelled_at = EscalationState.CANCELLED, at
+        esc.save(update_fields=["state", "cancelled_at"])
+        timers_cancel(ticket=esc.ticket, escalation=esc, at=at)
+        ticket_add_message(
+            ticket=esc.ticket,
+            kind=MessageKind.NOTE,
+            body_text=f"Escalation to {esc.target_name} cancelled.",
+            sender=Sender(by.email if by else "", by.get_full_name() if by else "DAST Desk"),
+            author=by,
+            created_at=at,
+            announce=False,
+        )
+        _back_to_open(esc.ticket, at)
+
+
+def _back_to_open(ticket: Ticket, at: datetime) -> None:
+    """Nobody left to wait for: the ticket is the shifter's again."""
+    waiting = Escalation.objects.filter(ticket=ticket, state=EscalationState.WAITING).exists()
+    if not waiting and ticket.status == Status.WAITING_ON_EXPERT:
+        ticket_set_status(ticket=ticket, status=Status.OPEN, at=at)
+
+
+# --- replies --------------------------------------------------------------------------------
+
+
+def _escalation_of(message: Message) -> tuple[Escalation | None, bool]:
+    """The escalation a mail answers, and whether it named one that does not exist (a
+    tampered or unknown token)."""
+    ticket = message.ticket
+    pattern = re.compile(rf"\+{ticket.reply_token}\.([0-9a-z]{{1,40}})@", re.IGNORECASE)
+    tokens = {t.lower() for t in pattern.findall(message.recipients)}
+    escalations = Escalation.objects.filter(ticket=ticket).select_related("group")
+    if tokens:
+        found = escalations.filter(token__in=tokens).first()
+        if found is not None:
+            return found, False
+    ids = set(f"{message.in_reply_to} {message.references}".split())
+    if ids:
+        found = escalations.filter(message_id__in=ids).first()
+        if found is not None:
+            return found, False
+    return None, bool(tokens)
+
+
+def expert_reply_take(*, message: Message, at: datetime | None = None) -> Escalation | None:
+    """If ``message`` answers an escalation, file it as the group's reply: mark the
+    escalation answered (stopping its timers), flag the ticket for its owner and tell them.
+    A reply from an address that is not the group's is kept but marked unverified and
+    closes nothing."""
+    at = at or timezone.now()
+    if message.kind != MessageKind.EMAIL_IN:
+        return None
+    esc, tampered = _escalation_of(message)
+    ticket = message.ticket
+    if esc is None:
+        if tampered:
+            ticket_add_message(
+                ticket=ticket,
+                kind=MessageKind.NOTE,
+                body_text=(
+                    f"The mail from {message.sender_email} was sent to an escalation address "
+                    "that does not exist (mistyped or tampered with). It is kept above; no "
+                    "escalation was marked answered."
+                ),
+                sender=Sender("", "DAST Desk"),
+                created_at=at,
+                announce=False,
+            )
+        return None
+    verified = esc.group is not None and esc.group.speaks_for(message.sender_email)
+    with transaction.atomic():
+        message_mark_expert(message=message, verified=verified)
+        if not verified:
+            return esc
+        locked = Escalation.objects.select_for_update().get(pk=esc.pk)
+        if locked.state == EscalationState.WAITING:
+            locked.state, locked.answered_at, locked.answer = (
+                EscalationState.ANSWERED,
+                at,
+                message,
+            )
+            locked.save(update_fields=["state", "answered_at", "answer"])
+            timers_cancel(ticket=ticket, escalation=locked, at=at)
+        ticket_flag_reply(ticket=ticket, at=at)
+        _back_to_open(ticket, at)
+        people = [ticket.assignee] if ticket.assignee else team_coordinators(ticket.team)
+        addresses = [p.email for p in people if p and p.email]
+        if addresses:
+            outbound_queue(
+                team=ticket.team,
+                ticket=ticket,
+                kind=OutboundKind.NOTIFICATION,
+                to=addresses,
+                subject=tagged_subject(ticket, f"{esc.target_name} answered"),
+                body_text=(
+                    f"{message.sender_name or message.sender_email} ({esc.target_name}) "
+                    f"answered {ticket.reference} “{ticket.subject}”.\n\n{ticket_url(ticket)}\n"
+                ),
+                automatic=True,
+            )
+    return locked
+
+
+# --- the ticket's own timers ----------------------------------------------------------------
+
+
+def first_response_arm(*, ticket: Ticket) -> None:
+    """The shifter's first answer is due FIRST_RESPONSE_COVERED_HOURS of shift time after
+    the ticket came (so a ticket on Friday at 23:00 is not late on Saturday)."""
+    try:
+        due = after_covered(ticket.team, ticket.created_at, settings.FIRST_RESPONSE_COVERED_HOURS)
+    except NoBusinessTime:
+        return  # a team without shift hours has no such target
+    timer_arm(
+        ticket=ticket, kind=TimerKind.FIRST_RESPONSE, started_at=ticket.created_at, due_at=due
+    )
+
+
+def status_timers(*, ticket: Ticket, old: str, new: str, at: datetime | None = None) -> None:
+    """Re-arm or stop timers when the status changes."""
+    at = at or timezone.now()
+    if new in CLOSED:
+        timers_cancel(ticket=ticket, at=at)
+        for esc in Escalation.objects.filter(ticket=ticket, state=EscalationState.WAITING):
+            esc.state, esc.cancelled_at = EscalationState.CANCELLED, at
+            esc.save(update_fields=["state", "cancelled_at"])
+        return
+    if new == Status.WAITING_ON_USER:
+        timer_arm(
+            ticket=ticket,
+            kind=TimerKind.WAITING_USER,
+            started_at=at,
+            due_at=waiting_user_due(ticket.team, at, 0),
+        )
+    elif old == Status.WAITING_ON_USER:
+        timers_cancel(ticket=ticket, kinds=[TimerKind.WAITING_USER], at=at)
+
+
+def refs_from_message(*, message: Message) -> None:
+    """JIRA keys and GGUS numbers in a mail are stored on its ticket."""
+    ids = find_ids(f"{message.subject}\n{message.body_text}", jira_projects=settings.JIRA_PROJECTS)
+    refs = [("jira", key) for key in ids.jira] + [("ggus", str(n)) for n in ids.ggus]
+    external_refs_add(ticket=message.ticket, refs=refs, found_in=message)

@@ -1,0 +1,256 @@
+"""What each kind of timer does when it fires. Each function runs inside timer_step's
+transaction, on a claimed row, and returns an Outcome; the mail it writes goes to the outbox
+and leaves after commit."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import User
+
+from escalation.models import Escalation, EscalationState, Timer, TimerKind
+from escalation.timers import Outcome, after_working, step
+from shifts.models import Zone
+from shifts.selectors import on_duty
+from tickets.models import Membership, Role, Status, Team, Ticket
+from tickets.models.mail import OutboundKind
+from tickets.services import ticket_mark_overdue, ticket_set_status
+from tickets.services.outbox import outbound_queue, tagged_subject
+from tickets.services.replies import requester_notice
+
+
+def ticket_url(ticket: Ticket) -> str:
+    return f"{settings.SITE_URL}/tickets/{ticket.reference}/"
+
+
+def _name(user: User) -> str:
+    return user.get_full_name() or user.username
+
+
+def _coordinators(ticket: Ticket, at: datetime) -> list[User]:
+    """The coordinator of the zone on shift (or of the ticket's zone), else the team's."""
+    team = ticket.team
+    duty = on_duty(team, at)
+    code = duty.slot.zone if duty.slot else ticket.zone
+    zone = Zone.objects.filter(team=team, code=code).select_related("coordinator").first()
+    if zone is not None and zone.coordinator is not None:
+        return [zone.coordinator]
+    return team_coordinators(team)
+
+
+def team_coordinators(team: Team) -> list[User]:
+    return [
+        m.user
+        for m in Membership.objects.filter(team=team, role=Role.COORDINATOR).select_related("user")
+    ]
+
+
+def _mail_people(ticket: Ticket, people: list[User], subject: str, body: str) -> Outcome:
+    addresses = tuple(p.email for p in people if p.email)
+    outbound = None
+    if addresses:
+        outbound = outbound_queue(
+            team=ticket.team,
+            ticket=ticket,
+            kind=OutboundKind.NOTIFICATION,
+            to=list(addresses),
+            subject=tagged_subject(ticket, subject),
+            body_text=body,
+            automatic=True,
+        )
+    return Outcome(told=addresses, outbound_id=outbound.pk if outbound else None)
+
+
+# --- the shifter's first answer -------------------------------------------------------------
+
+
+@step(TimerKind.FIRST_RESPONSE)
+def first_response_late(timer: Timer, now: datetime) -> Outcome:
+    ticket = timer.ticket
+    if ticket.first_response_at is not None or ticket.status in (Status.RESOLVED, Status.CLOSED):
+        return Outcome(cancelled=True)
+    ticket_mark_overdue(ticket=ticket, at=now)
+    people = [ticket.assignee] if ticket.assignee else _coordinators(ticket, now)
+    hours = settings.FIRST_RESPONSE_COVERED_HOURS
+    outcome = _mail_people(
+        ticket,
+        people,
+        "No first answer yet",
+        f"{ticket.reference} “{ticket.subject}” from {ticket.requester.email} has waited "
+        f"{hours} shift hours without a first answer.\n\n{ticket_url(ticket)}\n",
+    )
+    outcome.action = f"first answer overdue after {hours} covered hours; owner told"
+    return outcome
+
+
+# --- expert and site answers ----------------------------------------------------------------
+
+
+def _escalation_clock(esc: Escalation, now: datetime) -> datetime | None:
+    """When the group's clock started: when the escalation mail left the outbox. None while
+    it has not (SMTP down): silence does not count before the group could read anything."""
+    if esc.outbound_id is None:
+        return esc.created_at
+    assert esc.outbound is not None
+    return esc.outbound.sent_at
+
+
+@step(TimerKind.EXPERT_RESPONSE)
+def expert_silent(timer: Timer, now: datetime) -> Outcome:
+    esc = timer.escalation
+    assert esc is not None
+    if esc.state != EscalationState.WAITING:
+        return Outcome(cancelled=True)
+    if esc.outbound_id is not None:
+        esc = Escalation.objects.select_related("outbound", "group__next_level").get(pk=esc.pk)
+    started = _escalation_clock(esc, now)
+    if started is None:
+        return Outcome(postpone_to=now + timedelta(seconds=settings.TIMER_UNSENT_RECHECK_S))
+    team = timer.ticket.team
+    percent = esc.remind_percent if timer.step == 0 else esc.next_level_percent
+    due = after_working(team, started, esc.target_hours * percent / 100)
+    if due > now:
+        return Outcome(postpone_to=due)  # the mail left late: the clock starts then
+    if timer.step == 0 and esc.remind_percent < esc.next_level_percent:
+        outcome = _remind_group(esc, now)
+        outcome.next_due = after_working(
+            team, started, esc.target_hours * esc.next_level_percent / 100
+        )
+        return outcome
+    return _next_level(esc, now)
+
+
+def _remind_group(esc: Escalation, now: datetime) -> Outcome:
+    ticket, group = esc.ticket, esc.group
+    if group is None:  # waiting on another tracker: remind the owner to look at it
+        link = esc.external_ref.url if esc.external_ref else ""
+        people = [ticket.assignee] if ticket.assignee else _coordinators(ticket, now)
+        outcome = _mail_people(
+            ticket,
+            people,
+            f"Still waiting on {esc.target_name}",
+            f"{ticket.reference} waits on {esc.target_name} ({link}) since "
+            f"{esc.created_at:%d %b %H:%M} UTC. Please check it.\n\n{ticket_url(ticket)}\n",
+        )
+        outcome.action = f"reminded the owner about {esc.target_name}"
+        return outcome
+    from escalation.services import escalation_address  # the mail's reply address
+
+    outbound = outbound_queue(
+        team=ticket.team,
+        ticket=ticket,
+        kind=OutboundKind.ESCALATION,
+        to=[group.email],
+        subject=tagged_subject(ticket, f"Reminder: {ticket.subject}"),
+        body_text=(
+            f"Dear {group.name},\n\nthis is a reminder: the {ticket.team.name} shifters asked "
+            f"for your help on {ticket.reference} on {esc.created_at:%A %d %B} and have no "
+            f"answer yet (target: {esc.target_hours} working hours).\n\n"
+            f"Their note:\n{esc.note}\n\nPlease reply to this mail; the reply reaches the "
+            f"ticket.\n"
+        ),
+        in_reply_to=esc.message_id,
+        references=esc.message_id,
+        reply_to=escalation_address(esc),
+        automatic=True,
+    )
+    return Outcome(
+        action=f"reminded {group.name} ({esc.remind_percent}% of target)",
+        told=(group.email,),
+        outbound_id=outbound.pk,
+    )
+
+
+def _next_level(esc: Escalation, now: datetime) -> Outcome:
+    ticket, group = esc.ticket, esc.group
+    kind = group.next_level_kind if group else "zone"
+    if group is not None and kind == "group" and group.next_level is not None:
+        targets, label = [group.next_level.email], group.next_level.name
+    elif kind == "none":
+        targets, label = [], "nobody (policy)"
+    else:
+        people = team_coordinators(ticket.team) if kind == "team" else _coordinators(ticket, now)
+        targets = [p.email for p in people if p.email]
+        label = ", ".join(_name(p) for p in people) or "the coordinators"
+    Escalation.objects.filter(pk=esc.pk).update(level=1)
+    told = list(targets)
+    outbound_id = None
+    if targets:
+        outbound = outbound_queue(
+            team=ticket.team,
+            ticket=ticket,
+            kind=OutboundKind.ESCALATION,
+            to=targets,
+            subject=tagged_subject(ticket, f"Escalated: no answer from {esc.target_name}"),
+            body_text=(
+                f"{esc.target_name} has not answered {ticket.reference} “{ticket.subject}” "
+                f"since {esc.created_at:%A %d %B %H:%M} UTC ({esc.next_level_percent}% of the "
+                f"{esc.target_hours} working-hour target).\n\nThe shifters' note:\n{esc.note}\n\n"
+                f"{ticket_url(ticket)}\n"
+            ),
+            automatic=True,
+        )
+        outbound_id = outbound.pk
+    if ticket.assignee and ticket.assignee.email:
+        _mail_people(
+            ticket,
+            [ticket.assignee],
+            f"{esc.target_name} is silent: escalated",
+            f"{esc.target_name} has not answered {ticket.reference}; {label} "
+            f"{'has' if targets else 'has not'} been told.\n\n{ticket_url(ticket)}\n",
+        )
+        told.append(ticket.assignee.email)
+    return Outcome(
+        action=f"escalated to {label} ({esc.next_level_percent}% of target); owner told",
+        told=tuple(told),
+        outbound_id=outbound_id,
+    )
+
+
+# --- waiting on the user --------------------------------------------------------------------
+
+
+def waiting_user_due(team: Team, started: datetime, step_no: int) -> datetime:
+    days = [*settings.WAITING_USER_REMIND_DAYS, settings.WAITING_USER_RESOLVE_DAYS]
+    return after_working(team, started, days[step_no] * settings.WORKDAY_HOURS)
+
+
+@step(TimerKind.WAITING_USER)
+def waiting_user(timer: Timer, now: datetime) -> Outcome:
+    ticket = timer.ticket
+    if ticket.status != Status.WAITING_ON_USER:
+        return Outcome(cancelled=True)
+    reminders = settings.WAITING_USER_REMIND_DAYS
+    days = [*reminders, settings.WAITING_USER_RESOLVE_DAYS][timer.step]
+    name = ticket.requester.name or ticket.requester.email
+    if timer.step < len(reminders):
+        outbound = requester_notice(
+            ticket=ticket,
+            body_text=(
+                f"Dear {name},\n\nwe are waiting for your answer on {ticket.reference} "
+                f"“{ticket.subject}” ({days} working days now). Reply to this mail with what "
+                f"you found, or tell us if the problem is gone.\n\n{ticket.team.name}\n"
+            ),
+        )
+        return Outcome(
+            action=f"reminded the requester after {days} working days",
+            told=(ticket.requester.email,),
+            outbound_id=outbound.pk,
+            next_due=waiting_user_due(ticket.team, timer.started_at, timer.step + 1),
+        )
+    ticket_set_status(ticket=ticket, status=Status.RESOLVED, at=now)
+    outbound = requester_notice(
+        ticket=ticket,
+        body_text=(
+            f"Dear {name},\n\nwe have not heard from you on {ticket.reference} "
+            f"“{ticket.subject}” for {days} working days, so we marked it resolved. If the "
+            f"problem is still there, reply to this mail and it opens again.\n\n"
+            f"{ticket.team.name}\n"
+        ),
+    )
+    return Outcome(
+        action=f"resolved after {days} working days without an answer; requester told",
+        told=(ticket.requester.email,),
+        outbound_id=outbound.pk,
+    )

@@ -1,0 +1,220 @@
+"""Timers that never forget: deadlines stored as rows, swept by beat, one step at a time.
+
+    timer_sweep(now)        one indexed query for armed rows whose due_at has passed,
+                            then timer_step() for each
+    timer_step(pk, version) claims the row with a conditional UPDATE of its version (a
+                            second sweeper, or a redelivered task, finds 0 rows and stops),
+                            runs one step, records it in TimerRun (unique per timer and
+                            step: the database refuses a second run), writes the next
+                            due_at or ends the timer; the mail it sends is an outbox row of
+                            the same transaction, sent after commit.
+
+A worker killed mid-step rolls its transaction back: the row is still armed and due, and the
+next sweep runs the step. Nothing lives in Redis but the "sweep now" tick.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from escalation.businesstime import Calendar, WorkingHours, add_business_time, intervals_calendar
+from escalation.models import Escalation, Timer, TimerKind, TimerRun, TimerState
+from shifts.models import Closure, Zone
+from shifts.rota import slots_in
+from shifts.selectors import zone_hours
+from tickets.models import Team, Ticket
+
+log = logging.getLogger(__name__)
+HOUR = timedelta(hours=1)
+
+
+# --- business calendars of a team -----------------------------------------------------------
+
+
+def _closures(team: Team) -> tuple[tuple[date, date], ...]:
+    return tuple(Closure.objects.filter(team=team).values_list("starts_on", "ends_on"))
+
+
+def working_hours(team: Team) -> WorkingHours:
+    """The team's working days (Monday-Friday, WORKDAY_START for WORKDAY_HOURS, closures
+    excepted), in which expert targets and waiting-on-user reminders count."""
+    return WorkingHours(
+        ZoneInfo(team.time_zone),
+        settings.WORKDAY_START,
+        timedelta(hours=settings.WORKDAY_HOURS),
+        frozenset(range(1, 6)),
+        _closures(team),
+    )
+
+
+def covered_hours(team: Team, start: datetime, days: int = 60) -> Calendar:
+    """The team's shift hours (every zone's slots, closures excepted) from ``start`` on."""
+    tz = ZoneInfo(team.time_zone)
+    first = start.astimezone(tz).date() - timedelta(days=1)
+    last = first + timedelta(days=days)
+    closures = list(_closures(team))
+    slots = [
+        s
+        for zone in Zone.objects.filter(team=team)
+        for s in slots_in(zone_hours(zone), first, last, tz, closures)
+    ]
+    return intervals_calendar([(s.starts_at, s.ends_at) for s in slots], tz)
+
+
+def after_working(team: Team, start: datetime, hours: float) -> datetime:
+    return add_business_time(start, hours * HOUR, working_hours(team), ZoneInfo(team.time_zone))
+
+
+def after_covered(team: Team, start: datetime, hours: float) -> datetime:
+    return add_business_time(
+        start, hours * HOUR, covered_hours(team, start), ZoneInfo(team.time_zone), horizon_days=59
+    )
+
+
+# --- arming and cancelling ------------------------------------------------------------------
+
+
+def timer_arm(
+    *,
+    ticket: Ticket,
+    kind: TimerKind,
+    started_at: datetime,
+    due_at: datetime,
+    escalation: Escalation | None = None,
+) -> Timer:
+    """Arm a timer, replacing an armed one of the same ticket and kind (or escalation)."""
+    with transaction.atomic():
+        timers_cancel(ticket=ticket, kinds=[kind], escalation=escalation)
+        return Timer.objects.create(
+            ticket=ticket, kind=kind, started_at=started_at, due_at=due_at, escalation=escalation
+        )
+
+
+def timers_cancel(
+    *,
+    ticket: Ticket,
+    kinds: list[TimerKind] | None = None,
+    escalation: Escalation | None = None,
+    at: datetime | None = None,
+) -> int:
+    """Stop armed timers of the ticket (of these kinds / of this escalation). The version
+    moves too, so that a step that was claimed before cannot finish on a stale read."""
+    timers = Timer.objects.filter(ticket=ticket, state=TimerState.ARMED)
+    if kinds is not None:
+        timers = timers.filter(kind__in=kinds)
+    if escalation is not None:
+        timers = timers.filter(escalation=escalation)
+    elif kinds is not None and TimerKind.EXPERT_RESPONSE not in kinds:
+        timers = timers.filter(escalation__isnull=True)
+    return timers.update(
+        state=TimerState.CANCELLED, ended_at=at or timezone.now(), version=F("version") + 1
+    )
+
+
+# --- the sweep ------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What a step decided: run (record ``action``) and then re-arm at ``next_due`` or end;
+    or only move ``due_at`` (the step is not due yet after all)."""
+
+    action: str = ""
+    told: tuple[str, ...] = ()
+    outbound_id: int | None = None
+    next_due: datetime | None = None  # None: the timer is done
+    postpone_to: datetime | None = None  # the step did not run; look again then
+    cancelled: bool = False
+
+
+Step = Callable[[Timer, datetime], Outcome]
+STEPS: dict[str, Step] = {}
+
+
+def step(kind: TimerKind) -> Callable[[Step], Step]:
+    def register(fn: Step) -> Step:
+        STEPS[kind] = fn
+        return fn
+
+    return register
+
+
+def timers_due(now: datetime, limit: int) -> list[tuple[int, int]]:
+    """(pk, version) of armed timers due by ``now``, oldest first. One query on the partial
+    index timer_due."""
+    return list(
+        Timer.objects.filter(state=TimerState.ARMED, due_at__lte=now)
+        .order_by("due_at")
+        .values_list("pk", "version")[:limit]
+    )
+
+
+def timer_sweep(*, now: datetime | None = None, limit: int | None = None) -> int:
+    """Run every due step (up to ``limit``); returns how many steps this sweeper ran or
+    ended."""
+    now = now or timezone.now()
+    ran = 0
+    for pk, version in timers_due(now, limit or settings.TIMER_SWEEP_BATCH):
+        try:
+            ran += timer_step(pk, version, now)
+        except Exception:
+            # One broken timer must not hold up the others; it stays armed and due, so it
+            # is tried again on the next sweep (and logged each time).
+            log.exception("timer %s failed", pk)
+    return ran
+
+
+def timer_step(pk: int, version: int, now: datetime | None = None) -> bool:
+    """Claim timer ``pk`` at ``version`` and run its step. False when someone else has it,
+    or when the step was only moved (not due after all)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        claimed = Timer.objects.filter(
+            pk=pk, version=version, state=TimerState.ARMED, due_at__lte=now
+        ).update(version=version + 1)
+        if not claimed:
+            return False
+        timer = Timer.objects.select_related(
+            "ticket__team", "ticket__requester", "ticket__assignee", "escalation__group"
+        ).get(pk=pk)
+        outcome = STEPS[timer.kind](timer, now)
+        if outcome.postpone_to is not None:
+            timer.due_at = outcome.postpone_to
+            timer.save(update_fields=["due_at"])
+            return False  # looked at, not run
+        if outcome.cancelled:
+            timer.state, timer.ended_at = TimerState.CANCELLED, now
+            timer.save(update_fields=["state", "ended_at"])
+            return True
+        try:
+            with transaction.atomic():
+                TimerRun.objects.create(
+                    timer=timer,
+                    step=timer.step,
+                    due_at=timer.due_at,
+                    ran_at=now,
+                    action=outcome.action[:300],
+                    told=", ".join(outcome.told),
+                    outbound_id=outcome.outbound_id,
+                )
+        except IntegrityError:
+            # The step has run before (a replayed claim): undo this one's mail too.
+            transaction.set_rollback(True)
+            log.error("timer %s step %s already ran; not again", pk, timer.step)
+            return False
+        if outcome.next_due is None:
+            timer.state, timer.ended_at = TimerState.DONE, now
+        else:
+            timer.step += 1
+            timer.due_at = outcome.next_due
+        timer.save(update_fields=["state", "ended_at", "step", "due_at"])
+    return True
