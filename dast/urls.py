@@ -10,6 +10,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/shifts/", include("shifts.api_urls")),
+    path("api/v1/escalation/", include("escalation.api_urls")),
     path("", include("shifts.urls")),
     path("", include("escalation.urls")),
     path("", include("tickets.urls")),

@@ -28,12 +28,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeAlias
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
-from escalation.models import ExpertGroup, GroupKind, NextLevel
+from escalation.models import ExpertGroup, GroupKind, NextLevel, default_target_hours
 from tickets.models import Team
 
 COLUMNS = (
@@ -464,7 +463,7 @@ def _upsert(
         fields = {
             "email": entry.email,
             "cloud_id": groups[(GroupKind.CLOUD.value, entry.cloud)].pk if entry.cloud else None,
-            "response_target_hours": entry.target_hours or _default_target(entry.kind),
+            "response_target_hours": entry.target_hours or default_target_hours(entry.kind),
             "next_level_kind": entry.next_level_kind,
             "reply_addresses": "\n".join(entry.reply_addresses),
             "active": entry.active,
@@ -502,9 +501,3 @@ def _referenced(entries: list[Entry], names: set[Key]) -> set[Key]:
             if key is not None:
                 keys.add(key)
     return keys
-
-
-def _default_target(kind: str) -> int:
-    if kind == GroupKind.EXPERT:
-        return settings.EXPERT_TARGET_HOURS
-    return settings.SITE_TARGET_HOURS

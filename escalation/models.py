@@ -16,6 +16,13 @@ class GroupKind(models.TextChoices):
     SITE = "site", "Site support"
 
 
+def default_target_hours(kind: str) -> int:
+    """The response target of a new group: experts one working day, clouds and sites two."""
+    if kind == GroupKind.EXPERT:
+        return int(settings.EXPERT_TARGET_HOURS)
+    return int(settings.SITE_TARGET_HOURS)
+
+
 class NextLevel(models.TextChoices):
     GROUP = "group", "The next-level group"
     ZONE = "zone", "The zone's coordinator"

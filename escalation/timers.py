@@ -201,7 +201,9 @@ def timer_step(pk: int, version: int, now: datetime | None = None) -> bool:
                     timer=timer,
                     step=timer.step,
                     due_at=timer.due_at,
-                    ran_at=now,
+                    # The moment it really ran (a sweep's batch takes time), never
+                    # before the instant the sweep was asked about.
+                    ran_at=max(now, timezone.now()),
                     action=outcome.action[:300],
                     told=", ".join(outcome.told),
                     outbound_id=outcome.outbound_id,

@@ -20,14 +20,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from rest_framework import status
 from rest_framework.decorators import api_view, permission_classes, throttle_classes
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.fields import get_error_detail
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -57,6 +55,7 @@ from shifts.services import (
     closure_delete,
     zone_save,
 )
+from tickets.api_common import page, request_team, valid
 from tickets.models import Team
 from tickets.selectors import teams_for_desk_user
 
@@ -75,23 +74,6 @@ class OnDutyThrottle(UserRateThrottle):
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-
-def _team(request: Request) -> Team:
-    """The team of ``?team=``, among those the caller works in."""
-    teams = teams_for_desk_user(request.user)
-    slug = request.query_params.get("team")
-    if slug:
-        team = teams.filter(slug=slug).first()
-        if team is None:
-            raise NotFound("No such team.")
-        return team
-    mine = list(teams[:2])
-    if not mine:
-        raise NotFound("You work in no team.")
-    if len(mine) > 1:
-        raise ValidationError({"team": ["You work in several teams: say which, ?team=<slug>."]})
-    return mine[0]
 
 
 def _public_team(request: Request) -> Team:
@@ -124,11 +106,6 @@ def _refused(error: ShiftError) -> Response:
     return Response({"detail": error.message, "field": error.field}, status=code)
 
 
-def _valid(serializer: Any) -> dict[str, Any]:
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
 def _today(team: Team) -> date:
     return timezone.now().astimezone(ZoneInfo(team.time_zone)).date()
 
@@ -139,14 +116,8 @@ def _period(
     query = PeriodQuery(
         data=request.query_params, context={"defaults": defaults, "max_days": max_days}
     )
-    period = _valid(query)
+    period = valid(query)
     return period["from"], period["to"]
-
-
-def _page(request: Request, queryset: QuerySet, serializer_class: Any) -> Response:
-    paginator = PageNumberPagination()
-    page = paginator.paginate_queryset(queryset, request)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 
 def _months(first: date, last: date) -> Iterator[tuple[int, int]]:
@@ -165,7 +136,7 @@ def _months(first: date, last: date) -> Iterator[tuple[int, int]]:
 def on_duty_at(request: Request) -> Response:
     """Who is on shift at ``?at=`` (ISO 8601, naive = the team's local time; default now)."""
     team = _public_team(request)
-    query = _valid(OnDutyQuery(data=request.query_params, context={"tz": ZoneInfo(team.time_zone)}))
+    query = valid(OnDutyQuery(data=request.query_params, context={"tz": ZoneInfo(team.time_zone)}))
     at = query.get("at") or timezone.now()
     duty = on_duty(team, at)
     return Response(OnDutySerializer({"team": team, "at": at, "duty": duty}).data)
@@ -183,9 +154,9 @@ def _zone_saved(team: Team, data: ZoneInputSerializer, zone: Zone | None) -> Zon
 
 @api_view(["GET", "POST"])
 def zone_list(request: Request) -> Response:
-    team = _team(request)
+    team = request_team(request)
     if request.method == "GET":
-        return _page(
+        return page(
             request, Zone.objects.filter(team=team).select_related("coordinator"), ZoneSerializer
         )
     _must_coordinate(request, team, "add zones")
@@ -200,7 +171,7 @@ def zone_list(request: Request) -> Response:
 
 @api_view(["GET", "PUT", "PATCH"])
 def zone_detail(request: Request, pk: int) -> Response:
-    team = _team(request)
+    team = request_team(request)
     zone = get_object_or_404(Zone.objects.select_related("coordinator"), pk=pk, team=team)
     if request.method == "GET":
         return Response(ZoneSerializer(zone).data)
@@ -219,9 +190,9 @@ def zone_detail(request: Request, pk: int) -> Response:
 
 @api_view(["GET", "POST"])
 def closure_list(request: Request) -> Response:
-    team = _team(request)
+    team = request_team(request)
     if request.method == "GET":
-        return _page(request, Closure.objects.filter(team=team), ClosureSerializer)
+        return page(request, Closure.objects.filter(team=team), ClosureSerializer)
     _must_coordinate(request, team, "close the calendar")
     data = ClosureSerializer(data=request.data)
     data.is_valid(raise_exception=True)
@@ -240,7 +211,7 @@ def closure_list(request: Request) -> Response:
 
 @api_view(["GET", "DELETE"])
 def closure_detail(request: Request, pk: int) -> Response:
-    team = _team(request)
+    team = request_team(request)
     closure = get_object_or_404(Closure, pk=pk, team=team)
     if request.method == "GET":
         return Response(ClosureSerializer(closure).data)
@@ -255,7 +226,7 @@ def closure_detail(request: Request, pk: int) -> Response:
 @api_view(["GET"])
 def slot_list(request: Request) -> Response:
     """Every scheduled slot ``from``..``to`` per zone, closed ones flagged, with bookings."""
-    team = _team(request)
+    team = request_team(request)
     today = _today(team)
     first, last = _period(
         request, (today, today + timedelta(days=SLOTS_DEFAULT_DAYS - 1)), SLOTS_MAX_DAYS
@@ -287,9 +258,9 @@ def slot_list(request: Request) -> Response:
 
 @api_view(["GET", "POST"])
 def booking_list(request: Request) -> Response:
-    team = _team(request)
+    team = request_team(request)
     if request.method == "GET":
-        query = _valid(BookingQuery(data=request.query_params))
+        query = valid(BookingQuery(data=request.query_params))
         bookings = bookings_filtered(
             team,
             first=query.get("from"),
@@ -297,8 +268,8 @@ def booking_list(request: Request) -> Response:
             person_id=query.get("person"),
             zone_id=query.get("zone"),
         )
-        return _page(request, bookings, BookingSerializer)
-    data = _valid(BookingCreateSerializer(data=request.data, team=team))
+        return page(request, bookings, BookingSerializer)
+    data = valid(BookingCreateSerializer(data=request.data, team=team))
     try:
         booking = booking_create(
             zone=data["zone"],
@@ -314,7 +285,7 @@ def booking_list(request: Request) -> Response:
 
 @api_view(["GET", "DELETE"])
 def booking_detail(request: Request, pk: int) -> Response:
-    team = _team(request)
+    team = request_team(request)
     booking = get_object_or_404(
         Booking.objects.select_related("zone__team", "person"), pk=pk, zone__team=team
     )
@@ -333,7 +304,7 @@ def booking_detail(request: Request, pk: int) -> Response:
 @api_view(["GET"])
 def credit_list(request: Request) -> Response:
     """Slots worked and credit per person ``from``..``to`` (default: this year so far)."""
-    team = _team(request)
+    team = request_team(request)
     _must_coordinate(request, team, "read the credits")
     today = _today(team)
     first, last = _period(request, (today.replace(month=1, day=1), today))

@@ -1,0 +1,49 @@
+"""What every app's REST API shares: the team of a request, validated input, pages.
+
+Errors follow one pattern across /api/v1/: malformed input is a 400 with DRF's
+``{"<field>": ["message", ...]}``; a team the caller does not work in is a 404, as if it did
+not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from tickets.models import Team
+from tickets.selectors import teams_for_desk_user
+
+
+def request_team(request: Request) -> Team:
+    """The team of ``?team=<slug>``, among those the caller works in; someone working in one
+    team only may leave it out."""
+    teams = teams_for_desk_user(request.user)
+    slug = request.query_params.get("team")
+    if slug:
+        team = teams.filter(slug=slug).first()
+        if team is None:
+            raise NotFound("No such team.")
+        return team
+    mine = list(teams[:2])
+    if not mine:
+        raise NotFound("You work in no team.")
+    if len(mine) > 1:
+        raise ValidationError({"team": ["You work in several teams: say which, ?team=<slug>."]})
+    return mine[0]
+
+
+def valid(serializer: Any) -> dict[str, Any]:
+    """The serializer's validated data, or a 400 naming each bad field."""
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def page(request: Request, queryset: QuerySet, serializer_class: Any) -> Response:
+    paginator = PageNumberPagination()
+    rows = paginator.paginate_queryset(queryset, request)
+    return paginator.get_paginated_response(serializer_class(rows, many=True).data)
