@@ -23,6 +23,7 @@ from tickets.models.core import (
     TicketLink,
     new_reply_token,
 )
+from tickets.models.desk import CannedAnswer, DraftState, ReplyDraft, RequesterSignIn
 from tickets.models.mail import (
     Mailbox,
     MailboxSecurity,
@@ -37,7 +38,9 @@ __all__ = [
     "OPEN_STATUSES",
     "TICKET_PREFIX_RE",
     "Attachment",
+    "CannedAnswer",
     "Category",
+    "DraftState",
     "ExternalRef",
     "LinkKind",
     "Mailbox",
@@ -52,7 +55,9 @@ __all__ = [
     "RawMessage",
     "RawState",
     "RefSystem",
+    "ReplyDraft",
     "Requester",
+    "RequesterSignIn",
     "Role",
     "Status",
     "Tag",

@@ -1,0 +1,5 @@
+"""URLs of the requester pages (filled in by the #6 work)."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
