@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
 
-from tickets.models import DESK_ROLES, Attachment, Message, Requester, Team, Ticket
+from tickets.models import (
+    DESK_ROLES,
+    Attachment,
+    CannedAnswer,
+    DraftState,
+    Message,
+    ReplyDraft,
+    Requester,
+    Team,
+    Ticket,
+    TicketLink,
+)
 
 AnyUser = User | AnonymousUser
 
@@ -57,3 +70,59 @@ def requester_by_email(email: str) -> Requester | None:
         .filter(email_lower=email.strip().lower())
         .first()
     )
+
+
+def ticket_by_reference_for_user(user: AnyUser, text: str) -> Ticket | None:
+    """A ticket the user may see, by "DAST-12" (any case, also "[DAST-12]")."""
+    prefix, _, number = text.strip().strip("[]").upper().rpartition("-")
+    if not prefix or not number.isdigit():
+        return None
+    return (
+        Ticket.objects.filter(
+            team__in=teams_for_desk_user(user), team__ticket_prefix=prefix, number=int(number)
+        )
+        .select_related("team")
+        .first()
+    )
+
+
+@dataclass
+class TicketPage:
+    """What the ticket page shows beside the thread: whom it can be given to, canned
+    answers (the ticket's category first), trainees' drafts waiting, linked tickets."""
+
+    people: list[User]
+    canned: list[CannedAnswer]
+    drafts: list[ReplyDraft]
+    links: list[tuple[str, Ticket]]
+
+
+def desk_people(team_id: int) -> list[User]:
+    """Who may own the team's tickets: its desk people, by name."""
+    return list(
+        User.objects.filter(
+            memberships__team_id=team_id, memberships__role__in=DESK_ROLES, is_active=True
+        )
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+def ticket_page_extras(ticket: Ticket) -> TicketPage:
+    """Four queries, whatever the ticket."""
+    people = desk_people(ticket.team_id)
+    canned = sorted(
+        CannedAnswer.objects.filter(team_id=ticket.team_id, active=True),
+        key=lambda c: (c.category != ticket.category, c.title.lower()),
+    )
+    drafts = list(
+        ReplyDraft.objects.filter(ticket=ticket, state=DraftState.PENDING).select_related("author")
+    )
+    links = [
+        (link.get_kind_display() if link.from_ticket_id == ticket.pk else "Linked from", other)
+        for link in TicketLink.objects.filter(Q(from_ticket=ticket) | Q(to_ticket=ticket))
+        .select_related("from_ticket__team", "to_ticket__team")
+        .order_by("pk")
+        for other in [link.to_ticket if link.from_ticket_id == ticket.pk else link.from_ticket]
+    ]
+    return TicketPage(people, canned, drafts, links)

@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from tickets import views
+from tickets import views, views_actions
 
 
 class TicketReferenceConverter:
@@ -20,4 +20,20 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("tickets/", views.ticket_list, name="ticket-list"),
     path("tickets/<ticketref:reference>/", views.ticket_detail, name="ticket-detail"),
+    path("tickets/<ticketref:reference>/reply/", views_actions.reply, name="ticket-reply"),
+    path("tickets/<ticketref:reference>/note/", views_actions.note, name="ticket-note"),
+    path("tickets/<ticketref:reference>/update/", views_actions.update, name="ticket-update"),
+    path("tickets/<ticketref:reference>/assign/", views_actions.assign, name="ticket-assign"),
+    path("tickets/<ticketref:reference>/merge/", views_actions.merge, name="ticket-merge"),
+    path("tickets/<ticketref:reference>/link/", views_actions.link, name="ticket-link"),
+    path(
+        "tickets/<ticketref:reference>/drafts/<int:pk>/",
+        views_actions.draft,
+        name="ticket-draft",
+    ),
+    path(
+        "tickets/<ticketref:reference>/attachments/<int:pk>/",
+        views_actions.attachment,
+        name="ticket-attachment",
+    ),
 ]

@@ -4,9 +4,14 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from tickets.models import OPEN_STATUSES, Status
+from tickets.models import OPEN_STATUSES, Category, LinkKind, Priority, Status
 from tickets.panels import render_panels
-from tickets.selectors import teams_for_desk_user, ticket_get_for_user, ticket_list_for_user
+from tickets.selectors import (
+    teams_for_desk_user,
+    ticket_get_for_user,
+    ticket_list_for_user,
+    ticket_page_extras,
+)
 from tickets.services import ticket_seen
 
 # The list's tabs: name -> (label, filter). Later issues add mine/overdue/... as queues.
@@ -57,5 +62,14 @@ def ticket_detail(request: HttpRequest, reference: tuple[str, int]) -> HttpRespo
     return render(
         request,
         "tickets/ticket_detail.html",
-        {"ticket": ticket, "panels": render_panels(request, ticket)},
+        {
+            "ticket": ticket,
+            "extras": ticket_page_extras(ticket),
+            "draft_body": request.session.get(f"draft-{ticket.pk}", ""),
+            "statuses": Status.choices,
+            "categories": Category.choices,
+            "priorities": Priority.choices,
+            "link_kinds": LinkKind.choices,
+            "panels": render_panels(request, ticket),
+        },
     )

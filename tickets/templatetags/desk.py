@@ -6,6 +6,10 @@ from datetime import datetime
 
 from django import template
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
+
+from tickets.mail.html import sanitise
+from tickets.models import Message
 
 register = template.Library()
 
@@ -20,3 +24,22 @@ def age(value: datetime | None) -> str:
         if seconds >= size * (2 if unit == "wk" else 1):
             return f"{seconds // size} {unit}"
     return "now"
+
+
+@register.filter
+def main_text(message: Message) -> str:
+    """The message without its quoted history (folded away on the page)."""
+    text = message.body_text
+    return text[: message.quote_start] if message.quote_start else text
+
+
+@register.filter
+def quoted_text(message: Message) -> str:
+    return message.body_text[message.quote_start :] if message.quote_start else ""
+
+
+@register.filter
+def safe_html(message: Message) -> SafeString:
+    """The HTML version, sanitised again at display (it was at intake): a later widening of
+    the allow-list cannot make stored mail dangerous."""
+    return mark_safe(sanitise(message.body_html))  # noqa: S308 - nh3 output
