@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -41,6 +42,12 @@ def ticket_list_for_user(user: AnyUser) -> QuerySet[Ticket]:
         .annotate(message_count=Count("messages"))
         .order_by("-last_message_at", "-pk")
     )
+
+
+def queue_counts(user: AnyUser, views: dict[str, Q]) -> dict[str, int]:
+    """How many tickets each of the queue's views holds: one query, whatever the views."""
+    tickets = Ticket.objects.filter(team__in=teams_for_desk_user(user))
+    return tickets.aggregate(**{name: Count("pk", filter=q) for name, q in views.items()})
 
 
 def ticket_get_for_user(user: AnyUser, *, prefix: str, number: int) -> Ticket | None:
@@ -99,9 +106,14 @@ class TicketPage:
 
 def desk_people(team_id: int) -> list[User]:
     """Who may own the team's tickets: its desk people, by name."""
+    return desk_people_of([team_id])
+
+
+def desk_people_of(teams: Sequence[Team | int]) -> list[User]:
+    """The desk people of these teams (the queue's "assign to" list), by name."""
     return list(
         User.objects.filter(
-            memberships__team_id=team_id, memberships__role__in=DESK_ROLES, is_active=True
+            memberships__team__in=teams, memberships__role__in=DESK_ROLES, is_active=True
         )
         .distinct()
         .order_by("first_name", "last_name", "username")

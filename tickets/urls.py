@@ -19,6 +19,7 @@ register_converter(TicketReferenceConverter, "ticketref")
 urlpatterns = [
     path("", views.home, name="home"),
     path("tickets/", views.ticket_list, name="ticket-list"),
+    path("tickets/bulk/", views.ticket_bulk, name="ticket-bulk"),
     path("tickets/<ticketref:reference>/", views.ticket_detail, name="ticket-detail"),
     path("tickets/<ticketref:reference>/reply/", views_actions.reply, name="ticket-reply"),
     path("tickets/<ticketref:reference>/note/", views_actions.note, name="ticket-note"),

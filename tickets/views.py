@@ -1,29 +1,28 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 
-from tickets.models import OPEN_STATUSES, Category, LinkKind, Priority, Status
+from tickets.forms import BulkAction, QueueFilter, queue_views
+from tickets.models import Category, LinkKind, Priority, Status, Ticket
 from tickets.panels import render_panels
 from tickets.selectors import (
+    desk_people,
+    desk_people_of,
+    queue_counts,
     teams_for_desk_user,
     ticket_get_for_user,
     ticket_list_for_user,
     ticket_page_extras,
 )
 from tickets.services import ticket_seen
+from tickets.services.desk import DeskError, ticket_merge, tickets_bulk
 
-# The list's tabs: name -> (label, filter). Later issues add mine/overdue/... as queues.
-TABS: dict[str, tuple[str, dict[str, object]]] = {
-    "open": ("Open", {"status__in": OPEN_STATUSES}),
-    "new": ("New", {"status": Status.NEW}),
-    "waiting_user": ("Waiting on user", {"status": Status.WAITING_ON_USER}),
-    "waiting_expert": ("Waiting on expert", {"status": Status.WAITING_ON_EXPERT}),
-    "overdue": ("Overdue", {"overdue_since__isnull": False, "status__in": OPEN_STATUSES}),
-    "done": ("Resolved / closed", {"status__in": (Status.RESOLVED, Status.CLOSED)}),
-    "all": ("All", {}),
-}
 PAGE_SIZE = 50
 
 
@@ -33,21 +32,85 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def ticket_list(request: HttpRequest) -> HttpResponse:
-    tab = request.GET.get("tab", "open")
-    if tab not in TABS:
-        tab = "open"
-    tickets = ticket_list_for_user(request.user).filter(**TABS[tab][1])
+    """The queue: a view (mine, new, overdue, ...), filters, sort, pages, counts per view."""
+    assert isinstance(request.user, User)
+    views = queue_views(request.user.pk)
+    view = request.GET.get("view") or request.GET.get("tab") or "open"
+    if view not in views:
+        view = "open"
+    filters = QueueFilter(request.GET)
+    tickets = filters.apply(ticket_list_for_user(request.user).filter(views[view][1]))
     page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
+    counts = queue_counts(request.user, {name: q for name, (_, q) in views.items()})
+    query = request.GET.copy()
+    query.pop("page", None)
+    teams = list(teams_for_desk_user(request.user))
     return render(
         request,
         "tickets/ticket_list.html",
         {
             "page": page,
-            "tab": tab,
-            "tabs": [(name, label) for name, (label, _) in TABS.items()],
-            "teams": teams_for_desk_user(request.user),
+            "view": view,
+            "views": [(name, label, counts[name]) for name, (label, _) in views.items()],
+            "filters": filters,
+            "query": query.urlencode(),
+            "teams": teams,
+            "people": desk_people_of(teams),
+            "categories": Category.choices,
+            "bulk_actions": BulkAction.ACTIONS,
         },
     )
+
+
+@login_required
+@require_POST
+def ticket_bulk(request: HttpRequest) -> HttpResponse:
+    """One action on the tickets ticked in the queue; back to the same view and filters."""
+    assert isinstance(request.user, User)
+    back = request.POST.get("back", "")
+    target = reverse("ticket-list") + (f"?{back}" if back and "//" not in back else "")
+    form = BulkAction(request.POST)
+    ids = [int(v) for v in request.POST.getlist("tickets") if v.isdigit()][:PAGE_SIZE]
+    tickets = list(ticket_list_for_user(request.user).filter(pk__in=ids).order_by("created_at"))
+    if not tickets:
+        messages.error(request, "Tick the tickets first.")
+        return redirect(target)
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            messages.error(request, f"{field}: {' '.join(str(e) for e in errors)}")
+        return redirect(target)
+    data = form.cleaned_data
+    try:
+        done = _bulk(request.user, tickets, data)
+    except DeskError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, done)
+    return redirect(target)
+
+
+def _bulk(user: User, tickets: list[Ticket], data: dict[str, object]) -> str:
+    action = data["action"]
+    if action == "merge":
+        if len(tickets) < 2:
+            raise DeskError("Tick at least two tickets to merge.")
+        into, rest = tickets[0], tickets[1:]
+        with transaction.atomic():
+            for ticket in rest:
+                ticket_merge(ticket=ticket, into=into, by=user)
+        return f"Merged {len(rest)} into {into.reference}."
+    if action == "assign":
+        people = {p.pk: p for p in desk_people(tickets[0].team_id)}
+        person = people.get(int(str(data["assignee"])))
+        if person is None or any(t.team_id != tickets[0].team_id for t in tickets):
+            raise DeskError("Choose someone of the team the tickets belong to.", field="assignee")
+        changed = tickets_bulk(tickets=tickets, by=user, assignee=person)
+        return f"{changed} assigned to {person.get_full_name() or person.username}."
+    if action == "category":
+        changed = tickets_bulk(tickets=tickets, by=user, category=str(data["category"]))
+        return f"Category set on {changed}."
+    changed = tickets_bulk(tickets=tickets, by=user, close=True)
+    return f"{changed} closed."
 
 
 @login_required

@@ -23,3 +23,14 @@
     box.focus();
   });
 })();
+
+// The queue: one box ticks every ticket on the page.
+document.addEventListener("change", function (event) {
+  var box = event.target;
+  if (!box.dataset || !box.dataset.checkAll) return;
+  var form = box.form;
+  if (!form) return;
+  Array.prototype.forEach.call(form.querySelectorAll('input[name="' + box.dataset.checkAll + '"]'), function (each) {
+    each.checked = box.checked;
+  });
+});

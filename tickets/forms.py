@@ -1,0 +1,127 @@
+"""Forms of the desk's pages (the public support form is in tickets/support.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from tickets.models import Attachment, Category, Status, Ticket
+
+SORTS = {
+    "activity": ("Latest activity", ("-last_message_at", "-pk")),
+    "oldest_activity": ("Oldest activity", ("last_message_at", "pk")),
+    "newest": ("Newest", ("-created_at", "-pk")),
+    "oldest": ("Oldest", ("created_at", "pk")),
+    "priority": ("Priority", ("-priority", "-last_message_at", "-pk")),
+    "number": ("Number", ("-number",)),
+}
+
+
+class QueueFilter(forms.Form):
+    """The queue's filters. A bad value is shown next to its field and that filter is left
+    out; the others still apply."""
+
+    status = forms.ChoiceField(choices=[("", "Any status"), *Status.choices], required=False)
+    category = forms.ChoiceField(choices=[("", "Any category"), *Category.choices], required=False)
+    zone = forms.CharField(max_length=8, required=False)
+    assignee = forms.CharField(
+        required=False, help_text="A person's id, or “none” for unassigned tickets."
+    )
+    requester = forms.CharField(max_length=254, required=False, help_text="Part of the address.")
+    opened_from = forms.DateField(required=False, label="Opened from")
+    opened_to = forms.DateField(required=False, label="Opened until")
+    has_attachment = forms.BooleanField(required=False, label="With attachments")
+    sort = forms.ChoiceField(
+        choices=[(key, label) for key, (label, _) in SORTS.items()], required=False
+    )
+
+    def clean_assignee(self) -> str:
+        value = self.cleaned_data["assignee"].strip().lower()
+        if value and value != "none" and not value.isdigit():
+            raise forms.ValidationError("Choose a person, or “none”.")
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        first, last = data.get("opened_from"), data.get("opened_to")
+        if first and last and first > last:
+            self.add_error("opened_to", "Must not be before “Opened from”.")
+        return data
+
+    def apply(self, tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
+        """The tickets narrowed by every valid filter, sorted. Dates are days in the
+        viewer's time zone."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        if data.get("status"):
+            tickets = tickets.filter(status=data["status"])
+        if data.get("category"):
+            tickets = tickets.filter(category=data["category"])
+        if data.get("zone"):
+            tickets = tickets.filter(zone=data["zone"].upper())
+        if data.get("assignee") == "none":
+            tickets = tickets.filter(assignee__isnull=True)
+        elif data.get("assignee"):
+            tickets = tickets.filter(assignee_id=int(data["assignee"]))
+        if data.get("requester"):
+            tickets = tickets.filter(requester__email__icontains=data["requester"].strip())
+        if data.get("opened_from"):
+            tickets = tickets.filter(created_at__date__gte=data["opened_from"])
+        if data.get("opened_to"):
+            tickets = tickets.filter(created_at__date__lte=data["opened_to"])
+        if data.get("has_attachment"):
+            tickets = tickets.filter(
+                Exists(Attachment.objects.filter(message__ticket=OuterRef("pk")))
+            )
+        return tickets.order_by(*SORTS[data.get("sort") or "activity"][1])
+
+    @property
+    def active(self) -> bool:
+        return any(
+            v not in (None, "", False)
+            for k, v in getattr(self, "cleaned_data", {}).items()
+            if k != "sort"
+        )
+
+
+def queue_views(user_id: int) -> dict[str, tuple[str, Q]]:
+    """The queue's views for one person: name -> (label, condition)."""
+    from tickets.models import OPEN_STATUSES
+
+    open_ = Q(status__in=OPEN_STATUSES)
+    return {
+        "new": ("New / unassigned", open_ & (Q(status=Status.NEW) | Q(assignee__isnull=True))),
+        "mine": ("Mine", open_ & Q(assignee_id=user_id)),
+        "shadow": ("My shadow tickets", open_ & Q(shadow_id=user_id)),
+        "waiting_user": ("Waiting on user", Q(status=Status.WAITING_ON_USER)),
+        "waiting_expert": ("Waiting on expert", Q(status=Status.WAITING_ON_EXPERT)),
+        "overdue": ("Overdue", open_ & Q(overdue_since__isnull=False)),
+        "open": ("All open", open_),
+        "done": ("Resolved / closed", Q(status__in=(Status.RESOLVED, Status.CLOSED))),
+        "all": ("All", Q()),
+    }
+
+
+class BulkAction(forms.Form):
+    """What to do with the tickets ticked in the queue."""
+
+    ACTIONS = [
+        ("assign", "Assign to"),
+        ("category", "Set category"),
+        ("close", "Close"),
+        ("merge", "Merge into the oldest ticked"),
+    ]
+    action = forms.ChoiceField(choices=ACTIONS)
+    assignee = forms.IntegerField(required=False)
+    category = forms.ChoiceField(choices=[("", "—"), *Category.choices], required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        action = data.get("action")
+        if action == "assign" and not data.get("assignee"):
+            self.add_error("assignee", "Choose whom to assign them to.")
+        if action == "category" and not data.get("category"):
+            self.add_error("category", "Choose the category.")
+        return data
