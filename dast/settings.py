@@ -161,6 +161,16 @@ EXTERNAL_REF_URLS = {
         "GGUS_URL_TEMPLATE", "https://ggus.eu/index.php?mode=ticket_info&ticket_id={key}"
     ),
 }
+# Grid monitors, for the ids found in tickets ({id}, {name}, {scope}).
+GRID_MONITOR_URLS = {
+    "task": env_str("MONITOR_TASK_URL", "https://bigpanda.cern.ch/task/{id}/"),
+    "job": env_str("MONITOR_JOB_URL", "https://bigpanda.cern.ch/job?pandaid={id}"),
+    "dataset": env_str(
+        "MONITOR_DATASET_URL", "https://rucio-ui.cern.ch/did?scope={scope}&name={name}"
+    ),
+    "queue": env_str("MONITOR_QUEUE_URL", "https://bigpanda.cern.ch/site/{name}/"),
+    "site": env_str("MONITOR_SITE_URL", "https://atlas-cric.cern.ch/core/rse/detail/{name}/"),
+}
 # JIRA projects whose keys (ATLASPANDA-426) are recognised in mail.
 JIRA_PROJECTS = env_list(
     "JIRA_PROJECTS",
