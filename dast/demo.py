@@ -234,8 +234,8 @@ def _calendar(
 
 def _escalations(team: Team) -> None:
     """One ticket waiting on two groups: PanDA/JEDI, reminded already, and a site."""
-    from escalation.services import escalation_create
     from escalation.models import Timer, TimerRun, TimerState
+    from escalation.services import escalation_create
     from escalation.timers import timer_sweep
     from tickets.models import OutboundMail
     from tickets.models.mail import OutboundState

@@ -50,9 +50,10 @@ class QueueFilter(forms.Form):
             self.add_error("opened_to", "Must not be before “Opened from”.")
         return data
 
-    def apply(self, tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    def apply(self, tickets: QuerySet[Ticket], *, ranked: bool = False) -> QuerySet[Ticket]:
         """The tickets narrowed by every valid filter, sorted. Dates are days in the
-        viewer's time zone."""
+        viewer's time zone. ``ranked`` keeps a search's best-first order unless a sort is
+        asked for."""
         self.is_valid()
         data = getattr(self, "cleaned_data", {})
         if data.get("status"):
@@ -75,6 +76,8 @@ class QueueFilter(forms.Form):
             tickets = tickets.filter(
                 Exists(Attachment.objects.filter(message__ticket=OuterRef("pk")))
             )
+        if ranked and not data.get("sort"):
+            return tickets
         return tickets.order_by(*SORTS[data.get("sort") or "activity"][1])
 
     @property

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from tickets.forms import BulkAction, QueueFilter, queue_views
 from tickets.models import Category, LinkKind, Priority, Status, Ticket
 from tickets.panels import render_panels
+from tickets.search import ticket_search
 from tickets.selectors import (
     desk_people,
     desk_people_of,
@@ -35,11 +36,13 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     """The queue: a view (mine, new, overdue, ...), filters, sort, pages, counts per view."""
     assert isinstance(request.user, User)
     views = queue_views(request.user.pk)
-    view = request.GET.get("view") or request.GET.get("tab") or "open"
+    q = request.GET.get("q", "").strip()
+    view = request.GET.get("view") or request.GET.get("tab") or ("all" if q else "open")
     if view not in views:
         view = "open"
     filters = QueueFilter(request.GET)
-    tickets = filters.apply(ticket_list_for_user(request.user).filter(views[view][1]))
+    found = ticket_search(request.user, q) if q else ticket_list_for_user(request.user)
+    tickets = filters.apply(found.filter(views[view][1]), ranked=bool(q))
     page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
     counts = queue_counts(request.user, {name: q for name, (_, q) in views.items()})
     query = request.GET.copy()
@@ -51,6 +54,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "view": view,
+            "q": q,
             "views": [(name, label, counts[name]) for name, (label, _) in views.items()],
             "filters": filters,
             "query": query.urlencode(),

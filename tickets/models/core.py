@@ -11,6 +11,7 @@ import secrets
 import zoneinfo
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
@@ -207,6 +208,9 @@ class Ticket(models.Model):
     unseen_reply_at = models.DateTimeField(
         null=True, blank=True, help_text="A reply came that the owner has not opened yet."
     )
+    # Kept by a PostgreSQL trigger (migration 0006); empty on SQLite, where search falls back
+    # to substring matching.
+    search_vector = SearchVectorField(null=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -296,6 +300,7 @@ class Message(models.Model):
     )
     created_at = models.DateTimeField(help_text="When it was written (the Date header for mail).")
     stored_at = models.DateTimeField(auto_now_add=True)
+    search_vector = SearchVectorField(null=True, editable=False)  # see Ticket.search_vector
 
     class Meta:
         ordering = ["created_at", "pk"]
