@@ -272,6 +272,8 @@ REST_FRAMEWORK = {
 
 # --- security -------------------------------------------------------------------------------
 X_FRAME_OPTIONS = "DENY"
+# Behind the compose set-up's proxy: the client is the last X-Forwarded-For entry (rate limits).
+TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

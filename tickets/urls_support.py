@@ -1,5 +1,10 @@
-"""URLs of the support pages (filled in by the #6 work)."""
+"""URLs of the public support request form."""
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from tickets import views_support
+
+urlpatterns = [
+    path("support/new/", views_support.support_new, name="support-new"),
+    path("support/thanks/", views_support.support_thanks, name="support-thanks"),
+]

@@ -158,6 +158,7 @@ class OutboundKind(models.TextChoices):
     REPLY = "reply", "Reply"
     NOTIFICATION = "notification", "Notification"
     ESCALATION = "escalation", "Escalation to a group"
+    SIGN_IN = "sign_in", "Sign-in link (body removed once sent)"
 
 
 class OutboundState(models.TextChoices):

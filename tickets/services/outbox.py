@@ -141,6 +141,9 @@ def _as_email(mail: OutboundMail) -> EmailMessage:
     )
 
 
+SIGN_IN_SENT = "(A one-time sign-in link was sent; it is not kept.)"
+
+
 def outbound_send(outbound_id: int) -> bool:
     """Send one outbox row if it is due and nobody else is sending it. True when sent."""
     now = timezone.now()
@@ -160,8 +163,13 @@ def outbound_send(outbound_id: int) -> bool:
         )
         log.warning("outbound %s attempt %s failed: %s", mail.pk, mail.attempts, exc)
         return False
+    sent: dict[str, object] = {}
+    if mail.kind == OutboundKind.SIGN_IN:
+        # The body holds a working sign-in link: once delivered, nobody reading the outbox
+        # (an admin, a database dump) may use it.
+        sent["body_text"] = SIGN_IN_SENT
     OutboundMail.objects.filter(pk=mail.pk, state=OutboundState.SENDING).update(
-        state=OutboundState.SENT, sent_at=timezone.now(), claimed_until=None, last_error=""
+        state=OutboundState.SENT, sent_at=timezone.now(), claimed_until=None, last_error="", **sent
     )
     return True
 

@@ -1,0 +1,177 @@
+"""The support request form's write: a web ticket whose first message holds the request.
+
+    support_request_submit(team=, data=, files=, ip=)  -> the ticket, or None for a bot
+
+The structured fields go into the message body as labelled lines ("JEDI task: 15934870"), so
+that shifters, search and the grid-id links read them like any mail. Routing and the
+acknowledgement are not done here: ``ticket_open`` announces ``ticket_opened`` after commit,
+and the escalation app's listener routes the ticket and queues the acknowledgement.
+
+Spam: a hidden field people leave empty (whoever fills it is told "thank you" and nothing is
+stored), and at most RATE_LIMIT_PER_HOUR requests an hour per client network and per
+address, counted in the shared cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import logging
+import mimetypes
+import re
+import time
+from collections.abc import Sequence
+
+from django.core.cache import cache
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+
+from tickets.mail.mime import safe_filename
+from tickets.mail.parse import ParsedAttachment
+from tickets.models import Message, MessageKind, Team, Ticket
+from tickets.services.mailstore import store_attachments
+from tickets.services.tickets import Sender, ticket_open
+from tickets.support import SupportRequest
+
+log = logging.getLogger(__name__)
+
+# Requests a client network (an IPv4 address, an IPv6 /64) or an address may send in an hour.
+RATE_LIMIT_PER_HOUR = 5
+# The hour is counted in buckets, so that the window slides instead of resetting on the hour.
+_BUCKET_S = 600
+_BUCKETS = 6
+_CONTENT_TYPE = re.compile(r"[a-z0-9][a-z0-9.+-]{0,60}/[a-z0-9][a-z0-9.+-]{0,120}")
+
+
+class RateLimited(Exception):
+    """Too many requests in the last hour from this network (``what="ip"``) or address."""
+
+    def __init__(self, what: str, limit: int) -> None:
+        self.what, self.limit = what, limit
+        source = "your network" if what == "ip" else "this e-mail address"
+        super().__init__(
+            f"Too many requests from {source}: the form takes at most {limit} an hour. "
+            "Please try again later."
+        )
+
+
+def support_request_submit(
+    *, team: Team, data: SupportRequest, files: Sequence[UploadedFile] = (), ip: str
+) -> Ticket | None:
+    """Open a web ticket for a validated request, with its files. None when the honeypot was
+    filled: the caller thanks the bot as if it had worked. Raises RateLimited."""
+    network = client_network(ip)
+    if data.honeypot:
+        log.info("support form: hidden field filled from %s, nothing stored", network)
+        return None
+    rate_limit_take(network=network, email=data.email)
+    parts = [_attachment(number, f) for number, f in enumerate(files, start=1)]
+    with transaction.atomic():
+        ticket = ticket_open(
+            team=team,
+            sender=Sender(data.email, data.name),
+            subject=data.subject,
+            body_text=support_body(data),
+            kind=MessageKind.WEB,
+            category=data.category,
+        )
+        if parts:
+            store_attachments(Message.objects.get(ticket=ticket), parts)
+    # Routing ran on commit: the caller may say whether a shifter is on duty.
+    ticket.refresh_from_db(fields=["assignee", "after_hours"])
+    return ticket
+
+
+def support_body(data: SupportRequest) -> str:
+    """The message text: what happened, then one labelled line per detail, then the command
+    and the error as blocks of their own."""
+
+    def label(word: str, count: int) -> str:
+        return f"{word}s" if count > 1 else word
+
+    lines = [
+        f"{label('JEDI task', len(data.tasks))}: {', '.join(map(str, data.tasks))}"
+        if data.tasks
+        else "",
+        f"{label('PanDA job', len(data.jobs))}: {', '.join(map(str, data.jobs))}"
+        if data.jobs
+        else "",
+        f"Site/queue: {', '.join(data.sites)}" if data.sites else "",
+        f"Release: {data.release}" if data.release else "",
+    ]
+    if len(data.datasets) == 1:
+        lines.append(f"Dataset: {data.datasets[0]}")
+    elif data.datasets:
+        lines.append("Datasets:\n" + "\n".join(f"  {d}" for d in data.datasets))
+    blocks = [data.description, "\n".join(line for line in lines if line)]
+    if data.command:
+        blocks.append(f"Command:\n{data.command}")
+    if data.error:
+        blocks.append(f"Error message or log excerpt:\n{data.error}")
+    return "\n\n".join(b for b in blocks if b) + "\n"
+
+
+def client_network(ip: str) -> str:
+    """What one client is: its IPv4 address, or the /64 of an IPv6 one (a host has them all)."""
+    try:
+        address = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        return ip.strip()[:64] or "unknown"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def rate_limit_take(*, network: str, email: str, limit: int = RATE_LIMIT_PER_HOUR) -> None:
+    """Count one request for the network and the address, or raise RateLimited (and count
+    nothing) when either has had ``limit`` in the last hour."""
+    now = time.time()
+    taken: list[str] = []
+    for what, value in (("ip", network), ("email", email.strip().lower())):
+        keys = _bucket_keys(what, value, now)
+        taken.append(keys[-1])
+        current = _bump(keys[-1], 1)
+        earlier = sum(int(v) for v in cache.get_many(keys[:-1]).values())
+        if earlier + current > limit:
+            for key in taken:
+                _bump(key, -1)
+            log.info("support form: %s over the limit (%s)", what, network)
+            raise RateLimited(what, limit)
+
+
+def _bucket_keys(what: str, value: str, now: float) -> list[str]:
+    digest = hashlib.sha256(value.encode()).hexdigest()[:32]
+    bucket = int(now // _BUCKET_S)
+    return [f"support-rate:{what}:{digest}:{b}" for b in range(bucket - _BUCKETS + 1, bucket + 1)]
+
+
+def _bump(key: str, delta: int) -> int:
+    # incr is atomic on Redis; touch because the file cache's incr resets the expiry.
+    expiry = _BUCKET_S * (_BUCKETS + 1)
+    cache.add(key, 0, expiry)
+    try:
+        value = cache.incr(key, delta)
+    except ValueError:  # expired between add and incr
+        value = max(delta, 0)
+        cache.set(key, value, expiry)
+    cache.touch(key, expiry)
+    return int(value)
+
+
+def _attachment(number: int, upload: UploadedFile) -> ParsedAttachment:
+    content = b"".join(upload.chunks())
+    name = safe_filename(upload.name or "")
+    ctype = (upload.content_type or "").lower().partition(";")[0].strip()
+    if not _CONTENT_TYPE.fullmatch(ctype):
+        ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return ParsedAttachment(
+        filename=name or f"attachment-{number}.bin",
+        content_type=ctype,
+        content=content,
+        size=len(content),
+        content_id="",
+        inline=False,
+        dropped="",
+    )
