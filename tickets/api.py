@@ -40,7 +40,7 @@ from tickets.api_common import page, request_team, valid
 from tickets.forms import QueueFilter, queue_views
 from tickets.models import Attachment, Message, MessageKind, ReplyDraft, Ticket
 from tickets.search import ticket_search
-from tickets.selectors import ticket_list_for_user
+from tickets.selectors import ticket_list_for_user, with_message_counts
 from tickets.serializers import (
     BodySerializer,
     DraftSerializer,
@@ -109,6 +109,7 @@ def _ticket(request: Request, reference: tuple[str, int]) -> Ticket:
     )
     if ticket is None:
         raise NotFound("No such ticket.")
+    with_message_counts([ticket])
     return ticket
 
 
@@ -135,7 +136,7 @@ def _queue(request: Request) -> Response:
     tickets = ticket_list_for_user(request.user).filter(views[view][1])
     if request.query_params.get("team"):
         tickets = tickets.filter(team=request_team(request))
-    return page(request, filters.apply(tickets), TicketSerializer)
+    return page(request, filters.apply(tickets), TicketSerializer, with_message_counts)
 
 
 def _open(request: Request) -> Response:
@@ -199,7 +200,8 @@ def ticket_list(request: Request) -> Response:
 @throttle_classes([TicketsApiThrottle])
 def ticket_search_view(request: Request) -> Response:
     query = valid(SearchQuery(data=request.query_params))
-    return page(request, ticket_search(request.user, query["q"]), TicketSerializer)
+    found = ticket_search(request.user, query["q"])
+    return page(request, found, TicketSerializer, with_message_counts)
 
 
 # --- one ticket -----------------------------------------------------------------------------

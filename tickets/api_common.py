@@ -7,6 +7,7 @@ not exist.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db.models import QuerySet
@@ -43,7 +44,16 @@ def valid(serializer: Any) -> dict[str, Any]:
     return dict(serializer.validated_data)
 
 
-def page(request: Request, queryset: QuerySet, serializer_class: Any) -> Response:
+def page(
+    request: Request,
+    queryset: QuerySet,
+    serializer_class: Any,
+    prepare: Callable[[Sequence[Any]], Sequence[Any]] | None = None,
+) -> Response:
+    """One page of the queryset; ``prepare`` adds what the page's rows need (one query for
+    the page, not one per row)."""
     paginator = PageNumberPagination()
-    rows = paginator.paginate_queryset(queryset, request)
+    rows = paginator.paginate_queryset(queryset, request) or []
+    if prepare is not None:
+        rows = list(prepare(rows))
     return paginator.get_paginated_response(serializer_class(rows, many=True).data)

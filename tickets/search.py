@@ -4,8 +4,10 @@ On PostgreSQL a trigger keeps a tsvector per ticket (subject) and per message (s
 body; migration 0006) with GIN indexes: a query is ``websearch_to_tsquery`` (quotes for
 phrases, ``-word`` to exclude, ``or``), ranked, best tickets first. URL and Rucio punctuation
 is a word break on both sides, so a PanDA job id pasted as a BigPanDA URL, a JEDI task id or
-a ``scope:name`` dataset matches exactly. On SQLite (``make run``) every word must appear in
-the subject or in a message, as a substring; newest activity first.
+a ``scope:name`` dataset matches exactly. Ranking looks at the newest RANK_WINDOW matching
+messages (a help desk searches recent mail far more than old). On SQLite (``make run``)
+every word must appear in the subject or in a message, as a substring; newest activity
+first.
 
 A ticket reference ("DAST-1234", also "[DAST-1234]") goes straight to that ticket.
 """
@@ -17,7 +19,7 @@ from collections import defaultdict
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import Case, F, IntegerField, Max, Q, QuerySet, Value, When
+from django.db.models import Case, F, IntegerField, Max, Q, QuerySet, Subquery, Value, When
 
 from tickets.models import Message, Ticket
 from tickets.selectors import AnyUser, teams_for_desk_user, ticket_list_for_user
@@ -27,6 +29,7 @@ MAX_HITS = 200
 MAX_QUERY_CHARS = 200
 _BREAKS = re.compile(r"[/?=&:#]")
 _REFERENCE = re.compile(r"^\[?([A-Za-z][A-Za-z0-9]{1,9})-(\d{1,9})\]?$")
+RANK_WINDOW = 2000
 # A hit in the subject weighs more than one in a body.
 SUBJECT_BOOST = 2.0
 
@@ -57,8 +60,15 @@ def _ranked(user: AnyUser, tickets: QuerySet[Ticket], words: str) -> QuerySet[Ti
     query = SearchQuery(words, search_type="websearch", config="english")
     team_ids = list(teams_for_desk_user(user).values_list("pk", flat=True))
     rank: dict[int, float] = defaultdict(float)
-    in_messages = (
+    # Ranking reads each hit's tsvector: only the newest RANK_WINDOW matching messages are
+    # ranked, so a common word costs the same as a rare one.
+    newest = (
         Message.objects.filter(team_id__in=team_ids, search_vector=query)
+        .order_by("-pk")
+        .values("pk")[:RANK_WINDOW]
+    )
+    in_messages = (
+        Message.objects.filter(pk__in=Subquery(newest))
         .values("ticket_id")
         .annotate(rank=Max(SearchRank(F("search_vector"), query)))
         .order_by("-rank")[:MAX_HITS]

@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from tickets import views, views_actions
+from tickets import views, views_actions, views_canned
 
 
 class TicketReferenceConverter:
@@ -20,6 +20,9 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("tickets/", views.ticket_list, name="ticket-list"),
     path("tickets/bulk/", views.ticket_bulk, name="ticket-bulk"),
+    path("canned/", views_canned.canned_list, name="canned-list"),
+    path("canned/new/", views_canned.canned_edit, name="canned-new"),
+    path("canned/<int:pk>/", views_canned.canned_edit, name="canned-edit"),
     path("tickets/<ticketref:reference>/", views.ticket_detail, name="ticket-detail"),
     path("tickets/<ticketref:reference>/reply/", views_actions.reply, name="ticket-reply"),
     path("tickets/<ticketref:reference>/note/", views_actions.note, name="ticket-note"),

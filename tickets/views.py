@@ -20,6 +20,7 @@ from tickets.selectors import (
     ticket_get_for_user,
     ticket_list_for_user,
     ticket_page_extras,
+    with_message_counts,
 )
 from tickets.services import ticket_seen
 from tickets.services.desk import DeskError, ticket_merge, tickets_bulk
@@ -44,6 +45,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     found = ticket_search(request.user, q) if q else ticket_list_for_user(request.user)
     tickets = filters.apply(found.filter(views[view][1]), ranked=bool(q))
     page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = with_message_counts(list(page.object_list))
     counts = queue_counts(request.user, {name: q for name, (_, q) in views.items()})
     query = request.GET.copy()
     query.pop("page", None)

@@ -1,0 +1,124 @@
+"""The shifter's desk at DAST scale: the queue page, a 20-message ticket page and a ranked
+two-word full-text search, on the archive imported into PostgreSQL (bench_import's team;
+this benchmark imports the archive itself when run alone). Server time through Django's
+whole stack (the test client), and the SQL queries each page costs.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+
+REQUESTS = 200
+SEARCHES = ("lost heartbeat", "rucio download", "exhausted task", "stage-in error", "proxy expired")
+
+
+def _archive_team(ctx):
+    """The team holding the imported archive (the largest bench-* team), importing it when
+    there is none."""
+    from django.db.models import Count
+
+    from tickets.mailgen import write_archive
+    from tickets.models import Team
+
+    team = (
+        Team.objects.filter(slug__startswith="bench-")
+        .annotate(n=Count("tickets"))
+        .filter(n__gt=1000)
+        .order_by("-n")
+        .first()
+    )
+    if team is not None:
+        return team
+    if not ctx.archive_path.exists():
+        write_archive(ctx.archive_path, messages=ctx.messages, seed=1)
+    slug = f"bench-{uuid.uuid4().hex[:8]}"
+    team = Team.objects.create(
+        slug=slug,
+        name=slug,
+        ticket_prefix=f"B{uuid.uuid4().hex[:6].upper()}",
+        support_address="hn-atlas-dist-analysis-help@cern.ch",
+    )
+    args = [sys.executable, "manage.py", "import_mail", str(ctx.archive_path), "--team", slug]
+    print(f"bench_queue: importing {ctx.archive_path} ...", file=sys.stderr, flush=True)
+    subprocess.run([*args, "--no-progress"], env=os.environ, check=True, capture_output=True)
+    return team
+
+
+def _timed(client, url: str, requests: int = REQUESTS) -> tuple[float, float, int]:
+    """(p50 ms, p95 ms, queries of one request) after a warm-up."""
+    from django.db import connection, reset_queries
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(5):
+        assert client.get(url).status_code == 200, url
+    reset_queries()  # with DEBUG on, a full query log would make the count 0
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url)
+    timings = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        response = client.get(url)
+        timings.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200
+    return statistics.median(timings), statistics.quantiles(timings, n=100)[94], len(queries)
+
+
+def run(ctx) -> dict:
+    from django.contrib.auth.models import User
+    from django.db.models import Count
+    from django.test import Client
+
+    from tickets.models import Membership, Message, Role, Ticket
+
+    team = _archive_team(ctx)
+    user, _ = User.objects.get_or_create(username=f"{team.slug}-shifter")
+    Membership.objects.get_or_create(team=team, user=user, role=Role.SHIFTER)
+    tickets = Ticket.objects.filter(team=team)
+    messages = Message.objects.filter(team=team).count()
+    print(f"bench_queue: {tickets.count()} tickets, {messages} messages", file=sys.stderr)
+    # A thread of about 20 messages, assigned so that "mine" has something too.
+    long = (
+        tickets.annotate(n=Count("messages")).filter(n__gte=18, n__lte=22).order_by("-n").first()
+        or tickets.annotate(n=Count("messages")).order_by("-n").first()
+    )
+    assert long is not None
+    Ticket.objects.filter(pk=long.pk).update(assignee=user)
+    client = Client()
+    client.force_login(user)
+
+    queue_p50, queue_p95, queue_queries = _timed(client, f"/tickets/?team={team.slug}")
+    all_p50, all_p95, all_queries = _timed(client, "/tickets/?view=all&page=40")
+    ticket_p50, ticket_p95, ticket_queries = _timed(client, f"/tickets/{long.reference}/")
+    search_timings, search_queries = [], 0
+    for words in SEARCHES:
+        _, p95, queries = _timed(client, f"/tickets/?q={words.replace(' ', '+')}", 40)
+        search_timings.append(p95)
+        search_queries = max(search_queries, queries)
+    figures = {
+        "queue_p95_ms": (queue_p95, "ms"),
+        "queue_p50_ms": (queue_p50, "ms"),
+        "queue_all_page40_p95_ms": (all_p95, "ms"),
+        "queue_queries": (queue_queries, "queries"),
+        "queue_all_queries": (all_queries, "queries"),
+        "ticket_p95_ms": (ticket_p95, "ms"),
+        "ticket_p50_ms": (ticket_p50, "ms"),
+        "ticket_queries": (ticket_queries, "queries"),
+        "ticket_thread_messages": (long.messages.count(), "messages"),
+        "search_p95_ms": (max(search_timings), "ms"),
+        "search_queries": (search_queries, "queries"),
+        "desk_messages_loaded": (messages, "messages"),
+    }
+    print(
+        f"bench_queue: queue p50 {queue_p50:.1f} ms, ticket p50 {ticket_p50:.1f} ms, all-view "
+        f"p50 {all_p50:.1f} ms",
+        file=sys.stderr,
+    )
+    return {
+        name: {"value": round(value, 2) if unit == "ms" else value, "unit": unit}
+        for name, (value, unit) in figures.items()
+    }
