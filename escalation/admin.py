@@ -10,6 +10,7 @@ class ExpertGroupAdmin(admin.ModelAdmin):
     list_filter = ["team", "kind", "active"]
     search_fields = ["name", "email"]
     raw_id_fields = ["cloud", "next_level"]
+    filter_horizontal = ["members"]
 
 
 @admin.register(Handover)

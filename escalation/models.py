@@ -74,6 +74,12 @@ class ExpertGroup(models.Model):
         help_text="Other addresses (or @domains) whose replies count as the group's, one a line.",
     )
     active = models.BooleanField(default=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="expert_groups",
+        help_text="Experts with an account: they may read the tickets escalated to the group.",
+    )
 
     class Meta:
         ordering = ["team", "kind", "name"]

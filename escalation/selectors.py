@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, QuerySet
+from django.contrib.auth.models import User
+from django.db.models import Prefetch, Q, QuerySet
 
 from escalation.models import Escalation, ExpertGroup, Timer, TimerRun, TimerState
 from tickets.models import ExternalRef, Team, Ticket
@@ -46,3 +47,9 @@ def groups_for_team(team: Team) -> QuerySet[ExpertGroup]:
         .select_related("cloud")
         .order_by("kind", "name")
     )
+
+
+def escalated_to_groups_of(user: User) -> Q:
+    """An expert with an account sees the tickets escalated to their groups (registered
+    with tickets.access)."""
+    return Q(pk__in=Escalation.objects.filter(group__members=user).values("ticket_id"))

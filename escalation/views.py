@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
@@ -16,6 +17,7 @@ from django.views.decorators.http import require_POST
 from escalation.models import Escalation, EscalationState, GroupKind
 from escalation.selectors import groups_for_team, ticket_escalations
 from escalation.services import EscalationError, escalation_cancel, escalation_create
+from tickets.access import may_act
 from tickets.gridtext import find_ids
 from tickets.models import ExternalRef, Ticket
 from tickets.selectors import ticket_get_for_user
@@ -35,15 +37,20 @@ def panel(request: HttpRequest, ticket: Ticket) -> str:
             ],
             "now": timezone.now(),
             "waiting": EscalationState.WAITING,
+            "may_act": may_act(request.user, ticket.team_id),
         },
         request=request,
     )
 
 
 def _ticket(request: HttpRequest, reference: tuple[str, int]) -> Ticket:
+    """A ticket the caller works on: 404 if they cannot see it, 403 if they only see it (an
+    expert reads the tickets escalated to their group, and acts by mail)."""
     ticket = ticket_get_for_user(request.user, prefix=reference[0], number=reference[1])
     if ticket is None:
         raise Http404("No such ticket")
+    if not may_act(request.user, ticket.team_id):
+        raise PermissionDenied("Only the team's desk people escalate.")
     return ticket
 
 

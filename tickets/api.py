@@ -31,11 +31,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, throttle_classes
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 
+from tickets.access import may_act
 from tickets.api_common import page, request_team, valid
 from tickets.forms import QueueFilter, queue_views
 from tickets.models import Attachment, Message, MessageKind, ReplyDraft, Ticket
@@ -111,6 +112,12 @@ def _ticket(request: Request, reference: tuple[str, int]) -> Ticket:
         raise NotFound("No such ticket.")
     with_message_counts([ticket])
     return ticket
+
+
+def _must_act(request: Request, ticket: Ticket) -> None:
+    """Seeing a ticket (an expert sees those escalated to their group) is not acting on it."""
+    if not may_act(request.user, ticket.team_id):
+        raise PermissionDenied("Only the team's desk people act on its tickets.")
 
 
 def _form_errors(form: Any) -> dict[str, list[str]]:
@@ -223,6 +230,8 @@ def ticket_search_view(request: Request) -> Response:
 @throttle_classes([TicketsApiThrottle])
 def ticket_detail(request: Request, reference: tuple[str, int]) -> Response:
     ticket = _ticket(request, reference)
+    if request.method != "GET":
+        _must_act(request, ticket)
     if request.method == "GET":
         return Response(TicketDetailSerializer(ticket).data)
     data = valid(TicketUpdateSerializer(data=request.data, team=ticket.team))
@@ -284,6 +293,7 @@ def message_list(request: Request, reference: tuple[str, int]) -> Response:
 @throttle_classes([TicketsApiThrottle])
 def reply(request: Request, reference: tuple[str, int]) -> Response:
     ticket = _ticket(request, reference)
+    _must_act(request, ticket)
     data = valid(ReplySerializer(data=request.data, team=ticket.team))
     try:
         result = ticket_answer(

@@ -9,6 +9,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
 
+from tickets.access import desk_teams_q, visible_tickets_q
 from tickets.models import (
     DESK_ROLES,
     Attachment,
@@ -27,18 +28,14 @@ AnyUser = User | AnonymousUser
 
 def teams_for_desk_user(user: AnyUser) -> QuerySet[Team]:
     """The teams whose queue this person works (all teams for a superuser)."""
-    if not user.is_authenticated:
-        return Team.objects.none()
-    if user.is_superuser:
-        return Team.objects.all()
-    return Team.objects.filter(memberships__user=user, memberships__role__in=DESK_ROLES).distinct()
+    return Team.objects.filter(desk_teams_q(user))
 
 
 def ticket_list_for_user(user: AnyUser) -> QuerySet[Ticket]:
-    """Tickets this person may see, newest activity first, ready for a list page (message
-    counts: ``with_message_counts`` on the page)."""
+    """Tickets this person may see (tickets/access.py), newest activity first, ready for a
+    list page (message counts: ``with_message_counts`` on the page)."""
     return (
-        Ticket.objects.filter(team__in=teams_for_desk_user(user))
+        Ticket.objects.filter(visible_tickets_q(user))
         .select_related("team", "requester", "assignee", "shadow")
         .order_by("-last_message_at", "-pk")
     )
@@ -60,7 +57,7 @@ def with_message_counts(tickets: Sequence[Ticket]) -> Sequence[Ticket]:
 
 def queue_counts(user: AnyUser, views: dict[str, Q]) -> dict[str, int]:
     """How many tickets each of the queue's views holds: one query, whatever the views."""
-    tickets = Ticket.objects.filter(team__in=teams_for_desk_user(user))
+    tickets = Ticket.objects.filter(visible_tickets_q(user))
     return tickets.aggregate(**{name: Count("pk", filter=q) for name, q in views.items()})
 
 
@@ -68,7 +65,7 @@ def ticket_get_for_user(user: AnyUser, *, prefix: str, number: int) -> Ticket | 
     """One ticket with its thread, or None when it does not exist or is not the user's to see."""
     return (
         Ticket.objects.filter(
-            team__in=teams_for_desk_user(user), team__ticket_prefix=prefix.upper(), number=number
+            visible_tickets_q(user), team__ticket_prefix=prefix.upper(), number=number
         )
         .select_related("team", "requester", "assignee", "shadow", "merged_into__team")
         .prefetch_related(

@@ -10,10 +10,12 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_GET, require_POST
 
+from tickets.access import may_act
 from tickets.models import Attachment, CannedAnswer, ReplyDraft, Ticket
 from tickets.selectors import desk_people, ticket_by_reference_for_user, ticket_get_for_user
 from tickets.services.desk import (
@@ -27,7 +29,9 @@ from tickets.services.desk import (
     ticket_update,
 )
 
-Action = Callable[..., str]  # (request, ticket, user, **url kwargs) -> what was done
+Action = Callable[..., str]
+# What someone who may see a ticket but does not work the desk (an expert) may still do.
+OPEN_TO_VIEWERS = {"note"}  # (request, ticket, user, **url kwargs) -> what was done
 
 
 def ticket_action(action: Action) -> Callable[..., HttpResponse]:
@@ -42,6 +46,8 @@ def ticket_action(action: Action) -> Callable[..., HttpResponse]:
         if ticket is None:
             raise Http404("No such ticket")
         assert isinstance(request.user, User)
+        if action.__name__ not in OPEN_TO_VIEWERS and not may_act(request.user, ticket.team_id):
+            raise PermissionDenied("Only the team's desk people act on its tickets.")
         try:
             done = action(request, ticket, request.user, **kwargs)
         except DeskError as error:
