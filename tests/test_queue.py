@@ -93,7 +93,7 @@ def test_every_view_shows_its_count(client, desk):
     page = listing(client, view="open")
     assert 'Mine <span class="n">3</span>' in page
     assert 'Overdue <span class="n">1</span>' in page
-    assert 'All <span class="n">7</span>' in page
+    assert "All <span" not in page  # the archive views are not counted
 
 
 def test_filters_combine_and_a_bad_value_is_named_while_the_others_apply(client, desk):

@@ -12,6 +12,7 @@ from django.db.models.functions import Lower
 from tickets.access import desk_teams_q, visible_tickets_q
 from tickets.models import (
     DESK_ROLES,
+    OPEN_STATUSES,
     Attachment,
     CannedAnswer,
     DraftState,
@@ -56,8 +57,10 @@ def with_message_counts(tickets: Sequence[Ticket]) -> Sequence[Ticket]:
 
 
 def queue_counts(user: AnyUser, views: dict[str, Q]) -> dict[str, int]:
-    """How many tickets each of the queue's views holds: one query, whatever the views."""
-    tickets = Ticket.objects.filter(visible_tickets_q(user))
+    """How many open tickets each of the queue's views holds: one query over the open
+    tickets only (the index on team and status finds them), whatever the views. The views
+    of closed tickets are archives of ten thousands: they are not counted."""
+    tickets = Ticket.objects.filter(visible_tickets_q(user), status__in=OPEN_STATUSES)
     return tickets.aggregate(**{name: Count("pk", filter=q) for name, q in views.items()})
 
 

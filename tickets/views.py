@@ -27,6 +27,8 @@ from tickets.services import ticket_seen
 from tickets.services.desk import DeskError, ticket_merge, tickets_bulk
 
 PAGE_SIZE = 50
+# Views of closed tickets (the archive): listed, not counted.
+UNCOUNTED = {"done", "all"}
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -47,7 +49,9 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     tickets = filters.apply(found.filter(views[view][1]), ranked=bool(q))
     page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = with_message_counts(list(page.object_list))
-    counts = queue_counts(request.user, {name: q for name, (_, q) in views.items()})
+    counts = queue_counts(
+        request.user, {name: q for name, (_, q) in views.items() if name not in UNCOUNTED}
+    )
     query = request.GET.copy()
     query.pop("page", None)
     teams = list(teams_for_desk_user(request.user))
@@ -58,7 +62,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "view": view,
             "q": q,
-            "views": [(name, label, counts[name]) for name, (label, _) in views.items()],
+            "views": [(name, label, counts.get(name)) for name, (label, _) in views.items()],
             "filters": filters,
             "query": query.urlencode(),
             "teams": teams,
