@@ -51,7 +51,8 @@ def _sender(user: User) -> Sender:
 
 
 def _body(text: str, field: str = "body") -> str:
-    text = text.strip()
+    # Browsers send a textarea's lines ending in CRLF: store them as the rest of the desk does.
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
     if not text:
         raise DeskError("Write something first.", field=field)
     if len(text) > MAX_BODY:

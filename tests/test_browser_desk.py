@@ -1,0 +1,118 @@
+"""The shifter's desk in Chromium: sign in, find the new ticket in the queue, answer it with
+a canned answer, escalate it, close it; hostile mail HTML stays inert in a real browser."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from escalation.models import Escalation, ExpertGroup
+from tests.factories import MailboxFactory, MembershipFactory, TeamFactory, UserFactory
+from tickets.models import CannedAnswer, OutboundMail, Role, Status, Ticket
+from tickets.models.mail import OutboundKind
+from tickets.services import Sender, ticket_open
+
+pytestmark = pytest.mark.django_db(transaction=True)
+SHOTS = Path(os.environ.get("DAST_SCREENSHOTS", "")) if os.environ.get("DAST_SCREENSHOTS") else None
+
+
+def _sign_in(page: Page, live_server, user) -> None:
+    page.goto(f"{live_server.url}/tickets/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", "pw")
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+
+
+@pytest.fixture
+def desk():
+    team = TeamFactory(slug="dast", name="ATLAS DAST", ticket_prefix="DAST")
+    MailboxFactory(team=team)
+    anna = UserFactory(username="anna", first_name="Anna", last_name="Keller")
+    MembershipFactory(team=team, user=anna, role=Role.SHIFTER)
+    ExpertGroup.objects.create(team=team, name="PanDA/JEDI", email="panda-support@cern.ch")
+    CannedAnswer.objects.create(
+        team=team,
+        title="Lost heartbeat",
+        category="panda",
+        body="Lost heartbeat means the pilot stopped reporting; please retry the jobs.",
+    )
+    ticket = ticket_open(
+        team=team,
+        sender=Sender("jdoe@cern.ch", "Jane Doe"),
+        subject="Jobs of task 15934870 lost heartbeat",
+        body_text="All jobs of JEDI task 15934870 die with lost heartbeat at ANALY_BNL_SHORT.",
+        category="panda",
+        announce=False,
+    )
+    return type("Desk", (), {"team": team, "anna": anna, "ticket": ticket})
+
+
+def test_a_shifter_finds_answers_escalates_and_closes_a_new_ticket(
+    live_server, browser_context, desk
+):
+    page = browser_context.new_page()
+    _sign_in(page, live_server, desk.anna)
+    page.click("text=New / unassigned")
+    row = page.locator("table.tickets tbody tr", has_text="lost heartbeat")
+    expect(row).to_have_count(1)
+    with page.expect_navigation():
+        row.locator("td.subject a").first.click()
+    expect(page.locator("h1")).to_contain_text(desk.ticket.reference)
+    expect(page.locator(".grid-panel")).to_contain_text("15934870")
+
+    page.select_option("#canned", label="Lost heartbeat · PanDA / JEDI")
+    box = page.locator("#reply-body")
+    expect(box).to_have_value(
+        "Lost heartbeat means the pilot stopped reporting; please retry the jobs."
+    )
+    box.fill(box.input_value() + "\nAnna")
+    with page.expect_navigation():
+        page.click("text=Send reply")
+    expect(page.locator(".flash")).to_contain_text("Reply sent to jdoe@cern.ch")
+    reply = OutboundMail.objects.get(kind=OutboundKind.REPLY)
+    assert reply.body_text.endswith("retry the jobs.\nAnna")
+    assert CannedAnswer.objects.get().uses == 1
+
+    if page.locator("details.escalate-form").get_attribute("open") is None:
+        page.click("text=Escalate…")
+    page.select_option("#esc-group", label="PanDA/JEDI")
+    page.fill("#esc-note", "Is the JEDI retry limit reached?")
+    with page.expect_navigation():
+        page.click("button:text-is('Escalate')")
+    expect(page.locator(".flash")).to_contain_text("Escalated to PanDA/JEDI")
+    assert Escalation.objects.get().note == "Is the JEDI retry limit reached?"
+    if SHOTS:
+        page.screenshot(path=str(SHOTS / "desk-ticket-test.png"), full_page=True)
+
+    page.select_option("select[name=status]", label="Closed")
+    with page.expect_navigation():
+        page.locator("form.fields", has=page.locator("select[name=status]")).locator(
+            "button"
+        ).click()
+    expect(page.locator(".side .status")).to_have_text("Closed")
+    assert Ticket.objects.get(pk=desk.ticket.pk).status == Status.CLOSED
+
+
+def test_hostile_mail_html_stays_inert_in_the_browser(live_server, browser_context, desk):
+    message = desk.ticket.messages.get()
+    message.body_html = (
+        '<p>Hello</p><img src="x" onerror="window.pwned=1"><script>window.pwned=2</script>'
+        '<a href="javascript:window.pwned=3">click</a>'
+    )
+    message.save(update_fields=["body_html"])
+    page = browser_context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    _sign_in(page, live_server, desk.anna)
+    page.goto(f"{live_server.url}/tickets/{desk.ticket.reference}/")
+    page.click("text=Formatted version")
+    expect(page.locator(".body.html")).to_contain_text("Hello")
+    page.locator(".body.html a", has_text="click").click()
+    assert page.evaluate("window.pwned === undefined")
+    assert page.locator(".body.html script").count() == 0
+    assert page.locator(".body.html img[onerror]").count() == 0
+    assert dialogs == []
