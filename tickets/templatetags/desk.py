@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from tickets.mail.html import sanitise
+from tickets.mail.quotes import find_quote_start
 from tickets.models import Message
 
 register = template.Library()
@@ -26,16 +27,25 @@ def age(value: datetime | None) -> str:
     return "now"
 
 
+def _quote_start(message: Message) -> int | None:
+    """Where the quoted history starts: found at intake, else (messages written by other
+    means, older imports) looked for now."""
+    if message.quote_start is not None:
+        return message.quote_start
+    return find_quote_start(message.body_text)
+
+
 @register.filter
 def main_text(message: Message) -> str:
     """The message without its quoted history (folded away on the page)."""
-    text = message.body_text
-    return text[: message.quote_start] if message.quote_start else text
+    cut = _quote_start(message)
+    return message.body_text[:cut].rstrip() if cut else message.body_text
 
 
 @register.filter
 def quoted_text(message: Message) -> str:
-    return message.body_text[message.quote_start :] if message.quote_start else ""
+    cut = _quote_start(message)
+    return message.body_text[cut:] if cut else ""
 
 
 @register.filter
