@@ -115,9 +115,11 @@ def test_a_reply_to_the_acknowledgement_joins_by_in_reply_to(deliver):
 def test_a_reply_from_the_requester_puts_a_waiting_ticket_back_to_open(deliver):
     ticket = deliver(make_mail()).ticket
     Ticket.objects.filter(pk=ticket.pk).update(status=Status.WAITING_ON_USER)
+    assert ticket.unseen_reply_at is None
     deliver(make_mail(to=f"dast-desk+{ticket.reply_token}@cern.ch"))
     ticket.refresh_from_db()
     assert ticket.status == Status.OPEN
+    assert ticket.unseen_reply_at is not None  # "new reply" in the owner's queue
 
 
 def test_a_reply_to_a_recently_closed_ticket_reopens_it(deliver):

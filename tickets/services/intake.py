@@ -123,6 +123,8 @@ class LiveIntake(BatchFiler):
             if ticket.status == Status.WAITING_ON_USER:
                 ticket.status = Status.OPEN
             item.outcome = "joined"
+        # The owner's queue shows "new reply" until they open the ticket.
+        ticket.unseen_reply_at = at
         thread.last_at = max(thread.last_at, at)
         self.dirty[id(thread)] = thread
         self.remember(item, thread, at)
@@ -157,7 +159,14 @@ class LiveIntake(BatchFiler):
             thread.ticket.last_message_at = thread.last_at
         update_grouped(
             [t.ticket for t in dirty],
-            ["status", "resolved_at", "closed_at", "reopen_count", "last_message_at"],
+            [
+                "status",
+                "resolved_at",
+                "closed_at",
+                "reopen_count",
+                "last_message_at",
+                "unseen_reply_at",
+            ],
         )
         TicketLink.objects.bulk_create(self.links, ignore_conflicts=True)
         if self.bouncing:
