@@ -204,6 +204,8 @@ if any(day >= WAITING_USER_RESOLVE_DAYS or day < 1 for day in WAITING_USER_REMIN
 # The beat sweep over due timers; one indexed query, so it can run often.
 TIMER_SWEEP_INTERVAL_S = env_int("TIMER_SWEEP_INTERVAL_S", 5, minimum=1)
 TIMER_SWEEP_BATCH = env_int("TIMER_SWEEP_BATCH", 500, minimum=1)
+# Steps committed together (each in its own savepoint): fewer commits, and mail leaves per chunk.
+TIMER_STEP_CHUNK = env_int("TIMER_STEP_CHUNK", 25, minimum=1)
 # How often a response timer looks again while its escalation mail is still in the outbox.
 TIMER_UNSENT_RECHECK_S = env_int("TIMER_UNSENT_RECHECK_S", 60, minimum=1)
 

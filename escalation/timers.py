@@ -16,6 +16,7 @@ next sweep runs the step. Nothing lives in Redis but the "sweep now" tick.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -158,65 +159,94 @@ def timers_due(now: datetime, limit: int) -> list[tuple[int, int]]:
     )
 
 
-def timer_sweep(*, now: datetime | None = None, limit: int | None = None) -> int:
-    """Run every due step (up to ``limit``); returns how many steps this sweeper ran or
-    ended."""
-    now = now or timezone.now()
+def timer_sweep(
+    *, now: datetime | None = None, limit: int | None = None, budget_s: float | None = None
+) -> int:
+    """Run every due step; returns how many steps this sweeper ran or ended.
+
+    Steps run TIMER_STEP_CHUNK to a transaction, each in a savepoint of its own (one commit,
+    one fsync, for the chunk; a failing step rolls back alone). With the real clock the sweep
+    looks again once a batch is done and goes on while there is work and budget
+    (``budget_s``, default four sweep intervals): a backlog is worked off at once instead of
+    waiting for the next tick, and beat's ticks that arrive meanwhile expire harmlessly."""
+    fixed = now is not None
+    budget = settings.TIMER_SWEEP_INTERVAL_S * 4 if budget_s is None else budget_s
+    started = time.monotonic()
     ran = 0
-    for pk, version in timers_due(now, limit or settings.TIMER_SWEEP_BATCH):
-        try:
-            ran += timer_step(pk, version, now)
-        except Exception:
-            # One broken timer must not hold up the others; it stays armed and due, so it
-            # is tried again on the next sweep (and logged each time).
-            log.exception("timer %s failed", pk)
-    return ran
+    while True:
+        at = now if fixed else timezone.now()
+        assert at is not None
+        due = timers_due(at, limit or settings.TIMER_SWEEP_BATCH)
+        progress = 0
+        for start in range(0, len(due), settings.TIMER_STEP_CHUNK):
+            with transaction.atomic():
+                for pk, version in due[start : start + settings.TIMER_STEP_CHUNK]:
+                    try:
+                        progress += timer_step(pk, version, at)
+                    except Exception:
+                        # One broken timer must not hold up the others; it stays armed and
+                        # due, so it is tried again on the next sweep (and logged each time).
+                        log.exception("timer %s failed", pk)
+        ran += progress
+        if fixed or not progress or time.monotonic() - started > budget:
+            return ran
 
 
 def timer_step(pk: int, version: int, now: datetime | None = None) -> bool:
     """Claim timer ``pk`` at ``version`` and run its step. False when someone else has it,
-    or when the step was only moved (not due after all)."""
+    or when the step was only moved (not due after all).
+
+    The claim is a row lock taken with SKIP LOCKED (another sweeper's row is skipped, not
+    waited for) on the row as it was read, armed, due and at ``version``; every outcome
+    moves the version, so a claim made on a stale read finds nothing. The step's writes,
+    its TimerRun (unique per timer and step: the database refuses a second run) and its
+    mail are one transaction (a savepoint when the sweep runs steps in chunks)."""
     now = now or timezone.now()
-    with transaction.atomic():
-        claimed = Timer.objects.filter(
-            pk=pk, version=version, state=TimerState.ARMED, due_at__lte=now
-        ).update(version=version + 1)
-        if not claimed:
-            return False
-        timer = Timer.objects.select_related(
+    try:
+        with transaction.atomic():
+            return _step(pk, version, now)
+    except IntegrityError:
+        # The step has run before (a replayed claim): its writes and its mail are undone.
+        log.error("timer %s: step already ran; not again", pk)
+        return False
+
+
+def _step(pk: int, version: int, now: datetime) -> bool:
+    timer = (
+        Timer.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related(
             "ticket__team", "ticket__requester", "ticket__assignee", "escalation__group"
-        ).get(pk=pk)
-        outcome = STEPS[timer.kind](timer, now)
-        if outcome.postpone_to is not None:
-            timer.due_at = outcome.postpone_to
-            timer.save(update_fields=["due_at"])
-            return False  # looked at, not run
-        if outcome.cancelled:
-            timer.state, timer.ended_at = TimerState.CANCELLED, now
-            timer.save(update_fields=["state", "ended_at"])
-            return True
-        try:
-            with transaction.atomic():
-                TimerRun.objects.create(
-                    timer=timer,
-                    step=timer.step,
-                    due_at=timer.due_at,
-                    # The moment it really ran (a sweep's batch takes time), never
-                    # before the instant the sweep was asked about.
-                    ran_at=max(now, timezone.now()),
-                    action=outcome.action[:300],
-                    told=", ".join(outcome.told),
-                    outbound_id=outcome.outbound_id,
-                )
-        except IntegrityError:
-            # The step has run before (a replayed claim): undo this one's mail too.
-            transaction.set_rollback(True)
-            log.error("timer %s step %s already ran; not again", pk, timer.step)
-            return False
-        if outcome.next_due is None:
-            timer.state, timer.ended_at = TimerState.DONE, now
-        else:
-            timer.step += 1
-            timer.due_at = outcome.next_due
-        timer.save(update_fields=["state", "ended_at", "step", "due_at"])
+        )
+        .filter(pk=pk, version=version, state=TimerState.ARMED, due_at__lte=now)
+        .first()
+    )
+    if timer is None:
+        return False
+    timer.version = version + 1
+    outcome = STEPS[timer.kind](timer, now)
+    if outcome.postpone_to is not None:
+        timer.due_at = outcome.postpone_to
+        timer.save(update_fields=["due_at", "version"])
+        return False  # looked at, not run
+    if outcome.cancelled:
+        timer.state, timer.ended_at = TimerState.CANCELLED, now
+        timer.save(update_fields=["state", "ended_at", "version"])
+        return True
+    TimerRun.objects.create(
+        timer=timer,
+        step=timer.step,
+        due_at=timer.due_at,
+        # The moment it really ran (a sweep's batch takes time), never before the instant
+        # the sweep was asked about.
+        ran_at=max(now, timezone.now()),
+        action=outcome.action[:300],
+        told=", ".join(outcome.told),
+        outbound_id=outcome.outbound_id,
+    )
+    if outcome.next_due is None:
+        timer.state, timer.ended_at = TimerState.DONE, now
+    else:
+        timer.step += 1
+        timer.due_at = outcome.next_due
+    timer.save(update_fields=["state", "ended_at", "step", "due_at", "version"])
     return True
