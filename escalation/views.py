@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from escalation.models import Escalation, EscalationState, GroupKind
 from escalation.selectors import groups_for_team, ticket_escalations
 from escalation.services import EscalationError, escalation_cancel, escalation_create
-from tickets.access import may_act
+from tickets.access import may_act, may_act_here
 from tickets.gridtext import find_ids
 from tickets.models import ExternalRef, Ticket
 from tickets.selectors import ticket_get_for_user
@@ -37,7 +37,7 @@ def panel(request: HttpRequest, ticket: Ticket) -> str:
             ],
             "now": timezone.now(),
             "waiting": EscalationState.WAITING,
-            "may_act": may_act(request.user, ticket.team_id),
+            "may_act": may_act_here(request, ticket.team_id),
         },
         request=request,
     )

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q
+from django.http import HttpRequest
 
 from tickets.models import DESK_ROLES, Membership, Team
 
@@ -50,3 +51,12 @@ def may_act(user: AnyUser, team_id: int) -> bool:
         user.is_superuser
         or Membership.objects.filter(user=user, team_id=team_id, role__in=DESK_ROLES).exists()
     )
+
+
+def may_act_here(request: HttpRequest, team_id: int) -> bool:
+    """``may_act`` for the request's user, asked once per request (the page and its panels
+    all want to know)."""
+    answers: dict[int, bool] = request.__dict__.setdefault("_may_act", {})
+    if team_id not in answers:
+        answers[team_id] = may_act(request.user, team_id)
+    return answers[team_id]

@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from tickets.access import may_act
+from tickets.access import may_act_here
 from tickets.forms import BulkAction, QueueFilter, queue_views
 from tickets.models import Category, LinkKind, Priority, Status, Ticket
 from tickets.panels import render_panels
@@ -138,7 +138,7 @@ def ticket_detail(request: HttpRequest, reference: tuple[str, int]) -> HttpRespo
         "tickets/ticket_detail.html",
         {
             "ticket": ticket,
-            "may_act": may_act(request.user, ticket.team_id),
+            "may_act": may_act_here(request, ticket.team_id),
             "extras": ticket_page_extras(ticket),
             "draft_body": request.session.get(f"draft-{ticket.pk}", ""),
             "statuses": Status.choices,
