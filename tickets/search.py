@@ -19,7 +19,8 @@ from collections import defaultdict
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import Case, F, IntegerField, Max, Q, QuerySet, Subquery, Value, When
+from django.db.models import F, Max, Q, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
 
 from tickets.models import Message, Ticket
 from tickets.selectors import AnyUser, teams_for_desk_user, ticket_list_for_user
@@ -29,7 +30,7 @@ MAX_HITS = 200
 MAX_QUERY_CHARS = 200
 _BREAKS = re.compile(r"[/?=&:#]")
 _REFERENCE = re.compile(r"^\[?([A-Za-z][A-Za-z0-9]{1,9})-(\d{1,9})\]?$")
-RANK_WINDOW = 2000
+RANK_WINDOW = 500
 # A hit in the subject weighs more than one in a body.
 SUBJECT_BOOST = 2.0
 
@@ -86,9 +87,9 @@ def _ranked(user: AnyUser, tickets: QuerySet[Ticket], words: str) -> QuerySet[Ti
     best = sorted(rank, key=lambda pk: (-rank[pk], -pk))[:MAX_HITS]
     if not best:
         return tickets.none()
-    order = Case(
-        *[When(pk=pk, then=Value(i)) for i, pk in enumerate(best)], output_field=IntegerField()
-    )
+    # Best first: the position in the ranked list, one array parameter (a CASE of 200 arms
+    # would cost more to build than the query takes).
+    order = RawSQL("array_position(%s::bigint[], tickets_ticket.id)", (best,))
     return tickets.filter(pk__in=best).order_by(order)
 
 
