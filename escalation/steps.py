@@ -8,13 +8,14 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.utils import timezone
 
 from escalation.models import Escalation, EscalationState, Timer, TimerKind
 from escalation.timers import Outcome, after_working, step
 from shifts.models import Zone
 from shifts.selectors import on_duty
 from tickets.models import Membership, Role, Status, Team, Ticket
-from tickets.models.mail import OutboundKind
+from tickets.models.mail import OutboundKind, OutboundState
 from tickets.services import ticket_mark_overdue, ticket_set_status
 from tickets.services.outbox import outbound_queue, tagged_subject
 from tickets.services.replies import requester_notice
@@ -104,6 +105,8 @@ def expert_silent(timer: Timer, now: datetime) -> Outcome:
         return Outcome(cancelled=True)
     if esc.outbound_id is not None:
         esc = Escalation.objects.select_related("outbound", "group__next_level").get(pk=esc.pk)
+    if esc.outbound is not None and esc.outbound.state == OutboundState.FAILED:
+        return _mail_failed(timer, esc)
     started = _escalation_clock(esc, now)
     if started is None:
         return Outcome(postpone_to=now + timedelta(seconds=settings.TIMER_UNSENT_RECHECK_S))
@@ -119,6 +122,24 @@ def expert_silent(timer: Timer, now: datetime) -> Outcome:
         )
         return outcome
     return _next_level(esc, now)
+
+
+def _mail_failed(timer: Timer, esc: Escalation) -> Outcome:
+    """The outbox gave up on the escalation mail: the group never heard of it, so its
+    silence means nothing. The owner (or the coordinators) hear of it once; the timer ends."""
+    ticket = timer.ticket
+    assert esc.outbound is not None
+    people = [ticket.assignee] if ticket.assignee else _coordinators(ticket, timezone.now())
+    outcome = _mail_people(
+        ticket,
+        people,
+        f"Escalation to {esc.target_name} could not be sent",
+        f"The mail escalating {ticket.reference} “{ticket.subject}” to {esc.target_name} "
+        f"could not be delivered ({esc.outbound.last_error or 'the outbox gave up'}). "
+        f"Check the group's address and escalate again.\n\n{ticket_url(ticket)}\n",
+    )
+    outcome.action = f"escalation mail to {esc.target_name} failed; owner told"
+    return outcome
 
 
 def _remind_group(esc: Escalation, now: datetime) -> Outcome:

@@ -138,6 +138,22 @@ def test_while_the_escalation_mail_is_stuck_in_the_outbox_the_group_is_not_silen
     assert sent(OutboundKind.ESCALATION, subject__contains="Reminder").count() == 1
 
 
+def test_when_the_outbox_gives_up_on_the_escalation_mail_the_owner_is_told_once(desk):
+    ticket = open_ticket(desk, geneva(2026, 11, 18, 10))
+    with time_machine.travel(geneva(2026, 11, 18, 10), tick=False):
+        esc = escalation_create(ticket=ticket, by=desk.anna, note="Bad address", group=desk.group)
+    OutboundMail.objects.filter(pk=esc.outbound_id).update(
+        state=OutboundState.FAILED, last_error="550 5.1.1 no such user"
+    )
+    assert sweep(geneva(2026, 11, 19, 10, 0)) == 1
+    told = OutboundMail.objects.get(subject__contains="could not be sent")
+    assert "550 5.1.1 no such user" in told.body_text
+    assert told.to == desk.anna.email
+    timer = Timer.objects.get(escalation=esc)
+    assert timer.state == TimerState.DONE
+    assert sweep(geneva(2026, 11, 25, 10, 0)) == 0  # once, not every recheck
+
+
 def test_a_claimed_step_is_not_run_by_a_second_sweeper(desk):
     ticket = open_ticket(desk, geneva(2026, 11, 18, 10))
     with time_machine.travel(geneva(2026, 11, 18, 10), tick=False):
