@@ -35,9 +35,9 @@ from escalation.serializers import (
     TimerSerializer,
 )
 from escalation.services import EscalationError, escalation_cancel, escalation_create
-from shifts.selectors import is_coordinator
+from tickets.access import is_coordinator
 from tickets.api_common import page, request_team, valid
-from tickets.models import Team
+from tickets.models import Team, parse_reference
 
 
 def _refused(error: EscalationError) -> Response:
@@ -49,10 +49,10 @@ def _refused(error: EscalationError) -> Response:
 def _ticket_filter(queryset: QuerySet, reference: str | None) -> QuerySet:
     if not reference:
         return queryset
-    prefix, _, number = reference.strip().upper().rpartition("-")
-    if not number.isdigit():
+    parsed = parse_reference(reference)
+    if parsed is None:
         return queryset.none()
-    return queryset.filter(ticket__team__ticket_prefix=prefix, ticket__number=int(number))
+    return queryset.filter(ticket__team__ticket_prefix=parsed[0], ticket__number=parsed[1])
 
 
 # --- the directory --------------------------------------------------------------------------

@@ -23,8 +23,8 @@ from escalation.models import (
     TimerState,
     default_target_hours,
 )
-from shifts.serializers import UTCDateTimeField, display_name
-from tickets.models import ExternalRef, Team, Ticket
+from tickets.api_common import UTCDateTimeField, display_name
+from tickets.models import ExternalRef, Team, Ticket, parse_reference
 
 # --- the directory --------------------------------------------------------------------------
 
@@ -210,12 +210,14 @@ class EscalationCreateSerializer(serializers.Serializer):
         self.team = team
 
     def validate_ticket(self, value: str) -> Ticket:
-        prefix, _, number = value.strip().upper().rpartition("-")
+        reference = parse_reference(value)
         ticket = (
-            Ticket.objects.filter(team=self.team, team__ticket_prefix=prefix, number=number)
+            Ticket.objects.filter(
+                team=self.team, team__ticket_prefix=reference[0], number=reference[1]
+            )
             .select_related("team", "requester", "assignee")
             .first()
-            if number.isdigit()
+            if reference
             else None
         )
         if ticket is None:

@@ -32,7 +32,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 
 from shifts.models import Booking, Closure, Zone
-from shifts.selectors import bookings_filtered, credit_totals, is_coordinator, month_grid, on_duty
+from shifts.selectors import bookings_filtered, credit_totals, month_grid, on_duty
 from shifts.serializers import (
     BookingCreateSerializer,
     BookingQuery,
@@ -55,6 +55,7 @@ from shifts.services import (
     closure_delete,
     zone_save,
 )
+from tickets.access import is_coordinator
 from tickets.api_common import page, request_team, valid
 from tickets.models import Team
 from tickets.selectors import teams_for_desk_user

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser, User
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
 from shifts.models import Booking, Closure, ShiftRole, Zone
@@ -76,17 +76,6 @@ def next_shift_start(team: Team, after: datetime) -> Slot | None:
 
 def team_roles(team: Team, person: User) -> set[str]:
     return set(Membership.objects.filter(team=team, user=person).values_list("role", flat=True))
-
-
-def is_coordinator(team: Team, person: User | AnonymousUser) -> bool:
-    """Coordinators and team admins run the calendar (and so does a superuser)."""
-    if not person.is_authenticated:
-        return False
-    if person.is_superuser:
-        return True
-    return Membership.objects.filter(
-        team=team, user=person, role__in=(Role.COORDINATOR, Role.ADMIN)
-    ).exists()
 
 
 def shifters(team: Team) -> dict[str, list[User]]:

@@ -7,7 +7,7 @@ Output serializers render. Instants are rendered in UTC ("…Z"), as the rota co
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -15,17 +15,8 @@ from rest_framework import serializers
 
 from shifts.models import Booking, Closure, ShiftRole, Zone
 from shifts.services import ZoneSpec
+from tickets.api_common import UTCDateTimeField, display_name
 from tickets.models import Role, Team
-
-
-def display_name(user: User) -> str:
-    return user.get_full_name() or user.username
-
-
-class UTCDateTimeField(serializers.DateTimeField):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(default_timezone=UTC, read_only=True, **kwargs)
-
 
 # --- query parameters -----------------------------------------------------------------------
 

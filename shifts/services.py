@@ -30,7 +30,8 @@ from shifts.models import (
     Zone,
 )
 from shifts.rota import Slot, ZoneHours, overlap, slot_on
-from shifts.selectors import is_coordinator, team_roles, uncovered_slots, zone_hours
+from shifts.selectors import team_roles, uncovered_slots, zone_hours
+from tickets.access import is_coordinator
 from tickets.models import Role, Team
 from tickets.models.mail import OutboundKind
 from tickets.services.outbox import outbound_queue

@@ -26,7 +26,6 @@ from shifts.models import Booking, CalendarFeed, ShiftRole, SwapRequest, SwapSta
 from shifts.selectors import (
     bookings_for_feed,
     credit_totals,
-    is_coordinator,
     mark_cells,
     month_grid,
     next_shift_start,
@@ -44,6 +43,7 @@ from shifts.services import (
     swap_decide,
     swap_request,
 )
+from tickets.access import is_coordinator
 from tickets.models import Role, Team
 from tickets.selectors import teams_for_desk_user
 

@@ -11,7 +11,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q
 from django.http import HttpRequest
 
-from tickets.models import DESK_ROLES, Membership, Team
+from tickets.models import DESK_ROLES, Membership, Role, Team
 
 AnyUser = User | AnonymousUser
 Condition = Callable[[User], Q]
@@ -60,3 +60,15 @@ def may_act_here(request: HttpRequest, team_id: int) -> bool:
     if team_id not in answers:
         answers[team_id] = may_act(request.user, team_id)
     return answers[team_id]
+
+
+def is_coordinator(team: Team, person: AnyUser) -> bool:
+    """Coordinators and team admins run the team (its calendar, its canned answers), and so
+    does a superuser."""
+    if not person.is_authenticated:
+        return False
+    if person.is_superuser:
+        return True
+    return Membership.objects.filter(
+        team=team, user=person, role__in=(Role.COORDINATOR, Role.ADMIN)
+    ).exists()

@@ -39,6 +39,7 @@ from rest_framework.throttling import UserRateThrottle
 from tickets.access import may_act
 from tickets.api_common import page, request_team, valid
 from tickets.forms import QueueFilter, queue_views
+from tickets.http import attachment_download
 from tickets.models import Attachment, Message, MessageKind, ReplyDraft, Ticket
 from tickets.search import ticket_search
 from tickets.selectors import ticket_list_for_user, with_message_counts
@@ -338,15 +339,4 @@ def note(request: Request, reference: tuple[str, int]) -> Response:
 @throttle_classes([TicketsApiThrottle])
 def attachment(request: Request, reference: tuple[str, int], pk: int) -> FileResponse:
     ticket = _ticket(request, reference)
-    item = get_object_or_404(Attachment, pk=pk, message__ticket=ticket)
-    if not item.file:
-        raise NotFound("This attachment was too large to keep; only its name and size are.")
-    response = FileResponse(
-        item.file.open("rb"),
-        as_attachment=True,
-        filename=item.filename,
-        content_type="application/octet-stream",
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return attachment_download(get_object_or_404(Attachment, pk=pk, message__ticket=ticket))

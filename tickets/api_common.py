@@ -8,9 +8,12 @@ not exist.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import UTC
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
+from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -18,6 +21,17 @@ from rest_framework.response import Response
 
 from tickets.models import Team
 from tickets.selectors import teams_for_desk_user
+
+
+def display_name(user: User) -> str:
+    return user.get_full_name() or user.username
+
+
+class UTCDateTimeField(serializers.DateTimeField):
+    """An instant, rendered in UTC ("…Z"), read-only."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(default_timezone=UTC, read_only=True, **kwargs)
 
 
 def request_team(request: Request) -> Team:

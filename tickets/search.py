@@ -22,14 +22,13 @@ from django.db import connection
 from django.db.models import F, Max, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 
-from tickets.models import Message, Ticket
+from tickets.models import Message, Ticket, parse_reference
 from tickets.selectors import AnyUser, teams_for_desk_user, ticket_list_for_user
 
 # The best this many tickets are ranked and listed: a search is for finding, not browsing.
 MAX_HITS = 200
 MAX_QUERY_CHARS = 200
 _BREAKS = re.compile(r"[/?=&:#]")
-_REFERENCE = re.compile(r"^\[?([A-Za-z][A-Za-z0-9]{1,9})-(\d{1,9})\]?$")
 RANK_WINDOW = 500
 # A hit in the subject weighs more than one in a body.
 SUBJECT_BOOST = 2.0
@@ -43,10 +42,9 @@ def search_words(text: str) -> str:
 def ticket_search(user: AnyUser, text: str) -> QuerySet[Ticket]:
     """The tickets this user may see that match ``text``, best first (at most MAX_HITS)."""
     tickets = ticket_list_for_user(user)
-    reference = _REFERENCE.match(text.strip())
+    reference = parse_reference(text)
     if reference:
-        prefix, number = reference.groups()
-        exact = tickets.filter(team__ticket_prefix=prefix.upper(), number=int(number))
+        exact = tickets.filter(team__ticket_prefix=reference[0], number=reference[1])
         if exact.exists():
             return exact
     words = search_words(text)

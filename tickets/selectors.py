@@ -22,6 +22,7 @@ from tickets.models import (
     Team,
     Ticket,
     TicketLink,
+    parse_reference,
 )
 
 AnyUser = User | AnonymousUser
@@ -95,12 +96,14 @@ def requester_by_email(email: str) -> Requester | None:
 
 def ticket_by_reference_for_user(user: AnyUser, text: str) -> Ticket | None:
     """A ticket the user may see, by "DAST-12" (any case, also "[DAST-12]")."""
-    prefix, _, number = text.strip().strip("[]").upper().rpartition("-")
-    if not prefix or not number.isdigit():
+    reference = parse_reference(text)
+    if reference is None:
         return None
     return (
         Ticket.objects.filter(
-            team__in=teams_for_desk_user(user), team__ticket_prefix=prefix, number=int(number)
+            team__in=teams_for_desk_user(user),
+            team__ticket_prefix=reference[0],
+            number=reference[1],
         )
         .select_related("team")
         .first()

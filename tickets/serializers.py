@@ -8,7 +8,6 @@ rendered in UTC ("…Z").
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 
 from django import forms
@@ -18,6 +17,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
 
+from tickets.api_common import UTCDateTimeField, display_name
 from tickets.forms import QueueFilter, queue_views
 from tickets.models import (
     Attachment,
@@ -32,11 +32,6 @@ from tickets.models import (
 )
 from tickets.selectors import desk_people
 from tickets.services.desk import MAX_BODY
-
-
-class UTCDateTimeField(serializers.DateTimeField):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(default_timezone=UTC, read_only=True, **kwargs)
 
 
 class StrictInput(serializers.Serializer):
@@ -63,7 +58,7 @@ class PersonSerializer(serializers.Serializer):
     name = serializers.SerializerMethodField()
 
     def get_name(self, user: User) -> str:
-        return user.get_full_name() or user.username
+        return display_name(user)
 
 
 class RequesterSerializer(serializers.Serializer):

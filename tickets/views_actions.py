@@ -11,11 +11,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_GET, require_POST
 
 from tickets.access import may_act
+from tickets.http import attachment_download
 from tickets.models import Attachment, CannedAnswer, ReplyDraft, Ticket
 from tickets.selectors import desk_people, ticket_by_reference_for_user, ticket_get_for_user
 from tickets.services.desk import (
@@ -158,15 +159,4 @@ def attachment(request: HttpRequest, reference: tuple[str, int], pk: int) -> Htt
     ticket = ticket_get_for_user(request.user, prefix=reference[0], number=reference[1])
     if ticket is None:
         raise Http404("No such ticket")
-    item = get_object_or_404(Attachment, pk=pk, message__ticket=ticket)
-    if not item.file:
-        raise Http404("This attachment was too large to keep; only its name and size are.")
-    response = FileResponse(
-        item.file.open("rb"),
-        as_attachment=True,
-        filename=item.filename,
-        content_type="application/octet-stream",
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return attachment_download(get_object_or_404(Attachment, pk=pk, message__ticket=ticket))

@@ -12,10 +12,9 @@ from django.db.models.functions import Lower
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from tickets.models import CannedAnswer, Membership, Role, Team
+from tickets.access import is_coordinator
+from tickets.models import CannedAnswer, Team
 from tickets.selectors import teams_for_desk_user
-
-EDITORS = (Role.COORDINATOR, Role.ADMIN)
 
 
 class CannedAnswerForm(forms.ModelForm):
@@ -54,13 +53,6 @@ def _team(request: HttpRequest) -> Team:
     return team
 
 
-def _may_edit(user: User, team: Team) -> bool:
-    return (
-        user.is_superuser
-        or Membership.objects.filter(team=team, user=user, role__in=EDITORS).exists()
-    )
-
-
 @login_required
 def canned_list(request: HttpRequest) -> HttpResponse:
     team = _team(request)
@@ -69,7 +61,7 @@ def canned_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "tickets/canned_list.html",
-        {"team": team, "answers": answers, "may_edit": _may_edit(request.user, team)},
+        {"team": team, "answers": answers, "may_edit": is_coordinator(team, request.user)},
     )
 
 
@@ -77,7 +69,7 @@ def canned_list(request: HttpRequest) -> HttpResponse:
 def canned_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     team = _team(request)
     assert isinstance(request.user, User)
-    if not _may_edit(request.user, team):
+    if not is_coordinator(team, request.user):
         raise PermissionDenied("Only coordinators keep the canned answers.")
     answer = get_object_or_404(CannedAnswer, pk=pk, team=team) if pk else None
     form = CannedAnswerForm(request.POST or None, instance=answer, team=team)

@@ -18,7 +18,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,7 +26,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from tickets.http import client_ip
+from tickets.http import attachment_download, client_ip
 from tickets.mail.html import sanitise
 from tickets.mail.quotes import find_quote_start
 from tickets.models import Attachment, Message, MessageKind, Requester, Status, Ticket
@@ -68,7 +68,6 @@ STATUS_WORDS = {
     Status.RESOLVED: "Resolved",
     Status.CLOSED: "Closed",
 }
-_UNSAFE_FILENAME = re.compile(r"[\x00-\x1f\x7f/\\]")
 # A line of prose that a mail program wrapped (long, not indented, not a list or a quote).
 _WRAPPED_MIN = 55
 _KEEP_LINE = re.compile(r"^(?:\s|>|[-*•+]\s|\d+[.)]\s)")
@@ -319,16 +318,4 @@ def attachment(request: HttpRequest, pk: int) -> HttpResponseBase:
     found = requester_attachment(requester, pk)
     if found is None:
         raise Http404("No such attachment")
-    try:
-        handle = found.file.open("rb")
-    except FileNotFoundError:
-        raise Http404("No such attachment") from None
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=_UNSAFE_FILENAME.sub("_", found.filename) or "attachment",
-        content_type="application/octet-stream",
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return attachment_download(found)

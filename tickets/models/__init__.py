@@ -22,6 +22,7 @@ from tickets.models.core import (
     Ticket,
     TicketLink,
     new_reply_token,
+    parse_reference,
 )
 from tickets.models.desk import CannedAnswer, DraftState, ReplyDraft, RequesterSignIn
 from tickets.models.mail import (
@@ -65,4 +66,5 @@ __all__ = [
     "Ticket",
     "TicketLink",
     "new_reply_token",
+    "parse_reference",
 ]

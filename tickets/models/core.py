@@ -18,6 +18,13 @@ from django.db import models
 from django.db.models.functions import Lower
 
 TICKET_PREFIX_RE = re.compile(r"^[A-Z][A-Z0-9]{1,9}$")
+_REFERENCE_RE = re.compile(r"^\[?([A-Za-z][A-Za-z0-9]{1,9})-(\d{1,9})\]?$")
+
+
+def parse_reference(text: str) -> tuple[str, int] | None:
+    """("DAST", 12) from "DAST-12", "dast-12" or "[DAST-12]"; None for anything else."""
+    found = _REFERENCE_RE.match(text.strip())
+    return (found.group(1).upper(), int(found.group(2))) if found else None
 
 
 def _validate_time_zone(value: str) -> None:
