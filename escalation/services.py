@@ -21,7 +21,7 @@ from escalation.models import (
     GroupKind,
     TimerKind,
 )
-from escalation.steps import team_coordinators, ticket_url, waiting_user_due
+from escalation.steps import mail_people, team_coordinators, ticket_url, waiting_user_due
 from escalation.timers import after_covered, after_working, timer_arm, timers_cancel
 from tickets.gridtext import find_ids
 from tickets.models import ExternalRef, Message, MessageKind, Status, Ticket
@@ -282,21 +282,13 @@ def expert_reply_take(*, message: Message, at: datetime | None = None) -> Escala
             timers_cancel(ticket=ticket, escalation=locked, at=at)
         ticket_flag_reply(ticket=ticket, at=at)
         _back_to_open(ticket, at)
-        people = [ticket.assignee] if ticket.assignee else team_coordinators(ticket.team)
-        addresses = [p.email for p in people if p and p.email]
-        if addresses:
-            outbound_queue(
-                team=ticket.team,
-                ticket=ticket,
-                kind=OutboundKind.NOTIFICATION,
-                to=addresses,
-                subject=tagged_subject(ticket, f"{esc.target_name} answered"),
-                body_text=(
-                    f"{message.sender_name or message.sender_email} ({esc.target_name}) "
-                    f"answered {ticket.reference} “{ticket.subject}”.\n\n{ticket_url(ticket)}\n"
-                ),
-                automatic=True,
-            )
+        mail_people(
+            ticket,
+            [ticket.assignee] if ticket.assignee else team_coordinators(ticket.team),
+            f"{esc.target_name} answered",
+            f"{message.sender_name or message.sender_email} ({esc.target_name}) "
+            f"answered {ticket.reference} “{ticket.subject}”.\n\n{ticket_url(ticket)}\n",
+        )
     return locked
 
 

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.utils import timezone
 
 from escalation.models import Escalation, EscalationState, Timer, TimerKind
 from escalation.timers import Outcome, after_working, step
@@ -47,7 +46,9 @@ def team_coordinators(team: Team) -> list[User]:
     ]
 
 
-def _mail_people(ticket: Ticket, people: list[User], subject: str, body: str) -> Outcome:
+def mail_people(ticket: Ticket, people: list[User], subject: str, body: str) -> Outcome:
+    """A notification to desk people in the ticket's thread (through the outbox, after
+    commit); the Outcome says who was told."""
     addresses = tuple(p.email for p in people if p.email)
     outbound = None
     if addresses:
@@ -74,7 +75,7 @@ def first_response_late(timer: Timer, now: datetime) -> Outcome:
     ticket_mark_overdue(ticket=ticket, at=now)
     people = [ticket.assignee] if ticket.assignee else _coordinators(ticket, now)
     hours = settings.FIRST_RESPONSE_COVERED_HOURS
-    outcome = _mail_people(
+    outcome = mail_people(
         ticket,
         people,
         "No first answer yet",
@@ -106,7 +107,7 @@ def expert_silent(timer: Timer, now: datetime) -> Outcome:
     if esc.outbound_id is not None:
         esc = Escalation.objects.select_related("outbound", "group__next_level").get(pk=esc.pk)
     if esc.outbound is not None and esc.outbound.state == OutboundState.FAILED:
-        return _mail_failed(timer, esc)
+        return _mail_failed(timer, esc, now)
     started = _escalation_clock(esc, now)
     if started is None:
         return Outcome(postpone_to=now + timedelta(seconds=settings.TIMER_UNSENT_RECHECK_S))
@@ -124,13 +125,13 @@ def expert_silent(timer: Timer, now: datetime) -> Outcome:
     return _next_level(esc, now)
 
 
-def _mail_failed(timer: Timer, esc: Escalation) -> Outcome:
+def _mail_failed(timer: Timer, esc: Escalation, now: datetime) -> Outcome:
     """The outbox gave up on the escalation mail: the group never heard of it, so its
     silence means nothing. The owner (or the coordinators) hear of it once; the timer ends."""
     ticket = timer.ticket
     assert esc.outbound is not None
-    people = [ticket.assignee] if ticket.assignee else _coordinators(ticket, timezone.now())
-    outcome = _mail_people(
+    people = [ticket.assignee] if ticket.assignee else _coordinators(ticket, now)
+    outcome = mail_people(
         ticket,
         people,
         f"Escalation to {esc.target_name} could not be sent",
@@ -147,7 +148,7 @@ def _remind_group(esc: Escalation, now: datetime) -> Outcome:
     if group is None:  # waiting on another tracker: remind the owner to look at it
         link = esc.external_ref.url if esc.external_ref else ""
         people = [ticket.assignee] if ticket.assignee else _coordinators(ticket, now)
-        outcome = _mail_people(
+        outcome = mail_people(
             ticket,
             people,
             f"Still waiting on {esc.target_name}",
@@ -214,7 +215,7 @@ def _next_level(esc: Escalation, now: datetime) -> Outcome:
         )
         outbound_id = outbound.pk
     if ticket.assignee and ticket.assignee.email:
-        _mail_people(
+        mail_people(
             ticket,
             [ticket.assignee],
             f"{esc.target_name} is silent: escalated",
