@@ -11,19 +11,17 @@ import dataclasses
 import datetime as dt
 import re
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from re import _constants as sre_constants  # type: ignore[attr-defined]
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
 
 import pytest
 
+from tests.corpus import CORPUS
 from tickets import gridtext
 from tickets.gridtext import GridIds, find_ids, parse_job_or_url, parse_task_or_url
 from tickets.mailgen import plan_threads
 from tickets.mailgen import threads as mailgen_threads
-
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "mail-corpus"
 
 # --- tasks -------------------------------------------------------------------------------------
 

@@ -6,17 +6,16 @@ import json
 import mailbox
 import os
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 
+from tests.corpus import CORPUS
 from tests.factories import TeamFactory
 from tests.mailfactory import make_mail
 from tickets.models import Message, OutboundMail, RawMessage, RawState, Ticket
 
 pytestmark = pytest.mark.django_db
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "mail-corpus"
 
 
 def _import(*paths, team="dast") -> dict[str, int]:

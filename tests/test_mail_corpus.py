@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.corpus import CORPUS
 from tickets.mail import boundaries
 from tickets.mail.parse import MailParseError, Noise, ParsedMail, parse_message
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "mail-corpus"
 FILES = sorted(p for p in CORPUS.rglob("*") if p.is_file() and p.name != "README.md")
 _SUBJECT = re.compile(rb"^subject:(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
 
