@@ -43,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dast.settings")
+    if os.environ.get("DAST_TEST_REDIS_URL") and not os.environ.get("CACHE_URL"):
+        # As deployed (docker-compose.yml): the cache in Redis, a database of its own.
+        os.environ["CACHE_URL"] = os.environ["DAST_TEST_REDIS_URL"].rsplit("/", 1)[0] + "/1"
     import django
     from django.conf import settings
     from django.core.management import call_command

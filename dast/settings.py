@@ -314,6 +314,8 @@ X_FRAME_OPTIONS = "DENY"
 # Behind the compose set-up's proxy: the client is the last X-Forwarded-For entry (rate limits).
 TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
 SESSION_COOKIE_HTTPONLY = True
+# Read from the cache, written through to the database: a page costs no session query.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG:

@@ -26,6 +26,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from escalation.models import Escalation, ExpertGroup, GroupKind, Timer, TimerRun
+from escalation.selectors import GROUPS_CACHED
 from escalation.serializers import (
     EscalationCreateSerializer,
     EscalationQuery,
@@ -38,6 +39,7 @@ from escalation.services import EscalationError, escalation_cancel, escalation_c
 from tickets.access import is_coordinator
 from tickets.api_common import page, request_team, valid
 from tickets.models import Team, parse_reference
+from tickets.teamcache import team_cache_forget
 
 
 def _refused(error: EscalationError) -> Response:
@@ -81,6 +83,7 @@ def group_list(request: Request) -> Response:
     data = GroupSerializer(data=request.data, team=team)
     data.is_valid(raise_exception=True)
     group = data.save()
+    team_cache_forget(team.pk, GROUPS_CACHED)
     return Response(GroupSerializer(group, team=team).data, status=status.HTTP_201_CREATED)
 
 
@@ -94,7 +97,9 @@ def group_detail(request: Request, pk: int) -> Response:
         raise PermissionDenied(f"Only the coordinators of {team.name} can change groups.")
     data = GroupSerializer(group, data=request.data, team=team, partial=request.method == "PATCH")
     data.is_valid(raise_exception=True)
-    return Response(GroupSerializer(data.save(), team=team).data)
+    group = data.save()
+    team_cache_forget(team.pk, GROUPS_CACHED)
+    return Response(GroupSerializer(group, team=team).data)
 
 
 @api_view(["GET"])

@@ -33,7 +33,9 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from escalation.models import ExpertGroup, GroupKind, NextLevel, default_target_hours
+from escalation.selectors import GROUPS_CACHED
 from tickets.models import Team
+from tickets.teamcache import team_cache_forget
 
 COLUMNS = (
     "kind",
@@ -443,6 +445,8 @@ def directory_import(
             deactivated = ExpertGroup.objects.filter(pk__in=stale).update(active=False)
         if dry_run:
             transaction.set_rollback(True)
+        else:
+            transaction.on_commit(lambda: team_cache_forget(team.pk, GROUPS_CACHED))
     return ImportResult(
         created=len(created),
         updated=len(updated - created),

@@ -15,9 +15,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from escalation.models import Escalation, EscalationState, GroupKind
-from escalation.selectors import groups_for_team, ticket_escalations
+from escalation.selectors import group_choices, groups_for_team, ticket_escalations
 from escalation.services import EscalationError, escalation_cancel, escalation_create
-from tickets.access import may_act, may_act_here
+from tickets.access import may_act
 from tickets.gridtext import find_ids
 from tickets.models import ExternalRef, Ticket
 from tickets.selectors import ticket_get_for_user
@@ -26,7 +26,7 @@ from tickets.services import external_refs_add
 
 def panel(request: HttpRequest, ticket: Ticket) -> str:
     data = ticket_escalations(ticket)
-    groups = list(groups_for_team(ticket.team))
+    groups = group_choices(ticket.team)
     return render_to_string(
         "escalation/panel.html",
         {
@@ -37,7 +37,7 @@ def panel(request: HttpRequest, ticket: Ticket) -> str:
             ],
             "now": timezone.now(),
             "waiting": EscalationState.WAITING,
-            "may_act": may_act_here(request, ticket.team_id),
+            "may_act": may_act(request.user, ticket.team_id),
         },
         request=request,
     )

@@ -27,6 +27,15 @@ def need_server(name: str, reason: str) -> None:
 
 
 @pytest.fixture(autouse=True)
+def fresh_cache() -> None:
+    """Each test starts with an empty cache: the ticket page keeps team lists there by team
+    id, and rate limits count there."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def enqueued(request, monkeypatch) -> list[int]:
     """Outbox sends the code would enqueue, recorded instead of published to the broker.
     Tests with ``@pytest.mark.real_tasks`` publish for real (to a worker they start)."""

@@ -9,9 +9,8 @@ from collections.abc import Callable
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q
-from django.http import HttpRequest
 
-from tickets.models import DESK_ROLES, Membership, Role, Team
+from tickets.models import DESK_ROLES, Membership, Role, Team, Ticket
 
 AnyUser = User | AnonymousUser
 Condition = Callable[[User], Q]
@@ -44,22 +43,29 @@ def visible_tickets_q(user: AnyUser) -> Q:
 
 
 def may_act(user: AnyUser, team_id: int) -> bool:
-    """Whether ``user`` works the team's desk (may reply, assign, escalate, ...)."""
+    """Whether ``user`` works the team's desk (may reply, assign, escalate, ...). The answer
+    is kept on the user object, as Django keeps permissions (``_perm_cache``): a request's
+    page and its panels ask once. Load the user again to see a membership changed since."""
     if not user.is_authenticated:
         return False
-    return (
-        user.is_superuser
-        or Membership.objects.filter(user=user, team_id=team_id, role__in=DESK_ROLES).exists()
-    )
-
-
-def may_act_here(request: HttpRequest, team_id: int) -> bool:
-    """``may_act`` for the request's user, asked once per request (the page and its panels
-    all want to know)."""
-    answers: dict[int, bool] = request.__dict__.setdefault("_may_act", {})
+    if user.is_superuser:
+        return True
+    answers: dict[int, bool] = user.__dict__.setdefault("_desk_team_answers", {})
     if team_id not in answers:
-        answers[team_id] = may_act(request.user, team_id)
+        answers[team_id] = Membership.objects.filter(
+            user=user, team_id=team_id, role__in=DESK_ROLES
+        ).exists()
     return answers[team_id]
+
+
+def may_see(user: AnyUser, ticket: Ticket) -> bool:
+    """``visible_tickets_q`` for one ticket already loaded: the desk's people without another
+    query (``may_act`` is asked anyway), the others by the registered conditions."""
+    if may_act(user, ticket.team_id):
+        return True
+    if not user.is_authenticated or not _extra:
+        return False
+    return Ticket.objects.filter(visible_tickets_q(user), pk=ticket.pk).exists()
 
 
 def is_coordinator(team: Team, person: AnyUser) -> bool:

@@ -4,9 +4,11 @@ storage endpoint and software release named in the thread, linked to its monitor
 from __future__ import annotations
 
 from dataclasses import dataclass
+from hashlib import sha256
 from urllib.parse import quote
 
 from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 
@@ -15,6 +17,9 @@ from tickets.models import Ticket
 
 # More than this many of one kind is a log pasted in: show the first ones.
 SHOWN_PER_KIND = 12
+# Bump when gridtext finds other ids in the same text.
+IDS_VERSION = 1
+IDS_CACHE_SECONDS = 7 * 86400
 
 
 @dataclass(frozen=True)
@@ -47,11 +52,27 @@ def grid_links(ids: GridIds) -> list[tuple[str, list[GridLink]]]:
     return [(heading, links[:SHOWN_PER_KIND]) for heading, links in groups if links]
 
 
+def _ids_key(text: str) -> str:
+    # By content: the same text always has the same ids (for the same JIRA projects).
+    projects = ",".join(settings.JIRA_PROJECTS)
+    return f"grid-ids:{IDS_VERSION}:" + sha256(f"{projects}\0{text}".encode()).hexdigest()
+
+
 def ticket_grid_ids(ticket: Ticket) -> GridIds:
-    """The ids in the subject and every message of the thread (the prefetched ones)."""
+    """The ids in the subject and every message of the thread (the prefetched ones). Each
+    message's ids are found once and kept in the cache: one ``get_many`` per page."""
     found = find_ids(ticket.subject, jira_projects=settings.JIRA_PROJECTS)
-    for message in ticket.messages.all():
-        found = found.merged(find_ids(message.body_text, jira_projects=settings.JIRA_PROJECTS))
+    messages = list(ticket.messages.all())
+    keys = [_ids_key(m.body_text) for m in messages]
+    known: dict[str, GridIds] = cache.get_many(keys)
+    missing = {}
+    for key, message in zip(keys, messages, strict=True):
+        ids = known.get(key)
+        if ids is None:
+            ids = missing[key] = find_ids(message.body_text, jira_projects=settings.JIRA_PROJECTS)
+        found = found.merged(ids)
+    if missing:
+        cache.set_many(missing, IDS_CACHE_SECONDS)
     return found
 
 

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.db.models.functions import Lower
 
-from tickets.access import desk_teams_q, visible_tickets_q
+from tickets.access import desk_teams_q, may_see, visible_tickets_q
 from tickets.models import (
     DESK_ROLES,
     OPEN_STATUSES,
@@ -24,8 +24,11 @@ from tickets.models import (
     TicketLink,
     parse_reference,
 )
+from tickets.teamcache import team_cached
 
 AnyUser = User | AnonymousUser
+# Names of the team lists the ticket page takes from tickets.teamcache.
+PEOPLE_CACHED, CANNED_CACHED = "people", "canned"
 
 
 def teams_for_desk_user(user: AnyUser) -> QuerySet[Team]:
@@ -66,22 +69,29 @@ def queue_counts(user: AnyUser, views: dict[str, Q]) -> dict[str, int]:
 
 
 def ticket_get_for_user(user: AnyUser, *, prefix: str, number: int) -> Ticket | None:
-    """One ticket with its thread, or None when it does not exist or is not the user's to see."""
-    return (
-        Ticket.objects.filter(
-            visible_tickets_q(user), team__ticket_prefix=prefix.upper(), number=number
-        )
-        .select_related("team", "requester", "assignee", "shadow", "merged_into__team")
-        .prefetch_related(
-            Prefetch(
-                "messages",
-                queryset=Message.objects.select_related("author").prefetch_related(
-                    Prefetch("attachments", queryset=Attachment.objects.order_by("pk"))
-                ),
-            )
-        )
+    """One ticket with its thread, or None when it does not exist or is not the user's to see.
+
+    Found by its number first and checked with ``may_see`` after: the same rule as
+    ``visible_tickets_q``, and for the desk's people no more than the ``may_act`` query the
+    page asks anyway. merged_into is left to load when set: joining it (and its team) doubles
+    the time PostgreSQL spends planning the query, for the few tickets merged away."""
+    ticket = (
+        Ticket.objects.filter(team__ticket_prefix=prefix.upper(), number=number)
+        .select_related("team", "requester", "assignee", "shadow")
         .first()
     )
+    if ticket is None or not may_see(user, ticket):
+        return None
+    prefetch_related_objects(
+        [ticket],
+        Prefetch(
+            "messages",
+            queryset=Message.objects.select_related("author").prefetch_related(
+                Prefetch("attachments", queryset=Attachment.objects.order_by("pk"))
+            ),
+        ),
+    )
+    return ticket
 
 
 def requester_by_email(email: str) -> Requester | None:
@@ -128,7 +138,11 @@ def desk_people(team_id: int) -> list[User]:
 
 def desk_people_of(teams: Sequence[Team | int]) -> list[User]:
     """The desk people of these teams (the queue's "assign to" list), by name."""
-    return list(
+    return list(_desk_people(teams))
+
+
+def _desk_people(teams: Sequence[Team | int]) -> QuerySet[User]:
+    return (
         User.objects.filter(
             memberships__team__in=teams, memberships__role__in=DESK_ROLES, is_active=True
         )
@@ -138,20 +152,48 @@ def desk_people_of(teams: Sequence[Team | int]) -> list[User]:
 
 
 def ticket_page_extras(ticket: Ticket) -> TicketPage:
-    """Four queries, whatever the ticket."""
-    people = desk_people(ticket.team_id)
+    """Two queries (drafts, links), a third when the ticket has links; the team's people and
+    canned answers come from the cache (tickets.teamcache) once it has them."""
+    team_id = ticket.team_id
+    people = team_cached(
+        team_id,
+        PEOPLE_CACHED,
+        # No password hashes in the cache: the page shows names.
+        lambda: list(_desk_people([team_id]).only("username", "first_name", "last_name")),
+    )
     canned = sorted(
-        CannedAnswer.objects.filter(team_id=ticket.team_id, active=True),
+        team_cached(
+            team_id,
+            CANNED_CACHED,
+            lambda: list(CannedAnswer.objects.filter(team_id=team_id, active=True)),
+        ),
         key=lambda c: (c.category != ticket.category, c.title.lower()),
     )
     drafts = list(
         ReplyDraft.objects.filter(ticket=ticket, state=DraftState.PENDING).select_related("author")
     )
+    # The linked tickets are fetched only when there are links (most tickets have none).
+    rows = list(
+        TicketLink.objects.filter(Q(from_ticket=ticket) | Q(to_ticket=ticket)).order_by("pk")
+    )
+    others = (
+        {
+            t.pk: t
+            for t in Ticket.objects.filter(
+                pk__in={
+                    r.to_ticket_id if r.from_ticket_id == ticket.pk else r.from_ticket_id
+                    for r in rows
+                }
+            ).select_related("team")
+        }
+        if rows
+        else {}
+    )
     links = [
-        (link.get_kind_display() if link.from_ticket_id == ticket.pk else "Linked from", other)
-        for link in TicketLink.objects.filter(Q(from_ticket=ticket) | Q(to_ticket=ticket))
-        .select_related("from_ticket__team", "to_ticket__team")
-        .order_by("pk")
-        for other in [link.to_ticket if link.from_ticket_id == ticket.pk else link.from_ticket]
+        (
+            link.get_kind_display() if link.from_ticket_id == ticket.pk else "Linked from",
+            others[link.to_ticket_id if link.from_ticket_id == ticket.pk else link.from_ticket_id],
+        )
+        for link in rows
     ]
     return TicketPage(people, canned, drafts, links)

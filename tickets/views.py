@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from tickets.access import may_act_here
+from tickets.access import may_act
 from tickets.forms import BulkAction, QueueFilter, queue_views
 from tickets.models import Category, LinkKind, Priority, Status, Ticket
 from tickets.panels import render_panels
@@ -25,6 +25,7 @@ from tickets.selectors import (
 )
 from tickets.services import ticket_seen
 from tickets.services.desk import DeskError, ticket_merge, tickets_bulk
+from tickets.thread import thread_html
 
 PAGE_SIZE = 50
 # Views of closed tickets (the archive): listed, not counted.
@@ -138,8 +139,9 @@ def ticket_detail(request: HttpRequest, reference: tuple[str, int]) -> HttpRespo
         "tickets/ticket_detail.html",
         {
             "ticket": ticket,
-            "may_act": may_act_here(request, ticket.team_id),
+            "may_act": may_act(request.user, ticket.team_id),
             "extras": ticket_page_extras(ticket),
+            "thread": thread_html(ticket, list(ticket.messages.all())),
             "draft_body": request.session.get(f"draft-{ticket.pk}", ""),
             "statuses": Status.choices,
             "categories": Category.choices,

@@ -14,7 +14,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from tickets.access import is_coordinator
 from tickets.models import CannedAnswer, Team
-from tickets.selectors import teams_for_desk_user
+from tickets.selectors import CANNED_CACHED, teams_for_desk_user
+from tickets.teamcache import team_cache_forget
 
 
 class CannedAnswerForm(forms.ModelForm):
@@ -78,6 +79,7 @@ def canned_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         saved.team = team
         saved.created_by = saved.created_by or request.user
         saved.save()
+        team_cache_forget(team.pk, CANNED_CACHED)
         messages.success(request, f"Saved “{saved.title}”.")
         return redirect(f"/canned/?team={team.slug}")
     return render(
