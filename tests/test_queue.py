@@ -96,6 +96,37 @@ def test_every_view_shows_its_count(client, desk):
     assert "All <span" not in page  # the archive views are not counted
 
 
+def test_a_search_shows_no_queue_counts_beside_its_results(client, desk):
+    page = listing(client, q="Mine")
+    assert "Mine open" in page
+    assert '<span class="n">' not in page
+
+
+def test_a_row_escapes_what_mail_put_in_it_and_shows_its_badges(client, desk):
+    requester = RequesterFactory(name='Eve <img src=x onerror="alert(1)">')
+    TicketFactory(
+        team=desk.team,
+        subject="<script>alert(2)</script> & more",
+        requester=requester,
+        status=Status.NEW,
+        priority=4,
+        after_hours=True,
+        unseen_reply_at=NOW,
+    )
+    page = listing(client, view="new")
+    assert (
+        "<script>alert(2)" not in page
+        and "&lt;script&gt;alert(2)&lt;/script&gt; &amp; more" in page
+    )
+    assert "<img src=x" not in page and "Eve &lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in page
+    assert 'title="Urgent priority">▲▲</span>' in page
+    assert "after hours</span>" in page and "new reply</span>" in page
+    assert (
+        'Late one</a> <span class="badge-late" title="Overdue since 18 Nov 09:00 UTC">'
+        in listing(client, view="overdue")
+    )
+
+
 def test_filters_combine_and_a_bad_value_is_named_while_the_others_apply(client, desk):
     Ticket.objects.filter(pk=desk.t["mine"].pk).update(category="panda", zone="EU")
     page = listing(client, view="all", category="panda", zone="eu")

@@ -39,10 +39,18 @@ def teams_for_desk_user(user: AnyUser) -> QuerySet[Team]:
 def ticket_list_for_user(user: AnyUser) -> QuerySet[Ticket]:
     """Tickets this person may see (tickets/access.py), newest activity first, ready for a
     list page (message counts: ``with_message_counts`` on the page)."""
-    return (
-        Ticket.objects.filter(visible_tickets_q(user))
-        .select_related("team", "requester", "assignee", "shadow")
-        .order_by("-last_message_at", "-pk")
+    return _listed(Ticket.objects.filter(visible_tickets_q(user)))
+
+
+def ticket_list_of_teams(team_ids: Sequence[int]) -> QuerySet[Ticket]:
+    """``ticket_list_for_user`` for a desk person whose teams are already known (a plain
+    list of ids is quicker to plan than the access rule's subqueries)."""
+    return _listed(Ticket.objects.filter(team_id__in=team_ids))
+
+
+def _listed(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    return tickets.select_related("team", "requester", "assignee", "shadow").order_by(
+        "-last_message_at", "-pk"
     )
 
 

@@ -46,16 +46,22 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     if view not in views:
         view = "open"
     filters = QueueFilter(request.GET)
-    found = ticket_search(request.user, q) if q else ticket_list_for_user(request.user)
+    teams = list(teams_for_desk_user(request.user))
+    found = ticket_search(request.user, q, teams=teams) if q else ticket_list_for_user(request.user)
     tickets = filters.apply(found.filter(views[view][1]), ranked=bool(q))
     page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = with_message_counts(list(page.object_list))
-    counts = queue_counts(
-        request.user, {name: q for name, (_, q) in views.items() if name not in UNCOUNTED}
+    # The counts are of the whole queue: beside a search's results they would read as
+    # counts of the matches, so a search shows none.
+    counts = (
+        {}
+        if q
+        else queue_counts(
+            request.user, {name: q for name, (_, q) in views.items() if name not in UNCOUNTED}
+        )
     )
     query = request.GET.copy()
     query.pop("page", None)
-    teams = list(teams_for_desk_user(request.user))
     return render(
         request,
         "tickets/ticket_list.html",

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from html import escape as e
 
 from django import template
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from tickets.mail.html import sanitise
 from tickets.mail.quotes import find_quote_start
-from tickets.models import Message
+from tickets.models import Message, Ticket
 
 register = template.Library()
 
@@ -53,3 +56,73 @@ def safe_html(message: Message) -> SafeString:
     """The HTML version, sanitised again at display (it was at intake): a later widening of
     the allow-list cannot make stored mail dangerous."""
     return mark_safe(sanitise(message.body_html))  # noqa: S308 - nh3 output
+
+
+def _when(value: datetime) -> tuple[str, str]:
+    """(ISO 8601, "5 Nov 2026, 14:03 CET") in the viewer's zone, as the ``date`` filter
+    writes them with "c" and "j M Y, H:i T"."""
+    local = timezone.localtime(value)
+    return local.isoformat(), f"{local.day} {local:%b %Y, %H:%M} {local.tzname()}"
+
+
+def _person(user: object) -> str:
+    return user.get_full_name() or user.username  # type: ignore[attr-defined]
+
+
+def _row(ticket: Ticket) -> str:
+    """One row of the queue's table, every value escaped (``e``: the standard library's
+    html.escape, which Django's escape wraps)."""
+    ref = e(ticket.reference)
+    url = e(reverse("ticket-detail", args=[ticket.reference]))
+    prio = ""
+    if ticket.priority > 2:
+        arrows = "▲▲" if ticket.priority == 4 else "▲"
+        label = e(ticket.get_priority_display())
+        prio = f'<span class="prio" title="{label} priority">{arrows}</span>'
+    badges = ""
+    if ticket.unseen_reply_at:
+        badges += (
+            ' <span class="badge-new" title="A reply you have not opened yet">new reply</span>'
+        )
+    if ticket.overdue_since:
+        since = timezone.localtime(ticket.overdue_since)
+        when = e(f"{since.day} {since:%b %H:%M} {since.tzname()}")
+        badges += f' <span class="badge-late" title="Overdue since {when}">overdue</span>'
+    if ticket.after_hours:
+        badges += (
+            ' <span class="badge-wait" title="Arrived outside shift hours: assigned when the'
+            ' next shift starts">after hours</span>'
+        )
+    count = getattr(ticket, "message_count", 0)
+    if count > 1:
+        badges += f' <span class="count" title="{count} messages">{count}</span>'
+    requester = ticket.requester
+    meta = " · ".join([ticket.get_category_display()] + ([ticket.zone] if ticket.zone else []))
+    if ticket.assignee:
+        owner = e(_person(ticket.assignee))
+        if ticket.shadow:
+            owner += f'<div class="meta">shadow {e(_person(ticket.shadow))}</div>'
+    else:
+        owner = '<span class="muted">unassigned</span>'
+    iso, shown = _when(ticket.last_message_at)
+    return (
+        f'<tr class="prio-{ticket.priority}">'
+        f'<td class="tick"><input type="checkbox" name="tickets" value="{ticket.pk}"'
+        f' aria-label="Tick {ref}"></td>'
+        f'<td class="ref"><a href="{url}">{ref}</a>{prio}</td>'
+        f'<td class="subject"><a href="{url}">{e(ticket.subject)}</a>{badges}'
+        f'<div class="meta"><span title="{e(requester.email)}">'
+        f"{e(requester.name or requester.email)}</span> · {e(meta)}</div></td>"
+        f'<td><span class="status status-{e(ticket.status)}">'
+        f"{e(ticket.get_status_display())}</span></td>"
+        f'<td class="assignee">{owner}</td>'
+        f'<td class="age"><time datetime="{iso}" title="{e(shown)}">'
+        f"{age(ticket.last_message_at)}</time></td></tr>\n"
+    )
+
+
+@register.simple_tag
+def ticket_rows(tickets: Iterable[Ticket]) -> SafeString:
+    """The queue's table rows. Written here rather than in the template: at 50 rows a page
+    the template engine took 25-35 ms, this takes a few."""
+    return mark_safe("".join(_row(t) for t in tickets))  # noqa: S308 - escaped in _row
