@@ -69,7 +69,8 @@ def test_each_message_is_rendered_once_then_served_from_the_cache(client, desk, 
     )
     html = page(client, desk.ticket)
     assert renders == [second.pk]
-    assert "It is urgent." in html and "unverified sender" in html
+    assert "It is urgent." in html
+    assert "unverified sender" in html
 
 
 def test_each_viewer_zone_gets_its_own_rendering(client, desk, renders):
@@ -77,14 +78,17 @@ def test_each_viewer_zone_gets_its_own_rendering(client, desk, renders):
     chicago = page(client, desk.ticket)
     client.cookies["tz"] = "Asia/Tokyo"
     tokyo = page(client, desk.ticket)
-    assert len(renders) == 2 and "CST" in chicago and "JST" in tokyo
+    assert len(renders) == 2
+    assert "CST" in chicago
+    assert "JST" in tokyo
 
 
 def test_the_grid_panel_finds_ids_of_a_message_added_later(client, desk):
     assert "15934870" in page(client, desk.ticket)
     MessageFactory(ticket=desk.ticket, body_text="Now also task 15934999.")
     html = page(client, desk.ticket)
-    assert "15934870" in html and "15934999" in html
+    assert "15934870" in html
+    assert "15934999" in html
 
 
 def test_the_page_costs_the_same_queries_for_2_or_20_messages(client, desk):
@@ -109,7 +113,8 @@ def test_an_edited_canned_answer_shows_on_the_next_page(client, desk):
     )
     assert response.status_code == 302
     html = page(client, desk.ticket)
-    assert "Heartbeat lost" in html and "Lost heartbeat" not in html
+    assert "Heartbeat lost" in html
+    assert "Lost heartbeat" not in html
 
 
 def test_an_imported_group_is_offered_at_once(
