@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 from django.db import connection
 from django.db.models import Q, QuerySet
@@ -90,7 +91,12 @@ def _ranked(team_ids: list[int], words: str) -> QuerySet[Ticket]:
     tsvector: only the newest RANK_WINDOW matching messages are ranked, so a common word
     costs the same as a rare one."""
     rank: dict[int, float] = defaultdict(float)
-    params = {"q": words, "teams": team_ids, "window": RANK_WINDOW, "hits": MAX_HITS}
+    params: dict[str, Any] = {
+        "q": words,
+        "teams": team_ids,
+        "window": RANK_WINDOW,
+        "hits": MAX_HITS,
+    }
     with connection.cursor() as cursor:
         cursor.execute(_RANK_SQL, params)
         for ticket_id, value, in_subject in cursor.fetchall():
