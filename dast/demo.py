@@ -386,6 +386,13 @@ def _replay(ticket: Ticket, message: mailgen.Message) -> None:
     else:
         author, sender = None, Sender(message.sender_email, message.sender_name)
         kind = MessageKind.EMAIL_OUT if message.role == "shifter" else MessageKind.EMAIL_IN
+    if message.intent == "escalate":
+        # Mail to an expert group or a site is not an answer to the requester: the desk keeps
+        # it as a note, as escalation_create does (the demo's live escalations are made by it).
+        name, address = message.to[0]
+        kind, text = MessageKind.NOTE, f"Escalated to {name} <{address}>:\n\n{text}"
+    elif message.role == "expert":
+        kind = MessageKind.EXPERT
     ticket_add_message(
         ticket=ticket,
         kind=kind,

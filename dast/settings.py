@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_htmx",
     "dast",
     "tickets",
     "shifts",
@@ -48,6 +49,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "dast.middleware.ViewerTimeZoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -174,6 +176,8 @@ GRID_MONITOR_URLS = {
     "queue": env_str("MONITOR_QUEUE_URL", "https://bigpanda.cern.ch/site/{name}/"),
     "site": env_str("MONITOR_SITE_URL", "https://atlas-cric.cern.ch/core/rse/detail/{name}/"),
 }
+# The queue page refreshes itself this often while it is open and nobody is using it.
+QUEUE_REFRESH_SECONDS = env_int("QUEUE_REFRESH_SECONDS", 60, minimum=1)
 # JIRA projects whose keys (ATLASPANDA-426) are recognised in mail.
 JIRA_PROJECTS = env_list(
     "JIRA_PROJECTS",

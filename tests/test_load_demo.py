@@ -56,3 +56,17 @@ def test_the_demo_refuses_to_load_published_passwords_with_debug_off(settings):
     with pytest.raises(CommandError, match="DEBUG is off"):
         call_command("load_demo", stdout=StringIO())
     assert not Team.objects.exists()
+
+
+def test_demo_mail_to_experts_and_sites_never_reaches_a_requesters_page(settings):
+    from tickets.services.requester_access import requester_thread
+
+    _load(settings)
+    escalations = Message.objects.filter(kind="note", body_text__startswith="Escalated to ")
+    assert escalations.exists()
+    assert Message.objects.filter(kind="expert").exists()
+    for ticket in Ticket.objects.filter(messages__in=escalations).distinct()[:10]:
+        shown = requester_thread(ticket.requester, ticket)
+        texts = [m.body_text for m in shown]
+        assert not any(t.startswith("Escalated to ") for t in texts)
+        assert all(m.kind in ("email_in", "web", "email_out") for m in shown)

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
@@ -36,6 +37,14 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect("ticket-list")
 
 
+def _htmx_wants(request: HttpRequest, target: str) -> bool:
+    """Whether this is htmx asking for the element ``target`` of the page alone."""
+    htmx = getattr(request, "htmx", None)  # django_htmx's HtmxMiddleware sets it
+    if not htmx:
+        return False
+    return bool(htmx.target == target and not htmx.history_restore_request)
+
+
 @login_required
 def ticket_list(request: HttpRequest) -> HttpResponse:
     """The queue: a view (mine, new, overdue, ...), filters, sort, pages, counts per view."""
@@ -62,10 +71,15 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     )
     query = request.GET.copy()
     query.pop("page", None)
+    # htmx asks for the queue alone when a tab, filter, page or search changes it, and every
+    # minute to refresh it (templates/tickets/_queue.html); a history restore wants it all.
+    partial = _htmx_wants(request, "queue")
     return render(
         request,
-        "tickets/ticket_list.html",
+        "tickets/_queue.html" if partial else "tickets/ticket_list.html",
         {
+            "partial": partial,
+            "refresh_seconds": settings.QUEUE_REFRESH_SECONDS,
             "page": page,
             "view": view,
             "q": q,

@@ -34,3 +34,30 @@ document.addEventListener("change", function (event) {
     each.checked = box.checked;
   });
 });
+
+// The queue refreshes itself every minute (htmx, templates/tickets/_queue.html), but not
+// while someone is using it: ticking tickets, choosing filters, or typing in it.
+window.deskQueueIdle = function () {
+  if (document.visibilityState !== "visible") return false;
+  var queue = document.getElementById("queue");
+  if (!queue) return false;
+  if (queue.querySelector('input[name="tickets"]:checked')) return false;
+  if (queue.querySelector("details.filters[open]")) return false;
+  var focused = document.activeElement;
+  return !(focused && focused !== document.body && queue.contains(focused));
+};
+
+// An action sent by htmx that fails says so where the page's messages go.
+function deskSaysFailed(text) {
+  var flash = document.getElementById("flash");
+  if (!flash) return;
+  flash.innerHTML = '<ul class="flash"><li class="error"></li></ul>';
+  flash.querySelector("li").textContent = text;
+}
+document.addEventListener("htmx:responseError", function (event) {
+  var status = event.detail.xhr ? event.detail.xhr.status : "";
+  deskSaysFailed("That did not work (HTTP " + status + "). Reload the page and try again.");
+});
+document.addEventListener("htmx:sendError", function () {
+  deskSaysFailed("The desk could not be reached. Check the connection and try again.");
+});
