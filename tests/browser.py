@@ -56,3 +56,15 @@ def chromium(*, width: int = 1366, height: int = 900) -> Iterator[object]:
                 context.close()
     finally:
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def sign_in(page, live_server, user, path: str = "/tickets/") -> None:  # type: ignore[no-untyped-def]
+    """Open ``path``, sign in on the login page it leads to (test users' password is "pw"),
+    and land on ``path``."""
+    page.goto(f"{live_server.url}{path}")
+    assert "/login/" in page.url
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", "pw")
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    assert page.url == f"{live_server.url}{path}"

@@ -7,9 +7,10 @@ import os
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from escalation.models import Escalation, ExpertGroup
+from tests.browser import sign_in
 from tests.factories import MailboxFactory, MembershipFactory, TeamFactory, UserFactory
 from tickets.models import CannedAnswer, OutboundMail, Role, Status, Ticket
 from tickets.models.mail import OutboundKind
@@ -17,14 +18,6 @@ from tickets.services import Sender, ticket_open
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SHOTS = Path(os.environ.get("DAST_SCREENSHOTS", "")) if os.environ.get("DAST_SCREENSHOTS") else None
-
-
-def _sign_in(page: Page, live_server, user) -> None:
-    page.goto(f"{live_server.url}/tickets/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", "pw")
-    with page.expect_navigation():
-        page.click("button[type=submit]")
 
 
 @pytest.fixture
@@ -55,7 +48,7 @@ def test_a_shifter_finds_answers_escalates_and_closes_a_new_ticket(
     live_server, browser_context, desk
 ):
     page = browser_context.new_page()
-    _sign_in(page, live_server, desk.anna)
+    sign_in(page, live_server, desk.anna)
     page.click("text=New / unassigned")
     expect(page).to_have_url(f"{live_server.url}/tickets/?view=new")
     row = page.locator("table.tickets tbody tr", has_text="lost heartbeat")
@@ -108,7 +101,7 @@ def test_hostile_mail_html_stays_inert_in_the_browser(live_server, browser_conte
     page = browser_context.new_page()
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    _sign_in(page, live_server, desk.anna)
+    sign_in(page, live_server, desk.anna)
     page.goto(f"{live_server.url}/tickets/{desk.ticket.reference}/")
     page.click("text=Formatted version")
     expect(page.locator(".body.html")).to_contain_text("Hello")

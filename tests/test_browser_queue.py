@@ -7,18 +7,11 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser import sign_in
 from tests.factories import MembershipFactory, TeamFactory, TicketFactory, UserFactory
 from tickets.models import Role, Status
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _sign_in(page: Page, live_server, user) -> None:
-    page.goto(f"{live_server.url}/tickets/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", "pw")
-    with page.expect_navigation():
-        page.click("button[type=submit]")
 
 
 @pytest.fixture
@@ -39,7 +32,7 @@ def test_tabs_and_search_change_the_list_in_place_and_the_url_follows(
     live_server, browser_context, desk
 ):
     page = browser_context.new_page()
-    _sign_in(page, live_server, desk.anna)
+    sign_in(page, live_server, desk.anna)
     page.evaluate("window.sameDocument = true")
     page.click("nav.tabs >> text=Mine")
     expect(page).to_have_url(f"{live_server.url}/tickets/?view=mine")
@@ -59,7 +52,7 @@ def test_an_open_queue_shows_new_tickets_unless_tickets_are_ticked(
 ):
     settings.QUEUE_REFRESH_SECONDS = 1
     page = browser_context.new_page()
-    _sign_in(page, live_server, desk.anna)
+    sign_in(page, live_server, desk.anna)
     page.click("nav.tabs >> text=All open")
     expect(rows(page)).to_have_count(2)
     page.evaluate("window.sameDocument = true")

@@ -18,6 +18,7 @@ from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect
 
 from shifts.models import Booking, Closure, ShiftRole, SwapRequest, SwapState, Zone
+from tests.browser import sign_in
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
 from tickets.models import Role
 
@@ -60,16 +61,6 @@ def _calendar_path(day: date) -> str:
     return f"/shifts/?team=dast&month={day:%Y-%m}"
 
 
-def _sign_in(page: Page, live_server, user, path: str) -> None:
-    page.goto(f"{live_server.url}{path}")
-    assert "/login/" in page.url
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", "pw")
-    with page.expect_navigation():
-        page.click("button[type=submit]")
-    assert page.url == f"{live_server.url}{path}"
-
-
 def _submit(page: Page, button: Locator) -> None:
     """Click a button whose form posts and redirects, and wait for the page it lands on."""
     with page.expect_navigation():
@@ -89,7 +80,7 @@ def test_a_coordinator_assigns_a_shifter_on_a_red_slot_and_removes_them_again(
     _desk(coordinator=carla)
     ada = _person("ada", "Ada", "Lovelace", team, Role.SHIFTER)
     page = browser_context.new_page()
-    _sign_in(page, live_server, carla, _calendar_path(day))
+    sign_in(page, live_server, carla, _calendar_path(day))
 
     cell = _cell(page, "EU", day)
     gaps = page.locator("#zone-EU .gap-count")
@@ -133,7 +124,7 @@ def test_a_shifter_books_and_releases_an_open_slot_but_cannot_book_a_closed_day(
     )
     bob = _person("bob", "Bob", "Builder", team, Role.SHIFTER)
     page = browser_context.new_page()
-    _sign_in(page, live_server, bob, _calendar_path(day))
+    sign_in(page, live_server, bob, _calendar_path(day))
 
     cell = _cell(page, "EU", day)
     expect(cell).to_have_class(UNCOVERED)
@@ -209,7 +200,7 @@ def test_a_shifter_asks_another_to_swap_and_the_calendar_shows_the_other_after_t
         zone=Zone.objects.get(code="EU"), day=day, person=ada, role=ShiftRole.FIRST_LEVEL
     )
     page = browser_context.new_page()
-    _sign_in(page, live_server, ada, _calendar_path(day))
+    sign_in(page, live_server, ada, _calendar_path(day))
 
     cell = _cell(page, "EU", day)
     expect(cell).to_have_class(MINE)
@@ -233,7 +224,7 @@ def test_a_shifter_asks_another_to_swap_and_the_calendar_shows_the_other_after_t
     bob_context = browser_context.browser.new_context(viewport={"width": 1366, "height": 900})
     try:
         bob_page = bob_context.new_page()
-        _sign_in(bob_page, live_server, bob, _calendar_path(day))
+        sign_in(bob_page, live_server, bob, _calendar_path(day))
         bob_line = bob_page.locator("#swaps li")
         expect(bob_line).to_contain_text("Ada Lovelace asks Bob Builder to take EU")
         expect(bob_line).to_contain_text("conference that week")
@@ -327,7 +318,7 @@ def test_the_coordinators_month_grid_fits_the_desk_and_becomes_a_day_list_on_a_p
     Booking.objects.create(zone=eu, day=day, person=tina, role=ShiftRole.TRAINEE)
 
     page = browser_context.new_page()
-    _sign_in(page, live_server, carla, _calendar_path(day))
+    sign_in(page, live_server, carla, _calendar_path(day))
 
     for code in ("EU", "NA"):
         red = page.locator(f'td.uncovered[data-zone="{code}"]').count()
