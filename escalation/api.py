@@ -19,13 +19,24 @@ from __future__ import annotations
 from django.contrib.auth.models import User
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from escalation.models import Escalation, ExpertGroup, GroupKind, Timer, TimerRun
+from escalation.models import (
+    Escalation,
+    EscalationState,
+    ExpertGroup,
+    GroupKind,
+    Timer,
+    TimerKind,
+    TimerRun,
+    TimerState,
+)
 from escalation.selectors import GROUPS_CACHED
 from escalation.serializers import (
     EscalationCreateSerializer,
@@ -37,9 +48,38 @@ from escalation.serializers import (
 )
 from escalation.services import EscalationError, escalation_cancel, escalation_create
 from tickets.access import is_coordinator
+from tickets.api import PAGE, REFUSED, _paginated
 from tickets.api_common import page, request_team, valid
 from tickets.models import Team, parse_reference
 from tickets.teamcache import team_cache_forget
+
+# --- the schema (drf-spectacular) -----------------------------------------------------------
+
+TAGS = ["escalation"]
+TEAM = OpenApiParameter(
+    "team", OpenApiTypes.STR, description="A team's slug; needed when working in several teams."
+)
+TICKET = OpenApiParameter(
+    "ticket", OpenApiTypes.STR, description="A ticket's reference, e.g. DAST-1234."
+)
+# DRF's error bodies, as the module docstring says; a refusal is tickets' REFUSED.
+_DETAIL = {"type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]}
+INVALID = OpenApiResponse(
+    {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+    "Malformed input: each bad field with its messages.",
+)
+NOT_FOUND = OpenApiResponse(_DETAIL, "Not one of the caller's teams, or nothing by that id in it.")
+NOT_SIGNED_IN = OpenApiResponse(_DETAIL, "Not signed in.")
+NOT_COORDINATOR = OpenApiResponse(_DETAIL, "Not signed in, or not a coordinator of the team.")
+ESCALATION_REFUSED = OpenApiResponse(
+    REFUSED,
+    "Refused (a closed ticket, no note, already answered; `field` names the input, if one); "
+    "malformed input is a 400 naming each bad field.",
+)
+
+
+def _choices(name: str, values: list[str], what: str) -> OpenApiParameter:
+    return OpenApiParameter(name, OpenApiTypes.STR, enum=values, description=what)
 
 
 def _refused(error: EscalationError) -> Response:
@@ -64,6 +104,29 @@ def _groups(team: Team) -> QuerySet[ExpertGroup]:
     return ExpertGroup.objects.filter(team=team).select_related("cloud", "next_level")
 
 
+@extend_schema(
+    methods=["GET"],
+    tags=TAGS,
+    operation_id="escalation_groups_list",
+    summary="Expert groups, clouds and sites",
+    parameters=[TEAM, _choices("kind", GroupKind.values, "Only groups of this kind."), PAGE],
+    responses={
+        200: _paginated(GroupSerializer),
+        400: INVALID,
+        403: NOT_SIGNED_IN,
+        404: NOT_FOUND,
+    },
+)
+@extend_schema(
+    methods=["POST"],
+    tags=TAGS,
+    operation_id="escalation_groups_create",
+    summary="Add a group, cloud or site",
+    description="Coordinators only. `cloud` and `next_level` are ids of the team's groups.",
+    parameters=[TEAM],
+    request=GroupSerializer,
+    responses={201: GroupSerializer, 400: INVALID, 403: NOT_COORDINATOR, 404: NOT_FOUND},
+)
 @api_view(["GET", "POST"])
 def group_list(request: Request) -> Response:
     team = request_team(request)
@@ -87,6 +150,33 @@ def group_list(request: Request) -> Response:
     return Response(GroupSerializer(group, team=team).data, status=status.HTTP_201_CREATED)
 
 
+@extend_schema(
+    methods=["GET"],
+    tags=TAGS,
+    operation_id="escalation_groups_retrieve",
+    parameters=[TEAM],
+    responses={200: GroupSerializer, 403: NOT_SIGNED_IN, 404: NOT_FOUND},
+)
+@extend_schema(
+    methods=["PUT"],
+    tags=TAGS,
+    operation_id="escalation_groups_update",
+    summary="Change a group",
+    description="Coordinators only.",
+    parameters=[TEAM],
+    request=GroupSerializer,
+    responses={200: GroupSerializer, 400: INVALID, 403: NOT_COORDINATOR, 404: NOT_FOUND},
+)
+@extend_schema(
+    methods=["PATCH"],
+    tags=TAGS,
+    operation_id="escalation_groups_partial_update",
+    summary="Change some of a group's values",
+    description="Coordinators only; the values left out stay.",
+    parameters=[TEAM],
+    request=GroupSerializer,
+    responses={200: GroupSerializer, 400: INVALID, 403: NOT_COORDINATOR, 404: NOT_FOUND},
+)
 @api_view(["GET", "PUT", "PATCH"])
 def group_detail(request: Request, pk: int) -> Response:
     team = request_team(request)
@@ -102,6 +192,14 @@ def group_detail(request: Request, pk: int) -> Response:
     return Response(GroupSerializer(group, team=team).data)
 
 
+@extend_schema(
+    tags=TAGS,
+    operation_id="escalation_sites_list",
+    summary="Clouds and sites",
+    description="Cloud and site support contacts, clouds first, each site after its cloud.",
+    parameters=[TEAM, PAGE],
+    responses={200: _paginated(GroupSerializer), 403: NOT_SIGNED_IN, 404: NOT_FOUND},
+)
 @api_view(["GET"])
 def site_list(request: Request) -> Response:
     """Cloud and site support contacts, clouds first, each site after its cloud."""
@@ -125,6 +223,42 @@ def _with_timers(escalations: QuerySet[Escalation]) -> QuerySet[Escalation]:
     return escalations.prefetch_related(Prefetch("timers", queryset=timers, to_attr="all_timers"))
 
 
+@extend_schema(
+    methods=["GET"],
+    tags=TAGS,
+    operation_id="escalation_escalations_list",
+    summary="Escalations",
+    description="Newest first, each with its timers and the steps they ran.",
+    parameters=[
+        TEAM,
+        TICKET,
+        _choices("state", EscalationState.values, "Only escalations in this state."),
+        OpenApiParameter("group", OpenApiTypes.INT, description="Only those to this group's id."),
+        PAGE,
+    ],
+    responses={
+        200: _paginated(EscalationSerializer),
+        400: INVALID,
+        403: NOT_SIGNED_IN,
+        404: NOT_FOUND,
+    },
+)
+@extend_schema(
+    methods=["POST"],
+    tags=TAGS,
+    operation_id="escalation_escalations_create",
+    summary="Escalate a ticket",
+    description="To an expert group or site (`group`), or waiting on an external reference "
+    "of the ticket (`external_ref`); the mail goes out and the timer starts.",
+    parameters=[TEAM],
+    request=EscalationCreateSerializer,
+    responses={
+        201: EscalationSerializer,
+        400: ESCALATION_REFUSED,
+        403: NOT_SIGNED_IN,
+        404: NOT_FOUND,
+    },
+)
 @api_view(["GET", "POST"])
 def escalation_list(request: Request) -> Response:
     team = request_team(request)
@@ -153,6 +287,14 @@ def escalation_list(request: Request) -> Response:
     return Response(EscalationSerializer(esc).data, status=status.HTTP_201_CREATED)
 
 
+@extend_schema(
+    tags=TAGS,
+    operation_id="escalation_escalations_retrieve",
+    summary="One escalation",
+    description="With its timers and the steps they ran.",
+    parameters=[TEAM],
+    responses={200: EscalationSerializer, 403: NOT_SIGNED_IN, 404: NOT_FOUND},
+)
 @api_view(["GET"])
 def escalation_detail(request: Request, pk: int) -> Response:
     team = request_team(request)
@@ -160,6 +302,21 @@ def escalation_detail(request: Request, pk: int) -> Response:
     return Response(EscalationSerializer(esc).data)
 
 
+@extend_schema(
+    tags=TAGS,
+    operation_id="escalation_escalations_cancel",
+    summary="Cancel an escalation",
+    description="Stop waiting: its timers stop. An escalation answered or cancelled already is "
+    "a 400.",
+    parameters=[TEAM],
+    request=None,
+    responses={
+        200: EscalationSerializer,
+        400: ESCALATION_REFUSED,
+        403: NOT_SIGNED_IN,
+        404: NOT_FOUND,
+    },
+)
 @api_view(["POST"])
 def escalation_cancel_view(request: Request, pk: int) -> Response:
     team = request_team(request)
@@ -184,6 +341,25 @@ def _timers(team: Team) -> QuerySet[Timer]:
     )
 
 
+@extend_schema(
+    tags=TAGS,
+    operation_id="escalation_timers_list",
+    summary="Timers",
+    description="Armed and past timers, the soonest due first.",
+    parameters=[
+        TEAM,
+        TICKET,
+        _choices("state", TimerState.values, "Only timers in this state."),
+        _choices("kind", TimerKind.values, "Only timers of this kind."),
+        PAGE,
+    ],
+    responses={
+        200: _paginated(TimerSerializer),
+        400: INVALID,
+        403: NOT_SIGNED_IN,
+        404: NOT_FOUND,
+    },
+)
 @api_view(["GET"])
 def timer_list(request: Request) -> Response:
     team = request_team(request)
@@ -195,6 +371,13 @@ def timer_list(request: Request) -> Response:
     return page(request, timers.order_by("due_at", "pk"), TimerSerializer)
 
 
+@extend_schema(
+    tags=TAGS,
+    operation_id="escalation_timers_retrieve",
+    summary="One timer",
+    parameters=[TEAM],
+    responses={200: TimerSerializer, 403: NOT_SIGNED_IN, 404: NOT_FOUND},
+)
 @api_view(["GET"])
 def timer_detail(request: Request, pk: int) -> Response:
     return Response(TimerSerializer(get_object_or_404(_timers(request_team(request)), pk=pk)).data)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from escalation.models import (
@@ -185,6 +186,17 @@ class EscalationSerializer(serializers.ModelSerializer):
             "timers",
         ]
 
+    @extend_schema_field(
+        inline_serializer(
+            "EscalationGroup",
+            fields={
+                "id": serializers.IntegerField(),
+                "name": serializers.CharField(),
+                "kind": serializers.ChoiceField(choices=GroupKind.choices),
+            },
+            allow_null=True,
+        )
+    )
     def get_group(self, esc: Escalation) -> dict[str, Any] | None:
         group = esc.group
         return None if group is None else {"id": group.pk, "name": group.name, "kind": group.kind}
@@ -192,6 +204,7 @@ class EscalationSerializer(serializers.ModelSerializer):
     def get_created_by(self, esc: Escalation) -> str | None:
         return display_name(esc.created_by) if esc.created_by else None
 
+    @extend_schema_field(TimerSerializer(many=True))
     def get_timers(self, esc: Escalation) -> list[dict[str, Any]]:
         timers = getattr(esc, "all_timers", None)
         if timers is None:  # a list without the prefetch: the ids are enough there
@@ -205,11 +218,14 @@ class EscalationCreateSerializer(serializers.Serializer):
     external_ref = serializers.IntegerField(required=False, allow_null=True)
     note = serializers.CharField(max_length=4000, allow_blank=True)
 
-    def __init__(self, *args: Any, team: Team, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, team: Team | None = None, **kwargs: Any) -> None:
+        """``team`` is needed to validate (the ids are looked up in it), not to describe the
+        shape in the schema."""
         super().__init__(*args, **kwargs)
         self.team = team
 
     def validate_ticket(self, value: str) -> Ticket:
+        assert self.team is not None, "EscalationCreateSerializer needs the team"
         reference = parse_reference(value)
         ticket = (
             Ticket.objects.filter(

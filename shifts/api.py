@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view, permission_classes, throttle_classes
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
@@ -34,6 +36,8 @@ from rest_framework.throttling import UserRateThrottle
 from shifts.models import Booking, Closure, Zone
 from shifts.selectors import bookings_filtered, credit_totals, month_grid, on_duty
 from shifts.serializers import (
+    CREDITS,
+    SLOT_GRID,
     BookingCreateSerializer,
     BookingQuery,
     BookingSerializer,
@@ -56,6 +60,7 @@ from shifts.services import (
     zone_save,
 )
 from tickets.access import is_coordinator
+from tickets.api import PAGE, REFUSED, _paginated
 from tickets.api_common import page, request_team, valid
 from tickets.models import Team
 from tickets.selectors import teams_for_desk_user
@@ -64,6 +69,34 @@ from tickets.selectors import teams_for_desk_user
 # a day covers any calendar quarter).
 SLOTS_MAX_DAYS = 92
 SLOTS_DEFAULT_DAYS = 28
+
+# --- the schema (drf-spectacular) -----------------------------------------------------------
+
+TAGS = ["shifts"]
+TEAM = OpenApiParameter(
+    "team", OpenApiTypes.STR, description="A team's slug; needed when working in several teams."
+)
+# DRF's error bodies, as the module docstring says; a refusal is tickets' REFUSED.
+_DETAIL = {"type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]}
+INVALID = OpenApiResponse(
+    {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+    "Malformed input: each bad field with its messages.",
+)
+NOT_FOUND = OpenApiResponse(_DETAIL, "Not one of the caller's teams, or nothing by that id in it.")
+NOT_SIGNED_IN = OpenApiResponse(_DETAIL, "Not signed in.")
+NOT_COORDINATOR = OpenApiResponse(_DETAIL, "Not signed in, or not a coordinator of the team.")
+SHIFT_REFUSED = OpenApiResponse(
+    REFUSED,
+    "Refused by the calendar (`field` names the input); malformed input is a 400 "
+    "naming each bad field.",
+)
+
+
+def _period_parameters(first: str, last: str) -> list[OpenApiParameter]:
+    return [
+        OpenApiParameter("from", OpenApiTypes.DATE, description=f"First day (default: {first})."),
+        OpenApiParameter("to", OpenApiTypes.DATE, description=f"Last day (default: {last})."),
+    ]
 
 
 class OnDutyThrottle(UserRateThrottle):
@@ -131,6 +164,27 @@ def _months(first: date, last: date) -> Iterator[tuple[int, int]]:
 # --- who is on duty (public) ----------------------------------------------------------------
 
 
+@extend_schema(
+    tags=TAGS,
+    operation_id="shifts_on_duty",
+    summary="Who is on shift",
+    description='Public, like the "On shift now" page: the slot at `at` and the names and '
+    "roles of the people booked on it (no slot: `zone` and `slot` are null). Any team's slug; "
+    "left out, the caller's only team (or the desk's only team, for an anonymous caller).",
+    parameters=[
+        OpenApiParameter("team", OpenApiTypes.STR, description="Any team's slug."),
+        OpenApiParameter(
+            "at",
+            OpenApiTypes.DATETIME,
+            description="ISO 8601; without an offset, the team's local time. Default: now.",
+        ),
+    ],
+    responses={
+        200: OnDutySerializer,
+        400: INVALID,
+        404: OpenApiResponse(_DETAIL, "No such team."),
+    },
+)
 @api_view(["GET"])
 @permission_classes([AllowAny])
 @throttle_classes([OnDutyThrottle])
@@ -153,6 +207,24 @@ def _zone_saved(team: Team, data: ZoneInputSerializer, zone: Zone | None) -> Zon
         raise ValidationError(get_error_detail(error)) from None
 
 
+@extend_schema(
+    methods=["GET"],
+    tags=TAGS,
+    operation_id="shifts_zones_list",
+    summary="The team's zones",
+    parameters=[TEAM, PAGE],
+    responses={200: _paginated(ZoneSerializer), 403: NOT_SIGNED_IN, 404: NOT_FOUND},
+)
+@extend_schema(
+    methods=["POST"],
+    tags=TAGS,
+    operation_id="shifts_zones_create",
+    summary="Add a zone",
+    description="Coordinators only. Its hours may not overlap another zone's.",
+    parameters=[TEAM],
+    request=ZoneInputSerializer,
+    responses={201: ZoneSerializer, 400: SHIFT_REFUSED, 403: NOT_COORDINATOR, 404: NOT_FOUND},
+)
 @api_view(["GET", "POST"])
 def zone_list(request: Request) -> Response:
     team = request_team(request)
@@ -170,6 +242,33 @@ def zone_list(request: Request) -> Response:
     return Response(ZoneSerializer(zone).data, status=status.HTTP_201_CREATED)
 
 
+@extend_schema(
+    methods=["GET"],
+    tags=TAGS,
+    operation_id="shifts_zones_retrieve",
+    parameters=[TEAM],
+    responses={200: ZoneSerializer, 403: NOT_SIGNED_IN, 404: NOT_FOUND},
+)
+@extend_schema(
+    methods=["PUT"],
+    tags=TAGS,
+    operation_id="shifts_zones_update",
+    summary="Change a zone",
+    description="Coordinators only.",
+    parameters=[TEAM],
+    request=ZoneInputSerializer,
+    responses={200: ZoneSerializer, 400: SHIFT_REFUSED, 403: NOT_COORDINATOR, 404: NOT_FOUND},
+)
+@extend_schema(
+    methods=["PATCH"],
+    tags=TAGS,
+    operation_id="shifts_zones_partial_update",
+    summary="Change some of a zone's values",
+    description="Coordinators only; the values left out stay.",
+    parameters=[TEAM],
+    request=ZoneInputSerializer,
+    responses={200: ZoneSerializer, 400: SHIFT_REFUSED, 403: NOT_COORDINATOR, 404: NOT_FOUND},
+)
 @api_view(["GET", "PUT", "PATCH"])
 def zone_detail(request: Request, pk: int) -> Response:
     team = request_team(request)
@@ -189,6 +288,24 @@ def zone_detail(request: Request, pk: int) -> Response:
 # --- closures -------------------------------------------------------------------------------
 
 
+@extend_schema(
+    methods=["GET"],
+    tags=TAGS,
+    operation_id="shifts_closures_list",
+    summary="Days the calendar is closed",
+    parameters=[TEAM, PAGE],
+    responses={200: _paginated(ClosureSerializer), 403: NOT_SIGNED_IN, 404: NOT_FOUND},
+)
+@extend_schema(
+    methods=["POST"],
+    tags=TAGS,
+    operation_id="shifts_closures_create",
+    summary="Close the calendar",
+    description="Coordinators only: no shifts from `starts_on` to `ends_on`, both included.",
+    parameters=[TEAM],
+    request=ClosureSerializer,
+    responses={201: ClosureSerializer, 400: SHIFT_REFUSED, 403: NOT_COORDINATOR, 404: NOT_FOUND},
+)
 @api_view(["GET", "POST"])
 def closure_list(request: Request) -> Response:
     team = request_team(request)
@@ -210,6 +327,22 @@ def closure_list(request: Request) -> Response:
     return Response(ClosureSerializer(closure).data, status=status.HTTP_201_CREATED)
 
 
+@extend_schema(
+    methods=["GET"],
+    tags=TAGS,
+    operation_id="shifts_closures_retrieve",
+    parameters=[TEAM],
+    responses={200: ClosureSerializer, 403: NOT_SIGNED_IN, 404: NOT_FOUND},
+)
+@extend_schema(
+    methods=["DELETE"],
+    tags=TAGS,
+    operation_id="shifts_closures_destroy",
+    summary="Reopen the calendar",
+    description="Coordinators only.",
+    parameters=[TEAM],
+    responses={204: None, 403: NOT_COORDINATOR, 404: NOT_FOUND},
+)
 @api_view(["GET", "DELETE"])
 def closure_detail(request: Request, pk: int) -> Response:
     team = request_team(request)
@@ -224,6 +357,15 @@ def closure_detail(request: Request, pk: int) -> Response:
 # --- the slot grid --------------------------------------------------------------------------
 
 
+@extend_schema(
+    tags=TAGS,
+    operation_id="shifts_slots_list",
+    summary="The slot grid",
+    description="Every scheduled slot per zone, closed ones flagged, with its bookings, "
+    f"credit and coverage; at most {SLOTS_MAX_DAYS} days at a time.",
+    parameters=[TEAM, *_period_parameters("today", "four weeks from today")],
+    responses={200: SLOT_GRID, 400: INVALID, 403: NOT_SIGNED_IN, 404: NOT_FOUND},
+)
 @api_view(["GET"])
 def slot_list(request: Request) -> Response:
     """Every scheduled slot ``from``..``to`` per zone, closed ones flagged, with bookings."""
@@ -257,6 +399,42 @@ def slot_list(request: Request) -> Response:
 # --- bookings -------------------------------------------------------------------------------
 
 
+@extend_schema(
+    methods=["GET"],
+    tags=TAGS,
+    operation_id="shifts_bookings_list",
+    summary="Bookings",
+    description="Optionally of one person, on one zone, from one day to another.",
+    parameters=[
+        TEAM,
+        OpenApiParameter("person", OpenApiTypes.INT, description="A person's id."),
+        OpenApiParameter("zone", OpenApiTypes.INT, description="A zone's id."),
+        OpenApiParameter("from", OpenApiTypes.DATE, description="First day."),
+        OpenApiParameter("to", OpenApiTypes.DATE, description="Last day."),
+        PAGE,
+    ],
+    responses={
+        200: _paginated(BookingSerializer),
+        400: INVALID,
+        403: NOT_SIGNED_IN,
+        404: NOT_FOUND,
+    },
+)
+@extend_schema(
+    methods=["POST"],
+    tags=TAGS,
+    operation_id="shifts_bookings_create",
+    summary="Book a slot",
+    description="`person` defaults to the caller; only a coordinator books someone else.",
+    parameters=[TEAM],
+    request=BookingCreateSerializer,
+    responses={
+        201: BookingSerializer,
+        400: SHIFT_REFUSED,
+        403: OpenApiResponse(_DETAIL, "Not signed in, or not a coordinator booking someone else."),
+        404: NOT_FOUND,
+    },
+)
 @api_view(["GET", "POST"])
 def booking_list(request: Request) -> Response:
     team = request_team(request)
@@ -284,6 +462,30 @@ def booking_list(request: Request) -> Response:
     return Response(BookingSerializer(booking).data, status=status.HTTP_201_CREATED)
 
 
+@extend_schema(
+    methods=["GET"],
+    tags=TAGS,
+    operation_id="shifts_bookings_retrieve",
+    parameters=[TEAM],
+    responses={200: BookingSerializer, 403: NOT_SIGNED_IN, 404: NOT_FOUND},
+)
+@extend_schema(
+    methods=["DELETE"],
+    tags=TAGS,
+    operation_id="shifts_bookings_destroy",
+    summary="Release a booking",
+    description="A shifter releases their own booking until SHIFT_RELEASE_NOTICE_HOURS before "
+    "the slot starts; later, and anyone else's, a coordinator.",
+    parameters=[TEAM],
+    responses={
+        204: None,
+        400: SHIFT_REFUSED,
+        403: OpenApiResponse(
+            _DETAIL, "Not signed in, someone else's booking, or too close to its start."
+        ),
+        404: NOT_FOUND,
+    },
+)
 @api_view(["GET", "DELETE"])
 def booking_detail(request: Request, pk: int) -> Response:
     team = request_team(request)
@@ -302,6 +504,14 @@ def booking_detail(request: Request, pk: int) -> Response:
 # --- credits --------------------------------------------------------------------------------
 
 
+@extend_schema(
+    tags=TAGS,
+    operation_id="shifts_credits_list",
+    summary="Credits",
+    description="Coordinators only: slots worked and credit per person.",
+    parameters=[TEAM, *_period_parameters("1 January of this year", "today")],
+    responses={200: CREDITS, 400: INVALID, 403: NOT_COORDINATOR, 404: NOT_FOUND},
+)
 @api_view(["GET"])
 def credit_list(request: Request) -> Response:
     """Slots worked and credit per person ``from``..``to`` (default: this year so far)."""

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.contrib.auth.models import User
+from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
 from shifts.models import Booking, Closure, ShiftRole, Zone
@@ -168,11 +169,14 @@ class ZoneInputSerializer(serializers.Serializer):
         error_messages={"does_not_exist": "User {pk_value} is not a coordinator of this team."},
     )
 
-    def __init__(self, *args: Any, team: Team, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, team: Team | None = None, **kwargs: Any) -> None:
+        """``team`` is needed to validate (the coordinator is looked up in it), not to describe
+        the shape in the schema."""
         super().__init__(*args, **kwargs)
-        self.fields["coordinator"].queryset = User.objects.filter(
-            memberships__team=team, memberships__role__in=(Role.COORDINATOR, Role.ADMIN)
-        ).distinct()
+        if team is not None:
+            self.fields["coordinator"].queryset = User.objects.filter(
+                memberships__team=team, memberships__role__in=(Role.COORDINATOR, Role.ADMIN)
+            ).distinct()
 
     def spec(self, zone: Zone | None = None) -> ZoneSpec:
         values: dict[str, Any] = {}
@@ -231,10 +235,13 @@ class BookingCreateSerializer(serializers.Serializer):
     )
     role = serializers.ChoiceField(choices=ShiftRole.choices)
 
-    def __init__(self, *args: Any, team: Team, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, team: Team | None = None, **kwargs: Any) -> None:
+        """``team`` is needed to validate (the ids are looked up in it), not to describe the
+        shape in the schema."""
         super().__init__(*args, **kwargs)
-        self.fields["zone"].queryset = Zone.objects.filter(team=team).select_related("team")
-        self.fields["person"].queryset = User.objects.filter(memberships__team=team).distinct()
+        if team is not None:
+            self.fields["zone"].queryset = Zone.objects.filter(team=team).select_related("team")
+            self.fields["person"].queryset = User.objects.filter(memberships__team=team).distinct()
 
 
 # --- slots and credits ----------------------------------------------------------------------
@@ -278,3 +285,34 @@ class CreditRowSerializer(serializers.Serializer):
 
     def get_name(self, row: Any) -> str:
         return row.person.get_full_name()
+
+
+# The slot grid and the credits, as the views render them (dicts: "from" cannot be a field's
+# name in a class), for the schema.
+SLOT_GRID = inline_serializer(
+    "SlotGrid",
+    fields={
+        "team": serializers.SlugField(),
+        "from": serializers.DateField(),
+        "to": serializers.DateField(),
+        "zones": inline_serializer(
+            "ZoneSlots",
+            fields={
+                "id": serializers.IntegerField(),
+                "code": serializers.CharField(),
+                "name": serializers.CharField(),
+                "slots": CellSerializer(many=True),
+            },
+            many=True,
+        ),
+    },
+)
+CREDITS = inline_serializer(
+    "Credits",
+    fields={
+        "team": serializers.SlugField(),
+        "from": serializers.DateField(),
+        "to": serializers.DateField(),
+        "people": CreditRowSerializer(many=True),
+    },
+)
