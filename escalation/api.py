@@ -48,29 +48,28 @@ from escalation.serializers import (
 )
 from escalation.services import EscalationError, escalation_cancel, escalation_create
 from tickets.access import is_coordinator
-from tickets.api import PAGE, REFUSED, _paginated
-from tickets.api_common import page, request_team, valid
+from tickets.api_common import (
+    INVALID,
+    NOT_COORDINATOR,
+    NOT_FOUND,
+    NOT_SIGNED_IN,
+    PAGE,
+    REFUSED,
+    TEAM,
+    page,
+    paginated,
+    request_team,
+    valid,
+)
 from tickets.models import Team, parse_reference
 from tickets.teamcache import team_cache_forget
 
 # --- the schema (drf-spectacular) -----------------------------------------------------------
 
 TAGS = ["escalation"]
-TEAM = OpenApiParameter(
-    "team", OpenApiTypes.STR, description="A team's slug; needed when working in several teams."
-)
 TICKET = OpenApiParameter(
     "ticket", OpenApiTypes.STR, description="A ticket's reference, e.g. DAST-1234."
 )
-# DRF's error bodies, as the module docstring says; a refusal is tickets' REFUSED.
-_DETAIL = {"type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]}
-INVALID = OpenApiResponse(
-    {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
-    "Malformed input: each bad field with its messages.",
-)
-NOT_FOUND = OpenApiResponse(_DETAIL, "Not one of the caller's teams, or nothing by that id in it.")
-NOT_SIGNED_IN = OpenApiResponse(_DETAIL, "Not signed in.")
-NOT_COORDINATOR = OpenApiResponse(_DETAIL, "Not signed in, or not a coordinator of the team.")
 ESCALATION_REFUSED = OpenApiResponse(
     REFUSED,
     "Refused (a closed ticket, no note, already answered; `field` names the input, if one); "
@@ -111,7 +110,7 @@ def _groups(team: Team) -> QuerySet[ExpertGroup]:
     summary="Expert groups, clouds and sites",
     parameters=[TEAM, _choices("kind", GroupKind.values, "Only groups of this kind."), PAGE],
     responses={
-        200: _paginated(GroupSerializer),
+        200: paginated(GroupSerializer),
         400: INVALID,
         403: NOT_SIGNED_IN,
         404: NOT_FOUND,
@@ -198,7 +197,7 @@ def group_detail(request: Request, pk: int) -> Response:
     summary="Clouds and sites",
     description="Cloud and site support contacts, clouds first, each site after its cloud.",
     parameters=[TEAM, PAGE],
-    responses={200: _paginated(GroupSerializer), 403: NOT_SIGNED_IN, 404: NOT_FOUND},
+    responses={200: paginated(GroupSerializer), 403: NOT_SIGNED_IN, 404: NOT_FOUND},
 )
 @api_view(["GET"])
 def site_list(request: Request) -> Response:
@@ -237,7 +236,7 @@ def _with_timers(escalations: QuerySet[Escalation]) -> QuerySet[Escalation]:
         PAGE,
     ],
     responses={
-        200: _paginated(EscalationSerializer),
+        200: paginated(EscalationSerializer),
         400: INVALID,
         403: NOT_SIGNED_IN,
         404: NOT_FOUND,
@@ -354,7 +353,7 @@ def _timers(team: Team) -> QuerySet[Timer]:
         PAGE,
     ],
     responses={
-        200: _paginated(TimerSerializer),
+        200: paginated(TimerSerializer),
         400: INVALID,
         403: NOT_SIGNED_IN,
         404: NOT_FOUND,

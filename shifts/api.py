@@ -60,8 +60,20 @@ from shifts.services import (
     zone_save,
 )
 from tickets.access import is_coordinator
-from tickets.api import PAGE, REFUSED, _paginated
-from tickets.api_common import page, request_team, valid
+from tickets.api_common import (
+    DETAIL,
+    INVALID,
+    NOT_COORDINATOR,
+    NOT_FOUND,
+    NOT_SIGNED_IN,
+    PAGE,
+    REFUSED,
+    TEAM,
+    page,
+    paginated,
+    request_team,
+    valid,
+)
 from tickets.models import Team
 from tickets.selectors import teams_for_desk_user
 
@@ -73,18 +85,6 @@ SLOTS_DEFAULT_DAYS = 28
 # --- the schema (drf-spectacular) -----------------------------------------------------------
 
 TAGS = ["shifts"]
-TEAM = OpenApiParameter(
-    "team", OpenApiTypes.STR, description="A team's slug; needed when working in several teams."
-)
-# DRF's error bodies, as the module docstring says; a refusal is tickets' REFUSED.
-_DETAIL = {"type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]}
-INVALID = OpenApiResponse(
-    {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
-    "Malformed input: each bad field with its messages.",
-)
-NOT_FOUND = OpenApiResponse(_DETAIL, "Not one of the caller's teams, or nothing by that id in it.")
-NOT_SIGNED_IN = OpenApiResponse(_DETAIL, "Not signed in.")
-NOT_COORDINATOR = OpenApiResponse(_DETAIL, "Not signed in, or not a coordinator of the team.")
 SHIFT_REFUSED = OpenApiResponse(
     REFUSED,
     "Refused by the calendar (`field` names the input); malformed input is a 400 "
@@ -182,7 +182,7 @@ def _months(first: date, last: date) -> Iterator[tuple[int, int]]:
     responses={
         200: OnDutySerializer,
         400: INVALID,
-        404: OpenApiResponse(_DETAIL, "No such team."),
+        404: OpenApiResponse(DETAIL, "No such team."),
     },
 )
 @api_view(["GET"])
@@ -213,7 +213,7 @@ def _zone_saved(team: Team, data: ZoneInputSerializer, zone: Zone | None) -> Zon
     operation_id="shifts_zones_list",
     summary="The team's zones",
     parameters=[TEAM, PAGE],
-    responses={200: _paginated(ZoneSerializer), 403: NOT_SIGNED_IN, 404: NOT_FOUND},
+    responses={200: paginated(ZoneSerializer), 403: NOT_SIGNED_IN, 404: NOT_FOUND},
 )
 @extend_schema(
     methods=["POST"],
@@ -294,7 +294,7 @@ def zone_detail(request: Request, pk: int) -> Response:
     operation_id="shifts_closures_list",
     summary="Days the calendar is closed",
     parameters=[TEAM, PAGE],
-    responses={200: _paginated(ClosureSerializer), 403: NOT_SIGNED_IN, 404: NOT_FOUND},
+    responses={200: paginated(ClosureSerializer), 403: NOT_SIGNED_IN, 404: NOT_FOUND},
 )
 @extend_schema(
     methods=["POST"],
@@ -414,7 +414,7 @@ def slot_list(request: Request) -> Response:
         PAGE,
     ],
     responses={
-        200: _paginated(BookingSerializer),
+        200: paginated(BookingSerializer),
         400: INVALID,
         403: NOT_SIGNED_IN,
         404: NOT_FOUND,
@@ -431,7 +431,7 @@ def slot_list(request: Request) -> Response:
     responses={
         201: BookingSerializer,
         400: SHIFT_REFUSED,
-        403: OpenApiResponse(_DETAIL, "Not signed in, or not a coordinator booking someone else."),
+        403: OpenApiResponse(DETAIL, "Not signed in, or not a coordinator booking someone else."),
         404: NOT_FOUND,
     },
 )
@@ -481,7 +481,7 @@ def booking_list(request: Request) -> Response:
         204: None,
         400: SHIFT_REFUSED,
         403: OpenApiResponse(
-            _DETAIL, "Not signed in, someone else's booking, or too close to its start."
+            DETAIL, "Not signed in, someone else's booking, or too close to its start."
         ),
         404: NOT_FOUND,
     },

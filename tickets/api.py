@@ -18,7 +18,7 @@ reply to a closed ticket) is a 400 ``{"detail": ..., "field": ...}``.
 
 from __future__ import annotations
 
-from functools import cache, partial
+from functools import partial
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -28,8 +28,8 @@ from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers, status
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
 from rest_framework.decorators import api_view, throttle_classes
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.request import Request
@@ -37,7 +37,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 
 from tickets.access import may_act
-from tickets.api_common import page, request_team, valid
+from tickets.api_common import PAGE, REFUSED, page, paginated, request_team, valid
 from tickets.forms import QueueFilter, queue_views
 from tickets.http import attachment_download
 from tickets.models import Attachment, Message, MessageKind, ReplyDraft, Ticket
@@ -67,27 +67,6 @@ class TicketsApiThrottle(UserRateThrottle):
     """Per person, at the rate in settings (REST_FRAMEWORK's DEFAULT_THROTTLE_RATES)."""
 
     scope = "tickets_api"
-
-
-@cache
-def _paginated(serializer: type[serializers.Serializer]) -> serializers.Serializer:
-    """A page of ``serializer``'s rows, for the schema (one component per shape)."""
-    return inline_serializer(
-        f"Paginated{serializer.__name__.removesuffix('Serializer')}List",
-        fields={
-            "count": serializers.IntegerField(),
-            "next": serializers.URLField(allow_null=True),
-            "previous": serializers.URLField(allow_null=True),
-            "results": serializer(many=True),
-        },
-    )
-
-
-PAGE = OpenApiParameter("page", OpenApiTypes.INT, OpenApiParameter.QUERY)
-REFUSED = inline_serializer(
-    "Refusal",
-    fields={"detail": serializers.CharField(), "field": serializers.CharField(allow_null=True)},
-)
 
 
 def _refused(error: DeskError) -> Response:
@@ -175,7 +154,7 @@ def _open(request: Request) -> Response:
     description="Tickets of the caller's teams, newest activity first unless `sort` says "
     "otherwise; the same filters as the queue page. A bad filter is a 400 naming it.",
     parameters=[*queue_parameters(), PAGE],
-    responses={200: _paginated(TicketSerializer)},
+    responses={200: paginated(TicketSerializer)},
 )
 @extend_schema(
     methods=["POST"],
@@ -202,7 +181,7 @@ def ticket_list(request: Request) -> Response:
     description="Words in the subject or any message (quotes for a phrase, -word to leave "
     "out), or a reference such as DAST-1234; best first.",
     parameters=[SearchQuery, PAGE],
-    responses={200: _paginated(TicketSerializer)},
+    responses={200: paginated(TicketSerializer)},
 )
 @api_view(["GET"])
 @throttle_classes([TicketsApiThrottle])
@@ -271,7 +250,7 @@ def _message_data(ticket: Ticket, message: Message) -> dict[str, Any]:
     tags=TAGS,
     operation_id="tickets_messages_list",
     parameters=[PAGE],
-    responses={200: _paginated(MessageSerializer)},
+    responses={200: paginated(MessageSerializer)},
 )
 @api_view(["GET"])
 @throttle_classes([TicketsApiThrottle])

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC
+from functools import cache
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
@@ -71,3 +74,40 @@ def page(
     if prepare is not None:
         rows = list(prepare(rows))
     return paginator.get_paginated_response(serializer_class(rows, many=True).data)
+
+
+# --- pieces of the OpenAPI schema the three APIs share (drf-spectacular) ---------------------
+
+
+@cache
+def paginated(serializer: type[serializers.Serializer]) -> serializers.Serializer:
+    """A page of ``serializer``'s rows, for the schema (one component per shape)."""
+    return inline_serializer(
+        f"Paginated{serializer.__name__.removesuffix('Serializer')}List",
+        fields={
+            "count": serializers.IntegerField(),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": serializer(many=True),
+        },
+    )
+
+
+PAGE = OpenApiParameter("page", OpenApiTypes.INT, OpenApiParameter.QUERY)
+TEAM = OpenApiParameter(
+    "team", OpenApiTypes.STR, description="A team's slug; needed when working in several teams."
+)
+# A service's refusal: what is wrong and, when one input is to blame, which.
+REFUSED = inline_serializer(
+    "Refusal",
+    fields={"detail": serializers.CharField(), "field": serializers.CharField(allow_null=True)},
+)
+# DRF's own error bodies.
+DETAIL = {"type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]}
+INVALID = OpenApiResponse(
+    {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+    "Malformed input: each bad field with its messages.",
+)
+NOT_FOUND = OpenApiResponse(DETAIL, "Not one of the caller's teams, or nothing by that id in it.")
+NOT_SIGNED_IN = OpenApiResponse(DETAIL, "Not signed in.")
+NOT_COORDINATOR = OpenApiResponse(DETAIL, "Not signed in, or not a coordinator of the team.")
