@@ -56,6 +56,7 @@ from tickets.api_common import (
     PAGE,
     REFUSED,
     TEAM,
+    editable_schema,
     page,
     paginated,
     request_team,
@@ -149,32 +150,13 @@ def group_list(request: Request) -> Response:
     return Response(GroupSerializer(group, team=team).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema(
-    methods=["GET"],
-    tags=TAGS,
-    operation_id="escalation_groups_retrieve",
-    parameters=[TEAM],
-    responses={200: GroupSerializer, 403: NOT_SIGNED_IN, 404: NOT_FOUND},
-)
-@extend_schema(
-    methods=["PUT"],
-    tags=TAGS,
-    operation_id="escalation_groups_update",
-    summary="Change a group",
-    description="Coordinators only.",
-    parameters=[TEAM],
-    request=GroupSerializer,
-    responses={200: GroupSerializer, 400: INVALID, 403: NOT_COORDINATOR, 404: NOT_FOUND},
-)
-@extend_schema(
-    methods=["PATCH"],
-    tags=TAGS,
-    operation_id="escalation_groups_partial_update",
-    summary="Change some of a group's values",
-    description="Coordinators only; the values left out stay.",
-    parameters=[TEAM],
-    request=GroupSerializer,
-    responses={200: GroupSerializer, 400: INVALID, 403: NOT_COORDINATOR, 404: NOT_FOUND},
+@editable_schema(
+    tag="escalation",
+    operation="escalation_groups",
+    thing="group",
+    output=GroupSerializer,
+    given=GroupSerializer,
+    refused=INVALID,
 )
 @api_view(["GET", "PUT", "PATCH"])
 def group_detail(request: Request, pk: int) -> Response:

@@ -69,6 +69,7 @@ from tickets.api_common import (
     PAGE,
     REFUSED,
     TEAM,
+    editable_schema,
     page,
     paginated,
     request_team,
@@ -242,32 +243,13 @@ def zone_list(request: Request) -> Response:
     return Response(ZoneSerializer(zone).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema(
-    methods=["GET"],
-    tags=TAGS,
-    operation_id="shifts_zones_retrieve",
-    parameters=[TEAM],
-    responses={200: ZoneSerializer, 403: NOT_SIGNED_IN, 404: NOT_FOUND},
-)
-@extend_schema(
-    methods=["PUT"],
-    tags=TAGS,
-    operation_id="shifts_zones_update",
-    summary="Change a zone",
-    description="Coordinators only.",
-    parameters=[TEAM],
-    request=ZoneInputSerializer,
-    responses={200: ZoneSerializer, 400: SHIFT_REFUSED, 403: NOT_COORDINATOR, 404: NOT_FOUND},
-)
-@extend_schema(
-    methods=["PATCH"],
-    tags=TAGS,
-    operation_id="shifts_zones_partial_update",
-    summary="Change some of a zone's values",
-    description="Coordinators only; the values left out stay.",
-    parameters=[TEAM],
-    request=ZoneInputSerializer,
-    responses={200: ZoneSerializer, 400: SHIFT_REFUSED, 403: NOT_COORDINATOR, 404: NOT_FOUND},
+@editable_schema(
+    tag="shifts",
+    operation="shifts_zones",
+    thing="zone",
+    output=ZoneSerializer,
+    given=ZoneInputSerializer,
+    refused=SHIFT_REFUSED,
 )
 @api_view(["GET", "PUT", "PATCH"])
 def zone_detail(request: Request, pk: int) -> Response:

@@ -10,12 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
@@ -79,6 +84,9 @@ def page(
 # --- pieces of the OpenAPI schema the three APIs share (drf-spectacular) ---------------------
 
 
+V = TypeVar("V", bound=Callable[..., Any])  # a view function
+
+
 @cache
 def paginated(serializer: type[serializers.Serializer]) -> serializers.Serializer:
     """A page of ``serializer``'s rows, for the schema (one component per shape)."""
@@ -111,3 +119,47 @@ INVALID = OpenApiResponse(
 NOT_FOUND = OpenApiResponse(DETAIL, "Not one of the caller's teams, or nothing by that id in it.")
 NOT_SIGNED_IN = OpenApiResponse(DETAIL, "Not signed in.")
 NOT_COORDINATOR = OpenApiResponse(DETAIL, "Not signed in, or not a coordinator of the team.")
+
+
+def editable_schema(
+    *,
+    tag: str,
+    operation: str,
+    thing: str,
+    output: type[serializers.Serializer],
+    given: type[serializers.Serializer],
+    refused: OpenApiResponse,
+) -> Callable[[V], V]:
+    """The schema of a GET/PUT/PATCH view of one row that coordinators change: read it,
+    change it, change some of it (``operation``: the operation ids' stem, e.g.
+    "shifts_zones"; ``given``: the input serializer)."""
+
+    def decorate(view: V) -> V:
+        common: dict[str, Any] = {"tags": [tag], "parameters": [TEAM]}
+        changed = {200: output, 400: refused, 403: NOT_COORDINATOR, 404: NOT_FOUND}
+        view = extend_schema(
+            methods=["PATCH"],
+            operation_id=f"{operation}_partial_update",
+            summary=f"Change some of a {thing}'s values",
+            description="Coordinators only; the values left out stay.",
+            request=given,
+            responses=changed,
+            **common,
+        )(view)
+        view = extend_schema(
+            methods=["PUT"],
+            operation_id=f"{operation}_update",
+            summary=f"Change a {thing}",
+            description="Coordinators only.",
+            request=given,
+            responses=changed,
+            **common,
+        )(view)
+        return extend_schema(
+            methods=["GET"],
+            operation_id=f"{operation}_retrieve",
+            responses={200: output, 403: NOT_SIGNED_IN, 404: NOT_FOUND},
+            **common,
+        )(view)
+
+    return decorate
