@@ -41,7 +41,9 @@ def test_htmx_gets_the_queue_alone_and_a_browser_the_whole_page(client, desk):
     assert partial.count('id="queue"') == 1
     assert "Mine open" in partial
     assert "New one" not in partial
-    whole = client.get(reverse("ticket-list"), {"view": "mine"}).content.decode()
+    whole_response = client.get(reverse("ticket-list"), {"view": "mine"})
+    assert "HX-Request" in whole_response["Vary"]
+    whole = whole_response.content.decode()
     assert whole.startswith("<!doctype html>")
     assert 'id="queue"' in whole
     # Going back in history with an empty htmx cache wants the whole page again.

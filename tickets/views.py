@@ -7,6 +7,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from tickets.access import may_act
@@ -74,7 +75,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     # htmx asks for the queue alone when a tab, filter, page or search changes it, and every
     # minute to refresh it (templates/tickets/_queue.html); a history restore wants it all.
     partial = _htmx_wants(request, "queue")
-    return render(
+    response = render(
         request,
         "tickets/_queue.html" if partial else "tickets/ticket_list.html",
         {
@@ -92,6 +93,9 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
             "bulk_actions": BulkAction.ACTIONS,
         },
     )
+    # One URL, two answers: a browser's cache must not serve the list alone as the page.
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
 
 
 @login_required
