@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from tests.factories import MembershipFactory, MessageFactory, TeamFactory, TicketFactory
 from tickets import thread
-from tickets.models import CannedAnswer, Membership, Message, Role, Status
+from tickets.models import CannedAnswer, Membership, Message, Role, Status, TicketLink
 
 pytestmark = pytest.mark.django_db
 
@@ -139,3 +139,17 @@ def test_someone_who_left_the_desk_cannot_be_given_a_ticket_while_still_listed(c
     desk.ticket.refresh_from_db()
     assert desk.ticket.assignee_id is None
     assert "Gone" not in [m.message for m in response.context["messages"]]
+
+
+def test_drafts_and_links_are_asked_for_only_when_the_ticket_has_some(client, desk):
+    def main_tables() -> list[str]:
+        with CaptureQueriesContext(connection) as queries:
+            page(client, desk.ticket)
+        return [q["sql"].split(" FROM ", 1)[1].split()[0] for q in queries if " FROM " in q["sql"]]
+
+    page(client, desk.ticket)
+    assert '"tickets_ticketlink"' not in main_tables()
+    other = TicketFactory(team=desk.team, subject="Same site, same day")
+    TicketLink.objects.create(from_ticket=desk.ticket, to_ticket=other, kind="related")
+    assert '"tickets_ticketlink"' in main_tables()
+    assert other.reference in page(client, desk.ticket)

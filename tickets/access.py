@@ -58,6 +58,11 @@ def may_act(user: AnyUser, team_id: int) -> bool:
     return answers[team_id]
 
 
+def desk_answer_known(user: User, team_id: int, works_desk: bool) -> None:
+    """Keep what a query already found out for ``may_act`` (see ``ticket_get_for_user``)."""
+    user.__dict__.setdefault("_desk_team_answers", {})[team_id] = works_desk
+
+
 def may_see(user: AnyUser, ticket: Ticket) -> bool:
     """``visible_tickets_q`` for one ticket already loaded: the desk's people without another
     query (``may_act`` is asked anyway), the others by the registered conditions."""

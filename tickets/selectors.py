@@ -6,16 +6,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Count, Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models import (
+    Count,
+    Exists,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    prefetch_related_objects,
+)
 from django.db.models.functions import Lower
 
-from tickets.access import desk_teams_q, may_see, visible_tickets_q
+from tickets.access import desk_answer_known, desk_teams_q, may_see, visible_tickets_q
 from tickets.models import (
     DESK_ROLES,
     OPEN_STATUSES,
     Attachment,
     CannedAnswer,
     DraftState,
+    Membership,
     Message,
     ReplyDraft,
     Requester,
@@ -76,19 +85,44 @@ def queue_counts(user: AnyUser, views: dict[str, Q]) -> dict[str, int]:
     return tickets.aggregate(**{name: Count("pk", filter=q) for name, q in views.items()})
 
 
-def ticket_get_for_user(user: AnyUser, *, prefix: str, number: int) -> Ticket | None:
+def ticket_get_for_user(
+    user: AnyUser, *, prefix: str, number: int, for_page: bool = False
+) -> Ticket | None:
     """One ticket with its thread, or None when it does not exist or is not the user's to see.
 
     Found by its number first and checked with ``may_see`` after: the same rule as
-    ``visible_tickets_q``, and for the desk's people no more than the ``may_act`` query the
-    page asks anyway. merged_into is left to load when set: joining it (and its team) doubles
-    the time PostgreSQL spends planning the query, for the few tickets merged away."""
-    ticket = (
-        Ticket.objects.filter(team__ticket_prefix=prefix.upper(), number=number)
-        .select_related("team", "requester", "assignee", "shadow")
-        .first()
-    )
-    if ticket is None or not may_see(user, ticket):
+    ``visible_tickets_q``. Whether the user works the team's desk comes with the ticket (the
+    answer ``may_act`` then gives without a query). ``for_page``: also whether the ticket has
+    drafts waiting and links, so that the page asks for them only when it has some.
+    merged_into is left to load when set: joining it (and its team) doubles the time
+    PostgreSQL spends planning the query, for the few tickets merged away."""
+    tickets = Ticket.objects.filter(team__ticket_prefix=prefix.upper(), number=number)
+    asks = user.is_authenticated and not user.is_superuser
+    if asks:
+        assert isinstance(user, User)
+        tickets = tickets.annotate(
+            viewer_works_desk=Exists(
+                Membership.objects.filter(user=user, team=OuterRef("team"), role__in=DESK_ROLES)
+            )
+        )
+    if for_page:
+        tickets = tickets.annotate(
+            has_drafts=Exists(
+                ReplyDraft.objects.filter(ticket=OuterRef("pk"), state=DraftState.PENDING)
+            ),
+            has_links=Exists(
+                TicketLink.objects.filter(
+                    Q(from_ticket=OuterRef("pk")) | Q(to_ticket=OuterRef("pk"))
+                )
+            ),
+        )
+    ticket = tickets.select_related("team", "requester", "assignee", "shadow").first()
+    if ticket is None:
+        return None
+    if asks:
+        assert isinstance(user, User)
+        desk_answer_known(user, ticket.team_id, ticket.viewer_works_desk)  # type: ignore[attr-defined]
+    if not may_see(user, ticket):
         return None
     prefetch_related_objects(
         [ticket],
@@ -160,8 +194,9 @@ def _desk_people(teams: Sequence[Team | int]) -> QuerySet[User]:
 
 
 def ticket_page_extras(ticket: Ticket) -> TicketPage:
-    """Two queries (drafts, links), a third when the ticket has links; the team's people and
-    canned answers come from the cache (tickets.teamcache) once it has them."""
+    """No query for a ticket loaded ``for_page`` without drafts or links (else one for each,
+    and one for the linked tickets); the team's people and canned answers come from the
+    cache (tickets.teamcache) once it has them."""
     team_id = ticket.team_id
     people = team_cached(
         team_id,
@@ -177,12 +212,20 @@ def ticket_page_extras(ticket: Ticket) -> TicketPage:
         ),
         key=lambda c: (c.category != ticket.category, c.title.lower()),
     )
-    drafts = list(
-        ReplyDraft.objects.filter(ticket=ticket, state=DraftState.PENDING).select_related("author")
+    # Drafts and links are asked for only when the ticket has some (``for_page`` says).
+    drafts = (
+        list(
+            ReplyDraft.objects.filter(ticket=ticket, state=DraftState.PENDING).select_related(
+                "author"
+            )
+        )
+        if getattr(ticket, "has_drafts", True)
+        else []
     )
-    # The linked tickets are fetched only when there are links (most tickets have none).
-    rows = list(
-        TicketLink.objects.filter(Q(from_ticket=ticket) | Q(to_ticket=ticket)).order_by("pk")
+    rows = (
+        list(TicketLink.objects.filter(Q(from_ticket=ticket) | Q(to_ticket=ticket)).order_by("pk"))
+        if getattr(ticket, "has_links", True)
+        else []
     )
     others = (
         {

@@ -152,7 +152,7 @@ def _bulk(user: User, tickets: list[Ticket], data: dict[str, object]) -> str:
 @login_required
 def ticket_detail(request: HttpRequest, reference: tuple[str, int]) -> HttpResponse:
     prefix, number = reference
-    ticket = ticket_get_for_user(request.user, prefix=prefix, number=number)
+    ticket = ticket_get_for_user(request.user, prefix=prefix, number=number, for_page=True)
     if ticket is None:
         # The same answer for "no such ticket" and "not yours": existence is not leaked.
         raise Http404("No such ticket")
