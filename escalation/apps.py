@@ -28,10 +28,10 @@ class EscalationConfig(AppConfig):
         message_sent.connect(on_message_sent, dispatch_uid="escalation.message_sent")
         ticket_status_changed.connect(on_status_changed, dispatch_uid="escalation.status")
 
-        from escalation.selectors import escalated_to_groups_of
+        from escalation.selectors import escalated_to_groups_of, page_annotations
         from escalation.views import panel
         from tickets import access
         from tickets.panels import register
 
-        register("escalations", panel)
+        register("escalations", panel, page_annotations)
         access.register("expert-groups", escalated_to_groups_of)

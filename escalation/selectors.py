@@ -6,7 +6,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
-from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models import (
+    Exists,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    prefetch_related_objects,
+)
+from django.db.models.expressions import BaseExpression
 
 from escalation.models import Escalation, ExpertGroup, Timer, TimerRun, TimerState
 from tickets.models import ExternalRef, Team, Ticket
@@ -22,17 +30,36 @@ class TicketEscalations:
     refs: list[ExternalRef]
 
 
+def page_annotations() -> dict[str, BaseExpression]:
+    """Whether the ticket has escalations, timers and references at all: annotated on the
+    ticket page's ticket (tickets.panels), so that a ticket with none costs no query."""
+    return {
+        "has_escalations": Exists(Escalation.objects.filter(ticket=OuterRef("pk"))),
+        "has_timers": Exists(Timer.objects.filter(ticket=OuterRef("pk"))),
+        "has_refs": Exists(ExternalRef.objects.filter(ticket=OuterRef("pk"))),
+    }
+
+
 def ticket_escalations(ticket: Ticket) -> TicketEscalations:
     """Everything the ticket page shows about escalations and deadlines: three queries for a
     ticket never escalated, nine at most otherwise. The related rows are prefetched rather
     than joined: most tickets have no escalation, and the joined query costs more to build
     and plan than the three small ones cost to run."""
-    escalations = list(
-        Escalation.objects.filter(ticket=ticket).prefetch_related(
-            "group", "created_by", "outbound", "external_ref", "answer"
+    # A ticket loaded for its page says whether there is anything (page_annotations).
+    escalations = (
+        list(
+            Escalation.objects.filter(ticket=ticket).prefetch_related(
+                "group", "created_by", "outbound", "external_ref", "answer"
+            )
         )
+        if getattr(ticket, "has_escalations", True)
+        else []
     )
-    timers = list(Timer.objects.filter(ticket=ticket).order_by("-pk"))
+    timers = (
+        list(Timer.objects.filter(ticket=ticket).order_by("-pk"))
+        if getattr(ticket, "has_timers", True)
+        else []
+    )
     by_escalation: dict[int, list[Timer]] = {}
     for timer in timers:
         if timer.escalation_id is not None:
@@ -47,7 +74,9 @@ def ticket_escalations(ticket: Ticket) -> TicketEscalations:
         (t for t in timers if t.escalation_id is None and t.state == TimerState.ARMED),
         key=lambda t: t.due_at,
     )
-    refs = list(ExternalRef.objects.filter(ticket=ticket))
+    refs = (
+        list(ExternalRef.objects.filter(ticket=ticket)) if getattr(ticket, "has_refs", True) else []
+    )
     return TicketEscalations(escalations, own, refs)
 
 

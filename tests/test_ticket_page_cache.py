@@ -141,14 +141,18 @@ def test_someone_who_left_the_desk_cannot_be_given_a_ticket_while_still_listed(c
     assert "Gone" not in [m.message for m in response.context["messages"]]
 
 
-def test_drafts_and_links_are_asked_for_only_when_the_ticket_has_some(client, desk):
+def test_drafts_links_and_escalations_are_asked_for_only_when_the_ticket_has_some(client, desk):
     def main_tables() -> list[str]:
         with CaptureQueriesContext(connection) as queries:
             page(client, desk.ticket)
         return [q["sql"].split(" FROM ", 1)[1].split()[0] for q in queries if " FROM " in q["sql"]]
 
     page(client, desk.ticket)
-    assert '"tickets_ticketlink"' not in main_tables()
+    asked = main_tables()
+    for table in ("ticketlink", "replydraft", "externalref"):
+        assert f'"tickets_{table}"' not in asked
+    for table in ("escalation", "timer"):
+        assert f'"escalation_{table}"' not in asked
     other = TicketFactory(team=desk.team, subject="Same site, same day")
     TicketLink.objects.create(from_ticket=desk.ticket, to_ticket=other, kind="related")
     assert '"tickets_ticketlink"' in main_tables()

@@ -33,6 +33,7 @@ from tickets.models import (
     TicketLink,
     parse_reference,
 )
+from tickets.panels import page_annotations
 from tickets.teamcache import team_cached
 
 AnyUser = User | AnonymousUser
@@ -93,7 +94,8 @@ def ticket_get_for_user(
     Found by its number first and checked with ``may_see`` after: the same rule as
     ``visible_tickets_q``. Whether the user works the team's desk comes with the ticket (the
     answer ``may_act`` then gives without a query). ``for_page``: also whether the ticket has
-    drafts waiting and links, so that the page asks for them only when it has some.
+    drafts waiting and links, so that the page asks for them only when it has some, and what
+    the side panels asked for (tickets.panels).
     merged_into is left to load when set: joining it (and its team) doubles the time
     PostgreSQL spends planning the query, for the few tickets merged away."""
     tickets = Ticket.objects.filter(team__ticket_prefix=prefix.upper(), number=number)
@@ -115,6 +117,7 @@ def ticket_get_for_user(
                     Q(from_ticket=OuterRef("pk")) | Q(to_ticket=OuterRef("pk"))
                 )
             ),
+            **page_annotations(),
         )
     ticket = tickets.select_related("team", "requester", "assignee", "shadow").first()
     if ticket is None:
