@@ -8,10 +8,10 @@ from hashlib import sha256
 from urllib.parse import quote
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 
+from tickets.caching import cached_each
 from tickets.gridtext import GridIds, find_ids
 from tickets.models import Ticket
 
@@ -62,17 +62,14 @@ def ticket_grid_ids(ticket: Ticket) -> GridIds:
     """The ids in the subject and every message of the thread (the prefetched ones). Each
     message's ids are found once and kept in the cache: one ``get_many`` per page."""
     found = find_ids(ticket.subject, jira_projects=settings.JIRA_PROJECTS)
-    messages = list(ticket.messages.all())
-    keys = [_ids_key(m.body_text) for m in messages]
-    known: dict[str, GridIds] = cache.get_many(keys)
-    missing = {}
-    for key, message in zip(keys, messages, strict=True):
-        ids = known.get(key)
-        if ids is None:
-            ids = missing[key] = find_ids(message.body_text, jira_projects=settings.JIRA_PROJECTS)
+    texts = [m.body_text for m in ticket.messages.all()]
+    each = cached_each(
+        [_ids_key(text) for text in texts],
+        lambda i: find_ids(texts[i], jira_projects=settings.JIRA_PROJECTS),
+        IDS_CACHE_SECONDS,
+    )
+    for ids in each:
         found = found.merged(ids)
-    if missing:
-        cache.set_many(missing, IDS_CACHE_SECONDS)
     return found
 
 

@@ -99,12 +99,12 @@ def ticket_get_for_user(
     merged_into is left to load when set: joining it (and its team) doubles the time
     PostgreSQL spends planning the query, for the few tickets merged away."""
     tickets = Ticket.objects.filter(team__ticket_prefix=prefix.upper(), number=number)
-    asks = user.is_authenticated and not user.is_superuser
-    if asks:
-        assert isinstance(user, User)
+    # Whom to ask about: a signed-in user who is not a superuser (who sees everything).
+    viewer = user if isinstance(user, User) and not user.is_superuser else None
+    if viewer is not None:
         tickets = tickets.annotate(
             viewer_works_desk=Exists(
-                Membership.objects.filter(user=user, team=OuterRef("team"), role__in=DESK_ROLES)
+                Membership.objects.filter(user=viewer, team=OuterRef("team"), role__in=DESK_ROLES)
             )
         )
     if for_page:
@@ -122,9 +122,8 @@ def ticket_get_for_user(
     ticket = tickets.select_related("team", "requester", "assignee", "shadow").first()
     if ticket is None:
         return None
-    if asks:
-        assert isinstance(user, User)
-        desk_answer_known(user, ticket.team_id, ticket.viewer_works_desk)  # type: ignore[attr-defined]
+    if viewer is not None:
+        desk_answer_known(viewer, ticket.team_id, ticket.viewer_works_desk)  # type: ignore[attr-defined]
     if not may_see(user, ticket):
         return None
     prefetch_related_objects(
@@ -230,23 +229,14 @@ def ticket_page_extras(ticket: Ticket) -> TicketPage:
         if getattr(ticket, "has_links", True)
         else []
     )
-    others = (
-        {
-            t.pk: t
-            for t in Ticket.objects.filter(
-                pk__in={
-                    r.to_ticket_id if r.from_ticket_id == ticket.pk else r.from_ticket_id
-                    for r in rows
-                }
-            ).select_related("team")
-        }
-        if rows
-        else {}
-    )
+    other_of = {
+        r.pk: r.to_ticket_id if r.from_ticket_id == ticket.pk else r.from_ticket_id for r in rows
+    }
+    others = Ticket.objects.select_related("team").in_bulk(set(other_of.values()))
     links = [
         (
             link.get_kind_display() if link.from_ticket_id == ticket.pk else "Linked from",
-            others[link.to_ticket_id if link.from_ticket_id == ticket.pk else link.from_ticket_id],
+            others[other_of[link.pk]],
         )
         for link in rows
     ]

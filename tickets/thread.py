@@ -13,11 +13,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-from django.core.cache import cache
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
+from tickets.caching import cached_each
 from tickets.models import Message, Ticket
 
 # Bump when templates/tickets/_message.html or the filters it uses change what they show.
@@ -50,14 +50,12 @@ def thread_html(ticket: Ticket, messages: Sequence[Message]) -> list[SafeString]
     """Each message of the thread as HTML, in the order given (prefetched attachments and
     author expected)."""
     zone = timezone.get_current_timezone_name()
-    keys = [_key(ticket, m, zone) for m in messages]
-    found: dict[str, str] = cache.get_many(keys)
-    missing = {}
-    for key, message in zip(keys, messages, strict=True):
-        if key not in found:
-            html = render_to_string("tickets/_message.html", {"ticket": ticket, "message": message})
-            found[key] = missing[key] = html
-    if missing:
-        cache.set_many(missing, CACHE_SECONDS)
+    html = cached_each(
+        [_key(ticket, m, zone) for m in messages],
+        lambda i: render_to_string(
+            "tickets/_message.html", {"ticket": ticket, "message": messages[i]}
+        ),
+        CACHE_SECONDS,
+    )
     # Our own rendering of sanitised, escaped content (the cache is the desk's own server).
-    return [SafeString(found[key]) for key in keys]
+    return [SafeString(part) for part in html]
