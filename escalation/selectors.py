@@ -41,10 +41,11 @@ def page_annotations() -> dict[str, BaseExpression]:
 
 
 def ticket_escalations(ticket: Ticket) -> TicketEscalations:
-    """Everything the ticket page shows about escalations and deadlines: three queries for a
-    ticket never escalated, nine at most otherwise. The related rows are prefetched rather
-    than joined: most tickets have no escalation, and the joined query costs more to build
-    and plan than the three small ones cost to run."""
+    """Everything the ticket page shows about escalations and deadlines: one query each for
+    escalations, timers and references, skipped when a ticket loaded for its page says it
+    has none (page_annotations), and up to six prefetches for escalations. The related rows
+    are prefetched rather than joined: most tickets have no escalation, and the joined query
+    costs more to build and plan than the small ones cost to run."""
     # A ticket loaded for its page says whether there is anything (page_annotations).
     escalations = (
         list(
@@ -60,13 +61,11 @@ def ticket_escalations(ticket: Ticket) -> TicketEscalations:
         if getattr(ticket, "has_timers", True)
         else []
     )
-    by_escalation: dict[int, list[Timer]] = {}
-    for timer in timers:
-        if timer.escalation_id is not None:
-            by_escalation.setdefault(timer.escalation_id, []).append(timer)
-    for escalation in escalations:
-        escalation.all_timers = by_escalation.get(escalation.pk, [])  # type: ignore[attr-defined]
     escalation_timers = [t for t in timers if t.escalation_id is not None]
+    for escalation in escalations:
+        escalation.all_timers = [  # type: ignore[attr-defined]
+            t for t in escalation_timers if t.escalation_id == escalation.pk
+        ]
     prefetch_related_objects(
         escalation_timers, Prefetch("runs", queryset=TimerRun.objects.order_by("ran_at", "pk"))
     )
