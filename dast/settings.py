@@ -206,6 +206,14 @@ WAITING_USER_RESOLVE_DAYS = env_int("WAITING_USER_RESOLVE_DAYS", 10, minimum=1)
 if any(day >= WAITING_USER_RESOLVE_DAYS or day < 1 for day in WAITING_USER_REMIND_DAYS):
     raise SettingError("WAITING_USER_REMIND_DAYS must be 1 or more and before the resolve day")
 # The beat sweep over due timers; one indexed query, so it can run often.
+# The ticket event log's consumers (tickets.services.events): the beat sweep's interval, how
+# many deliveries one transaction claims, retries with backoff EVENT_RETRY_BASE_S * 2**n
+# (capped at an hour) until EVENT_MAX_ATTEMPTS, and the lag past which /healthz says 503.
+EVENT_SWEEP_INTERVAL_S = env_int("EVENT_SWEEP_INTERVAL_S", 2, minimum=1)
+EVENT_SWEEP_BATCH = env_int("EVENT_SWEEP_BATCH", 100, minimum=1)
+EVENT_MAX_ATTEMPTS = env_int("EVENT_MAX_ATTEMPTS", 10, minimum=1)
+EVENT_RETRY_BASE_S = env_int("EVENT_RETRY_BASE_S", 10, minimum=1)
+EVENT_LAG_LIMIT_S = env_int("EVENT_LAG_LIMIT_S", 300, minimum=1)
 TIMER_SWEEP_INTERVAL_S = env_int("TIMER_SWEEP_INTERVAL_S", 5, minimum=1)
 TIMER_SWEEP_BATCH = env_int("TIMER_SWEEP_BATCH", 500, minimum=1)
 # Steps committed together (each in its own savepoint): fewer commits, and mail leaves per chunk.
@@ -356,6 +364,11 @@ CELERY_BEAT_SCHEDULE = {
     "handover": {
         "task": "escalation.tasks.handover_task",
         "schedule": float(HANDOVER_INTERVAL_S),
+    },
+    "events": {
+        "task": "tickets.tasks.events_sweep_task",
+        "schedule": float(EVENT_SWEEP_INTERVAL_S),
+        "options": {"expires": float(EVENT_SWEEP_INTERVAL_S)},
     },
     "timers": {
         "task": "escalation.tasks.timer_sweep_task",

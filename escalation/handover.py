@@ -33,7 +33,7 @@ from escalation.routing import open_loads, slot_shadow
 from shifts.models import Booking, Closure, ShiftRole, Zone
 from shifts.rota import Slot, slots_in
 from shifts.selectors import on_duty, zone_hours
-from tickets.models import Message, Status, Team, Ticket
+from tickets.models import EventKind, Message, Status, Team, Ticket
 from tickets.models.mail import OutboundKind
 from tickets.services import tickets_reassign
 from tickets.services.outbox import outbound_queue, team_sending_address
@@ -130,14 +130,21 @@ def _move(zone: Zone, slot: Slot, at: datetime) -> int:
     if not tickets:
         return 0
     if incoming.slot is None or not takers:
-        tickets_reassign(tickets=tickets, assignee=None)
+        tickets_reassign(
+            tickets=tickets, assignee=None, kind=EventKind.HANDED_OVER, reason="handover"
+        )
         return len(tickets)
     note = _Note(zone, slot, slot_shadow(incoming), _last_messages(tickets), at)
     sender = team_sending_address(team)
     for person, theirs in _share(tickets, takers).items():
         leavers = {t.pk: t.assignee for t in theirs}  # before the UPDATE changes them
         tickets_reassign(
-            tickets=theirs, assignee=person, shadow=note.shadow, zone=incoming.slot.zone
+            tickets=theirs,
+            assignee=person,
+            shadow=note.shadow,
+            zone=incoming.slot.zone,
+            kind=EventKind.HANDED_OVER,
+            reason="handover",
         )
         if person.email:
             _mail(note, person, theirs, leavers, sender)

@@ -81,7 +81,8 @@ def _route_by(duty: OnDuty, ticket: Ticket, *, take: bool) -> Route:
 
 
 def ticket_route(*, ticket: Ticket, at: datetime | None = None) -> Route:
-    """Assign the ticket by the shift calendar at ``at`` (default now). Five queries."""
+    """Assign the ticket by the shift calendar at ``at`` (default now). Six queries, one of
+    them recording the assignment."""
     if ticket.assignee_id is not None:
         return Route(ticket, ticket.assignee, OnDuty(None))
     return _route_by(on_duty(ticket.team, at or timezone.now()), ticket, take=False)
@@ -90,7 +91,7 @@ def ticket_route(*, ticket: Ticket, at: datetime | None = None) -> Route:
 def ticket_reroute(*, ticket: Ticket, at: datetime | None = None) -> Route:
     """Route a reopened ticket at ``at`` (default now): its owner keeps it if booked first
     level on the slot covering ``at``; else the on-duty shifter takes it, or, with nobody on
-    shift, it waits unassigned for the next shift. At most five queries."""
+    shift, it waits unassigned for the next shift. At most six queries."""
     duty = on_duty(ticket.team, at or timezone.now())
     on_shift = {b.person_id for b in duty.first_level}
     if ticket.assignee_id is not None and ticket.assignee_id in on_shift:

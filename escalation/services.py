@@ -25,6 +25,7 @@ from escalation.steps import mail_people, team_coordinators, ticket_url, waiting
 from escalation.timers import after_covered, after_working, timer_arm, timers_cancel
 from tickets.gridtext import find_ids
 from tickets.models import ExternalRef, Message, MessageKind, Status, Ticket
+from tickets.models.events import EventKind
 from tickets.models.mail import OutboundKind
 from tickets.services import (
     Sender,
@@ -34,6 +35,7 @@ from tickets.services import (
     ticket_flag_reply,
     ticket_set_status,
 )
+from tickets.services.events import actor_group, actor_person, event_record
 from tickets.services.outbox import (
     new_message_id,
     outbound_queue,
@@ -144,6 +146,13 @@ def escalation_create(
         )
         if group is not None:
             _mail_group(esc, group, by)
+        event_record(
+            ticket=ticket,
+            kind=EventKind.ESCALATED,
+            actor=actor_person(by),
+            data=_escalation_data(esc),
+            at=at,
+        )
         ticket_add_message(
             ticket=ticket,
             kind=MessageKind.NOTE,
@@ -164,6 +173,18 @@ def escalation_create(
             due_at=after_working(ticket.team, at, esc.target_hours * first / 100),
         )
     return esc
+
+
+def _escalation_data(esc: Escalation) -> dict[str, object]:
+    """What an escalation's events keep: which one, to whom, of what kind of group."""
+    group = esc.group
+    return {
+        "escalation": esc.pk,
+        "group": esc.group_id,
+        "group_name": esc.target_name,
+        "group_kind": group.kind if group else "",
+        "cloud": group.cloud_id if group else None,
+    }
 
 
 def _mail_group(esc: Escalation, group: ExpertGroup, by: User | None) -> None:
@@ -200,6 +221,13 @@ def escalation_cancel(
         esc.state, esc.cancelled_at = EscalationState.CANCELLED, at
         esc.save(update_fields=["state", "cancelled_at"])
         timers_cancel(ticket=esc.ticket, escalation=esc, at=at)
+        event_record(
+            ticket=esc.ticket,
+            kind=EventKind.ESCALATION_CANCELLED,
+            actor=actor_person(by),
+            data=_escalation_data(esc),
+            at=at,
+        )
         ticket_add_message(
             ticket=esc.ticket,
             kind=MessageKind.NOTE,
@@ -272,6 +300,8 @@ def expert_reply_take(*, message: Message, at: datetime | None = None) -> Escala
         if not verified:
             return esc
         locked = Escalation.objects.select_for_update().get(pk=esc.pk)
+        if locked.answer_id == message.pk:
+            return locked  # this answer was taken before: nothing to do again
         if locked.state == EscalationState.WAITING:
             locked.state, locked.answered_at, locked.answer = (
                 EscalationState.ANSWERED,
@@ -280,6 +310,13 @@ def expert_reply_take(*, message: Message, at: datetime | None = None) -> Escala
             )
             locked.save(update_fields=["state", "answered_at", "answer"])
             timers_cancel(ticket=ticket, escalation=locked, at=at)
+            event_record(
+                ticket=ticket,
+                kind=EventKind.ESCALATION_ANSWERED,
+                actor=actor_group(locked.target_name),
+                data=_escalation_data(locked) | {"message": message.pk},
+                at=at,
+            )
         ticket_flag_reply(ticket=ticket, at=at)
         _back_to_open(ticket, at)
         mail_people(

@@ -32,7 +32,8 @@ from escalation.models import Escalation, Timer, TimerKind, TimerRun, TimerState
 from shifts.models import Closure, Zone
 from shifts.rota import slots_in
 from shifts.selectors import zone_hours
-from tickets.models import Team, Ticket
+from tickets.models import EventKind, Team, Ticket
+from tickets.services.events import event_record
 
 log = logging.getLogger(__name__)
 HOUR = timedelta(hours=1)
@@ -242,6 +243,19 @@ def _step(pk: int, version: int, now: datetime) -> bool:
         action=outcome.action[:300],
         told=", ".join(outcome.told),
         outbound_id=outcome.outbound_id,
+    )
+    event_record(
+        ticket=timer.ticket,
+        kind=EventKind.TIMER_FIRED,
+        data={
+            "timer": timer.pk,
+            "timer_kind": timer.kind,
+            "step": timer.step,
+            "escalation": timer.escalation_id,
+            "action": outcome.action[:300],
+            "due_at": timer.due_at.isoformat(),
+        },
+        at=max(now, timezone.now()),
     )
     if outcome.next_due is None:
         timer.state, timer.ended_at = TimerState.DONE, now

@@ -45,6 +45,17 @@ def enqueued(request, monkeypatch) -> list[int]:
     return sent
 
 
+@pytest.fixture(autouse=True)
+def events_consumed_on_commit(request, monkeypatch) -> None:
+    """The event log's consumers run right after the commit that recorded the events, in
+    this process, as the worker woken by the nudge would. Tests with
+    ``@pytest.mark.real_tasks`` leave them to a real worker and beat."""
+    if "real_tasks" not in request.keywords:
+        from tickets.services.events import events_consume
+
+        monkeypatch.setattr("tickets.services.events.nudge", events_consume)
+
+
 @pytest.fixture
 def redis_url() -> str:
     url = os.environ.get("DAST_TEST_REDIS_URL")

@@ -14,6 +14,7 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django.utils import timezone
 
+from tests import events
 from tests.factories import MessageFactory, RequesterFactory, TeamFactory, TicketFactory
 from tickets.models import (
     Attachment,
@@ -25,11 +26,11 @@ from tickets.models import (
     Status,
     TicketLink,
 )
+from tickets.models.events import TicketEvent
 from tickets.models.mail import OutboundKind
 from tickets.services import requester_access
 from tickets.services.outbox import SIGN_IN_SENT, outbound_send
 from tickets.services.requester_access import token_hash
-from tickets.signals import message_received, ticket_reopened
 
 pytestmark = pytest.mark.django_db
 LINK = re.compile(r"https?://\S+/my/signin/([A-Za-z0-9_-]+)/")
@@ -78,24 +79,6 @@ def bobs(team, bob):
     ticket = TicketFactory(team=team, number=13, requester=bob, subject="Bob's secret task")
     MessageFactory(ticket=ticket, body_text="Bob's private details.")
     return ticket
-
-
-@pytest.fixture
-def heard():
-    """What ``tickets`` announced: (signal name, pk) in order."""
-    told: list[tuple[str, int]] = []
-
-    def on_message(sender, message, **kwargs):
-        told.append(("message_received", message.pk))
-
-    def on_reopened(sender, ticket, **kwargs):
-        told.append(("ticket_reopened", ticket.pk))
-
-    message_received.connect(on_message)
-    ticket_reopened.connect(on_reopened)
-    yield told
-    message_received.disconnect(on_message)
-    ticket_reopened.disconnect(on_reopened)
 
 
 def new_link(requester, *, minutes: int = 30) -> str:
@@ -249,9 +232,7 @@ def test_notes_expert_answers_noise_and_other_peoples_mail_are_never_shown(alice
         assert message.body_text not in page
 
 
-def test_a_reply_lands_on_the_ticket_like_a_mailed_one(
-    alices, heard, django_capture_on_commit_callbacks
-):
+def test_a_reply_lands_on_the_ticket_like_a_mailed_one(alices, django_capture_on_commit_callbacks):
     alices.status = Status.WAITING_ON_USER
     alices.save()
     client = signed_in(alices.requester)
@@ -264,14 +245,17 @@ def test_a_reply_lands_on_the_ticket_like_a_mailed_one(
     assert message.sender_email == "alice@cern.ch"
     assert message.body_text == "It works now, thanks!"
     assert message.message_id
-    assert heard == [("message_received", message.pk)]
+    assert events.kinds(alices, "message_received", "reopened") == ["message_received"]
+    assert TicketEvent.objects.get(ticket=alices, kind="message_received").data == {
+        "message": message.pk
+    }
     alices.refresh_from_db()
     assert alices.status == Status.OPEN
     assert alices.unseen_reply_at is not None
     assert b"It works now, thanks!" in client.get("/my/tickets/DAST-12/").content
 
 
-def test_a_reply_reopens_a_resolved_ticket(alices, heard, django_capture_on_commit_callbacks):
+def test_a_reply_reopens_a_resolved_ticket(alices, django_capture_on_commit_callbacks):
     alices.status, alices.resolved_at = Status.RESOLVED, timezone.now() - timedelta(days=2)
     alices.save()
     client = signed_in(alices.requester)
@@ -280,8 +264,14 @@ def test_a_reply_reopens_a_resolved_ticket(alices, heard, django_capture_on_comm
     alices.refresh_from_db()
     assert (alices.status, alices.resolved_at, alices.reopen_count) == (Status.OPEN, None, 1)
     message = alices.messages.latest("pk")
-    # Reopened first, then the message: as intake announces a mailed reply.
-    assert heard == [("ticket_reopened", alices.pk), ("message_received", message.pk)]
+    # Reopened first, then the message: as intake records a mailed reply.
+    assert events.kinds(alices, "message_received", "reopened") == [
+        "reopened",
+        "message_received",
+    ]
+    assert TicketEvent.objects.get(ticket=alices, kind="message_received").data == {
+        "message": message.pk
+    }
 
 
 def test_a_reply_long_after_closing_opens_a_linked_follow_up(alices):

@@ -222,9 +222,10 @@ def ticket_detail(request: Request, reference: tuple[str, int]) -> Response:
                 status=data.get("status"),
                 category=data.get("category"),
                 priority=data.get("priority"),
+                by=request.user,
             )
             if "assignee" in data:
-                ticket_give(ticket=ticket, assignee=data["assignee"])
+                ticket_give(ticket=ticket, assignee=data["assignee"], by=request.user)
     except DeskError as error:
         return _refused(error)
     return Response(TicketDetailSerializer(_ticket(request, reference)).data)

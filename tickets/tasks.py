@@ -1,8 +1,16 @@
 """Thin Celery tasks: load, call one service, return."""
 
-from celery import shared_task
+import logging
 
+from celery import shared_task
+from django.conf import settings
+from django.core.cache import cache
+
+from tickets.services.events import events_consume
 from tickets.services.outbox import outbound_due_ids, outbound_send
+
+EVENTS_NUDGED = "events:sweep-asked"
+log = logging.getLogger(__name__)
 
 
 @shared_task(name="tickets.tasks.outbound_send_task")
@@ -29,3 +37,20 @@ def mail_poll_task() -> int:
     for mailbox in Mailbox.objects.filter(active=True).select_related("team"):
         mailbox_poll(mailbox)
     return raw_process_pending()
+
+
+@shared_task(name="tickets.tasks.events_sweep_task")
+def events_sweep_task() -> int:
+    """Run every due event delivery (routing, acknowledgements, timers…)."""
+    cache.delete(EVENTS_NUDGED)
+    return events_consume()
+
+
+def events_nudge_task() -> None:
+    """Ask for a sweep now, unless one was asked for in the last few seconds and has not
+    started yet: a burst of commits queues one sweep, not one per commit."""
+    try:
+        if cache.add(EVENTS_NUDGED, 1, timeout=settings.EVENT_SWEEP_INTERVAL_S * 2):
+            events_sweep_task.delay()
+    except Exception:  # the beat sweep finds the deliveries; a hiccup must not fail a request
+        log.exception("could not ask for an event sweep; the next beat sweep will run them")

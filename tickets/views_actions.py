@@ -105,6 +105,7 @@ def update(request: HttpRequest, ticket: Ticket, user: User) -> str:
         status=request.POST.get("status"),
         category=request.POST.get("category"),
         priority=int(priority) if priority else None,
+        by=user,
     )
     return ("Changed: " + ", ".join(changed) + ".") if changed else ""
 
@@ -120,7 +121,7 @@ def assign(request: HttpRequest, ticket: Ticket, user: User) -> str:
         person = next((p for p in desk_people(ticket.team_id) if str(p.pk) == choice), None)
         if person is None:
             raise DeskError("Choose someone of the team.", field="to")
-    ticket_give(ticket=ticket, assignee=person)
+    ticket_give(ticket=ticket, assignee=person, by=user)
     return f"Assigned to {person.get_full_name() or person.username}." if person else "Unassigned."
 
 
@@ -134,7 +135,7 @@ def merge(request: HttpRequest, ticket: Ticket, user: User) -> str:
 @ticket_action
 def link(request: HttpRequest, ticket: Ticket, user: User) -> str:
     other = _other(request, "other")
-    ticket_link(ticket=ticket, other=other, kind=request.POST.get("kind", "related"))
+    ticket_link(ticket=ticket, other=other, kind=request.POST.get("kind", "related"), by=user)
     return f"Linked to {other.reference}."
 
 

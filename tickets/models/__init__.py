@@ -1,4 +1,5 @@
-"""The tickets app's models: the core (teams, tickets, messages) and mail in and out."""
+"""The tickets app's models: the core (teams, tickets, messages), mail in and out, and the
+ticket event log."""
 
 from tickets.models.core import (
     DESK_ROLES,
@@ -25,6 +26,13 @@ from tickets.models.core import (
     parse_reference,
 )
 from tickets.models.desk import CannedAnswer, DraftState, ReplyDraft, RequesterSignIn
+from tickets.models.events import (
+    ActorKind,
+    DeliveryState,
+    EventDelivery,
+    EventKind,
+    TicketEvent,
+)
 from tickets.models.mail import (
     Mailbox,
     MailboxSecurity,
@@ -38,10 +46,14 @@ __all__ = [
     "DESK_ROLES",
     "OPEN_STATUSES",
     "TICKET_PREFIX_RE",
+    "ActorKind",
     "Attachment",
     "CannedAnswer",
     "Category",
+    "DeliveryState",
     "DraftState",
+    "EventDelivery",
+    "EventKind",
     "ExternalRef",
     "LinkKind",
     "Mailbox",
@@ -64,6 +76,7 @@ __all__ = [
     "Tag",
     "Team",
     "Ticket",
+    "TicketEvent",
     "TicketLink",
     "new_reply_token",
     "parse_reference",

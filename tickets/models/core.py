@@ -1,7 +1,7 @@
 """The core of the desk: teams and their people, requesters, tickets, messages, attachments.
 
-``tickets`` knows nothing of shifts or escalation; it announces what happened through the
-signals in ``tickets.signals``.
+``tickets`` knows nothing of shifts or escalation; it records what happened in the ticket
+event log (``tickets.models.events``), which the other apps consume.
 """
 
 from __future__ import annotations

@@ -30,9 +30,16 @@ from tickets.models import (
     Ticket,
     TicketLink,
 )
+from tickets.models.events import EventKind
 from tickets.selectors import desk_people
+from tickets.services.events import actor_person, event_build, event_record, events_record
 from tickets.services.replies import ticket_reply
-from tickets.services.tickets import Sender, ticket_add_message, ticket_set_status
+from tickets.services.tickets import (
+    Sender,
+    assignment_data,
+    ticket_add_message,
+    ticket_set_status,
+)
 
 MAX_BODY = 100_000
 
@@ -134,38 +141,58 @@ def ticket_update(
     status: str | None = None,
     category: str | None = None,
     priority: int | None = None,
+    by: User | None = None,
 ) -> list[str]:
-    """Change status, category and priority; returns the names of what changed."""
+    """Change status, category and priority (``by`` someone, recorded as theirs); returns
+    the names of what changed."""
     changed: list[str] = []
     with transaction.atomic():
+        recorded: list[tuple[EventKind, object, object]] = []
         if category is not None and category != ticket.category:
             if category not in Category.values:
                 raise DeskError(f"“{category}” is not a category.", field="category")
+            recorded.append((EventKind.CATEGORY_CHANGED, ticket.category, category))
             ticket.category = category
             changed.append("category")
         if priority is not None and priority != ticket.priority:
             if priority not in Priority.values:
                 raise DeskError(f"“{priority}” is not a priority.", field="priority")
+            recorded.append((EventKind.PRIORITY_CHANGED, ticket.priority, priority))
             ticket.priority = priority
             changed.append("priority")
         if changed:
             ticket.save(update_fields=[*changed, "updated_at"])
+            events_record(
+                [
+                    event_build(
+                        ticket=ticket, kind=kind, actor=actor_person(by), data={"old": o, "new": n}
+                    )
+                    for kind, o, n in recorded
+                ]
+            )
         if status is not None and status != ticket.status:
             if status not in Status.values:
                 raise DeskError(f"“{status}” is not a status.", field="status")
-            ticket_set_status(ticket=ticket, status=Status(status))
+            ticket_set_status(ticket=ticket, status=Status(status), by=by)
             changed.append("status")
     return changed
 
 
-def ticket_give(*, ticket: Ticket, assignee: User | None) -> None:
+def ticket_give(*, ticket: Ticket, assignee: User | None, by: User | None = None) -> None:
     """Assign (or unassign) by hand: whoever had it, the chosen person has it now."""
     if assignee is not None and assignee not in desk_people(ticket.team_id):
         raise DeskError("Only the team's shifters and coordinators can own tickets.", field="to")
-    Ticket.objects.filter(pk=ticket.pk).update(
-        assignee=assignee, after_hours=False, updated_at=timezone.now()
-    )
-    ticket.assignee, ticket.after_hours = assignee, False
+    with transaction.atomic():
+        Ticket.objects.filter(pk=ticket.pk).update(
+            assignee=assignee, after_hours=False, updated_at=timezone.now()
+        )
+        ticket.assignee, ticket.after_hours = assignee, False
+        event_record(
+            ticket=ticket,
+            kind=EventKind.ASSIGNED,
+            actor=actor_person(by),
+            data=assignment_data(ticket, "by hand"),
+        )
 
 
 # --- merge and links ------------------------------------------------------------------------
@@ -190,7 +217,25 @@ def ticket_merge(*, ticket: Ticket, into: Ticket, by: User, at: datetime | None 
         moved = Message.objects.filter(ticket=ticket).update(ticket=into)
         ticket.merged_into = into
         ticket.save(update_fields=["merged_into", "updated_at"])
-        ticket_set_status(ticket=ticket, status=Status.CLOSED, at=at)
+        events_record(
+            [
+                event_build(
+                    ticket=ticket,
+                    kind=EventKind.MERGED,
+                    actor=actor_person(by),
+                    data={"into": into.pk, "reference": into.reference, "messages": moved},
+                    at=at,
+                ),
+                event_build(
+                    ticket=into,
+                    kind=EventKind.MERGED,
+                    actor=actor_person(by),
+                    data={"from": ticket.pk, "reference": ticket.reference, "messages": moved},
+                    at=at,
+                ),
+            ]
+        )
+        ticket_set_status(ticket=ticket, status=Status.CLOSED, at=at, by=by)
         ticket_add_message(
             ticket=into,
             kind=MessageKind.NOTE,
@@ -210,16 +255,26 @@ def ticket_merge(*, ticket: Ticket, into: Ticket, by: User, at: datetime | None 
     return moved
 
 
-def ticket_link(*, ticket: Ticket, other: Ticket, kind: str = LinkKind.RELATED) -> TicketLink:
+def ticket_link(
+    *, ticket: Ticket, other: Ticket, kind: str = LinkKind.RELATED, by: User | None = None
+) -> TicketLink:
     if other.pk == ticket.pk:
         raise DeskError("A ticket cannot be linked to itself.", field="other")
     if other.team_id != ticket.team_id:
         raise DeskError(f"{other.reference} belongs to another team.", field="other")
     if kind not in LinkKind.values:
         raise DeskError(f"“{kind}” is not a kind of link.", field="kind")
-    link, _ = TicketLink.objects.get_or_create(
-        from_ticket=ticket, to_ticket=other, defaults={"kind": kind}
-    )
+    with transaction.atomic():
+        link, made = TicketLink.objects.get_or_create(
+            from_ticket=ticket, to_ticket=other, defaults={"kind": kind}
+        )
+        if made:
+            event_record(
+                ticket=ticket,
+                kind=EventKind.LINKED,
+                actor=actor_person(by),
+                data={"to": other.pk, "reference": other.reference, "kind": kind},
+            )
     return link
 
 
@@ -240,11 +295,12 @@ def tickets_bulk(
     with transaction.atomic():
         for ticket in tickets:
             if assignee is not None:
-                ticket_give(ticket=ticket, assignee=assignee)
+                ticket_give(ticket=ticket, assignee=assignee, by=by)
             touched = ticket_update(
                 ticket=ticket,
                 category=category,
                 status=Status.CLOSED if close else None,
+                by=by,
             )
             changed += bool(touched) or assignee is not None
     return changed

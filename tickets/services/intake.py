@@ -1,4 +1,5 @@
-"""Live intake: stored raw mail -> parsed, threaded, filed; new tickets announced.
+"""Live intake: stored raw mail -> parsed, threaded, filed; what happened recorded as ticket
+events in the same transaction (routing and acknowledgements consume them, not the fetcher).
 
     raw_store(...)          -> the raw bytes, unique by mailbox + UIDVALIDITY + UID and by
                                Message-ID (tickets.services.mailstore)
@@ -30,10 +31,11 @@ from tickets.models import (
     Ticket,
     TicketLink,
 )
+from tickets.models.events import EventKind
 from tickets.services.batch import BatchFiler, Caps, Item, Thread, prepare
 from tickets.services.bulk import update_grouped
+from tickets.services.events import actor_requester, event_build, events_record
 from tickets.services.mailstore import is_own, raw_message_id, raw_store
-from tickets.signals import announce, message_received, ticket_opened, ticket_reopened
 
 __all__ = ["IntakeResult", "intake_process", "raw_message_id", "raw_process", "raw_store"]
 CLOSED = (Status.RESOLVED, Status.CLOSED)
@@ -173,33 +175,41 @@ class LiveIntake(BatchFiler):
             Requester.objects.filter(email__in=self.bouncing, bouncing_since__isnull=True).update(
                 bouncing_since=stamp
             )
-        if self.announce:
-            self._announce(items, new_threads)
+        self._record(items)
 
-    def _announce(self, items: list[Item], new_threads: list[Thread]) -> None:
-        opened = [t.ticket for t in new_threads]
-        received = [
-            i.message
-            for i in items
-            if i.message is not None and i.outcome in ("joined", "reopened")
-        ]
-        reopened = {
-            i.thread.ticket.pk: i.thread.ticket
-            for i in items
-            if i.thread is not None and i.outcome == "reopened"
-        }
-
-        def tell() -> None:
-            for ticket in opened:
-                announce(ticket_opened, Ticket, ticket=ticket)
-            # Reopened before its message: whoever listens to the message then sees the
-            # ticket's owner of this shift.
-            for ticket in reopened.values():
-                announce(ticket_reopened, Ticket, ticket=ticket)
-            for message in received:
-                announce(message_received, Message, message=message)
-
-        transaction.on_commit(tell)
+    def _record(self, items: list[Item]) -> None:
+        """What happened, in this transaction: tickets opened, reopened, mail received.
+        A reopening comes before its message, so routing gives the message to this shift's
+        owner."""
+        events = []
+        for item in items:
+            if item.message is None or item.thread is None:
+                continue
+            ticket, message = item.thread.ticket, item.message
+            actor, at = actor_requester(message.sender_email), message.created_at
+            if item.outcome in ("new_ticket", "follow_up"):
+                opened = {"message": message.pk, "channel": "email"}
+                events.append(
+                    event_build(
+                        ticket=ticket, kind=EventKind.OPENED, actor=actor, data=opened, at=at
+                    )
+                )
+            elif item.outcome in ("joined", "reopened"):
+                if item.outcome == "reopened":
+                    reopened = event_build(
+                        ticket=ticket, kind=EventKind.REOPENED, actor=actor, at=at
+                    )
+                    events.append(reopened)
+                events.append(
+                    event_build(
+                        ticket=ticket,
+                        kind=EventKind.MESSAGE_RECEIVED,
+                        actor=actor,
+                        data={"message": message.pk},
+                        at=at,
+                    )
+                )
+        events_record(events, deliver=self.announce)
 
     def _result(self, item: Item, filed: bool) -> IntakeResult:
         assert item.row is not None

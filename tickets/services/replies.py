@@ -18,8 +18,7 @@ from tickets.services.outbox import (
     team_sending_address,
     ticket_reply_address,
 )
-from tickets.services.tickets import Sender, announce_status, ticket_add_message
-from tickets.signals import announce, message_sent
+from tickets.services.tickets import Sender, status_record, ticket_add_message
 
 ACK_TEMPLATE = """Dear {name},
 
@@ -131,8 +130,7 @@ def ticket_reply(
             old = Status(ticket.status)
             Ticket.objects.filter(pk=ticket.pk).update(status=Status.WAITING_ON_USER)
             ticket.status = Status.WAITING_ON_USER
-            announce_status(ticket, old, Status.WAITING_ON_USER)
-        transaction.on_commit(lambda: announce(message_sent, Message, message=message))
+            status_record(ticket, old, Status.WAITING_ON_USER, by=author)
     return message
 
 

@@ -40,8 +40,10 @@ from tickets.models import (
     Ticket,
     TicketLink,
 )
+from tickets.models.events import EventKind
 from tickets.models.mail import OutboundKind
 from tickets.selectors import requester_by_email
+from tickets.services.events import actor_requester, event_record
 from tickets.services.outbox import new_message_id, outbound_queue, tagged_subject
 from tickets.services.replies import SIGNATURE_SEPARATOR
 from tickets.services.tickets import (
@@ -51,7 +53,6 @@ from tickets.services.tickets import (
     ticket_open,
     ticket_set_status,
 )
-from tickets.signals import announce, ticket_reopened
 
 SIGNIN_LINK_MINUTES = 30
 # Sign-in links asked for: per address (known or not, so the answer tells nothing) and per
@@ -246,7 +247,7 @@ def requester_reply(
 ) -> Message:
     """The requester writes on their ticket's page. It lands like a mailed reply would: on
     the ticket the thread lives on now, reopening a recently closed one (or opening a linked
-    follow-up after ``REOPEN_WINDOW_DAYS``), flagged for its owner, announced after commit."""
+    follow-up after ``REOPEN_WINDOW_DAYS``), flagged for its owner, recorded for the consumers."""
     if ticket.requester_id != requester.pk:
         raise PermissionError("not the requester's ticket")
     body = body_text.replace("\r\n", "\n").strip()
@@ -283,8 +284,14 @@ def requester_reply(
                 resolved_at=None, closed_at=None, reopen_count=target.reopen_count
             )
             ticket_set_status(ticket=target, status=Status.OPEN, at=at)
-            # Reopened before its message, as for mail: listeners then see this shift's owner.
-            transaction.on_commit(lambda: announce(ticket_reopened, Ticket, ticket=target))
+            # Reopened before its message, as for mail: routing then gives the message to
+            # this shift's owner.
+            event_record(
+                ticket=target,
+                kind=EventKind.REOPENED,
+                actor=actor_requester(requester.email),
+                at=at,
+            )
         elif target.status == Status.WAITING_ON_USER:
             ticket_set_status(ticket=target, status=Status.OPEN, at=at)
         message = ticket_add_message(

@@ -22,9 +22,16 @@ from tickets.models import (
     Team,
     Ticket,
 )
+from tickets.models.events import EventKind
 from tickets.selectors import requester_by_email
-from tickets.signals import announce as _announce
-from tickets.signals import message_received, ticket_opened, ticket_status_changed
+from tickets.services.events import (
+    DESK,
+    actor_person,
+    actor_requester,
+    event_build,
+    event_record,
+    events_record,
+)
 
 
 @dataclass(frozen=True)
@@ -73,8 +80,11 @@ def ticket_open(
     references: str = "",
     created_at: datetime | None = None,
     announce: bool = True,
+    by: User | None = None,
 ) -> Ticket:
-    """Open a ticket with its first message. Announces ``ticket_opened`` after commit."""
+    """Open a ticket with its first message and record it opened: the requester's (or
+    ``by``'s, a desk member). ``announce=False`` records without asking the consumers to
+    react (an archive import routes and acknowledges nothing)."""
     created_at = created_at or timezone.now()
     with transaction.atomic():
         requester = requester_get_or_create(email=sender.email, name=sender.name)
@@ -88,10 +98,11 @@ def ticket_open(
             created_at=created_at,
             last_message_at=created_at,
         )
-        ticket_add_message(
+        message = ticket_add_message(
             ticket=ticket,
             kind=kind,
             sender=sender,
+            author=by,
             subject=subject,
             body_text=body_text,
             body_html=body_html,
@@ -99,10 +110,22 @@ def ticket_open(
             in_reply_to=in_reply_to,
             references=references,
             created_at=created_at,
-            announce=False,  # the ticket's opening is the news, not its first message
+            record=False,
         )
-        if announce:
-            transaction.on_commit(lambda: _announce(ticket_opened, Ticket, ticket=ticket))
+        # The ticket's opening is the news, not its first message.
+        actor = actor_person(by) if by is not None else actor_requester(requester.email)
+        events_record(
+            [
+                event_build(
+                    ticket=ticket,
+                    kind=EventKind.OPENED,
+                    actor=actor,
+                    data={"message": message.pk, "channel": kind},
+                    at=created_at,
+                )
+            ],
+            deliver=announce,
+        )
     return ticket
 
 
@@ -120,8 +143,11 @@ def ticket_add_message(
     references: str = "",
     created_at: datetime | None = None,
     announce: bool = True,
+    record: bool = True,
 ) -> Message:
-    """Add a message to a ticket and keep the ticket's clocks right."""
+    """Add a message to a ticket, keep the ticket's clocks right and record it (mail in,
+    reply sent, note). ``record=False``: the caller records what happened (a ticket's
+    opening is the news, not its first message)."""
     created_at = created_at or timezone.now()
     with transaction.atomic():
         message = Message.objects.create(
@@ -148,16 +174,40 @@ def ticket_add_message(
             Ticket.objects.filter(pk=ticket.pk).update(**updates, updated_at=timezone.now())
             for field, value in updates.items():
                 setattr(ticket, field, value)
-        if announce and kind in (MessageKind.EMAIL_IN, MessageKind.WEB):
-            transaction.on_commit(lambda: _announce(message_received, Message, message=message))
+        kinds = {
+            MessageKind.EMAIL_IN: EventKind.MESSAGE_RECEIVED,
+            MessageKind.WEB: EventKind.MESSAGE_RECEIVED,
+            MessageKind.EMAIL_OUT: EventKind.REPLY_SENT,
+            MessageKind.NOTE: EventKind.NOTE_ADDED,
+        }
+        if record and kind in kinds:
+            actor = DESK
+            if author is not None:
+                actor = actor_person(author)
+            elif kind in (MessageKind.EMAIL_IN, MessageKind.WEB) and sender is not None:
+                actor = actor_requester(sender.email)
+            events_record(
+                [
+                    event_build(
+                        ticket=ticket,
+                        kind=kinds[kind],
+                        actor=actor,
+                        data={"message": message.pk},
+                        at=created_at,
+                    )
+                ],
+                deliver=announce,
+            )
     return message
 
 
 _STATUS_TIMESTAMPS = {Status.RESOLVED: "resolved_at", Status.CLOSED: "closed_at"}
 
 
-def ticket_set_status(*, ticket: Ticket, status: Status, at: datetime | None = None) -> Ticket:
-    """Change the status; listeners hear of it after commit (timers re-arm or stop)."""
+def ticket_set_status(
+    *, ticket: Ticket, status: Status, at: datetime | None = None, by: User | None = None
+) -> Ticket:
+    """Change the status and record it (the timers re-arm or stop on that record)."""
     at = at or timezone.now()
     old = Status(ticket.status)
     fields = ["status", "updated_at"]
@@ -172,15 +222,23 @@ def ticket_set_status(*, ticket: Ticket, status: Status, at: datetime | None = N
     if status in (Status.RESOLVED, Status.CLOSED) and ticket.overdue_since is not None:
         ticket.overdue_since = None
         fields.append("overdue_since")
-    ticket.save(update_fields=fields)
-    if old != status:
-        announce_status(ticket, old, status)
+    with transaction.atomic():
+        ticket.save(update_fields=fields)
+        if old != status:
+            status_record(ticket, old, status, at=at, by=by)
     return ticket
 
 
-def announce_status(ticket: Ticket, old: Status, new: Status) -> None:
-    transaction.on_commit(
-        lambda: _announce(ticket_status_changed, Ticket, ticket=ticket, old=old, new=new)
+def status_record(
+    ticket: Ticket, old: Status, new: Status, *, at: datetime | None = None, by: User | None = None
+) -> None:
+    """Record a status change made by ``by`` (or by the desk)."""
+    event_record(
+        ticket=ticket,
+        kind=EventKind.STATUS_CHANGED,
+        actor=actor_person(by),
+        data={"old": str(old), "new": str(new)},
+        at=at,
     )
 
 
@@ -238,6 +296,7 @@ def ticket_assign(
     shadow: User | None = None,
     zone: str = "",
     only_if_unassigned: bool = True,
+    reason: str = "routing",
 ) -> bool:
     """Give the ticket an owner (and a trainee shadow). With ``only_if_unassigned``, a ticket
     that has an owner keeps it: the conditional UPDATE also settles a race with a shifter
@@ -255,7 +314,19 @@ def ticket_assign(
     if changed:
         ticket.assignee, ticket.shadow, ticket.after_hours = assignee, shadow, False
         ticket.zone = zone or ticket.zone
+        event_record(ticket=ticket, kind=EventKind.ASSIGNED, data=assignment_data(ticket, reason))
     return changed == 1
+
+
+def assignment_data(ticket: Ticket, reason: str) -> dict[str, object]:
+    """What an assignment event keeps: who has the ticket now, who shadows, the zone."""
+    return {
+        "to": ticket.assignee_id,
+        "to_name": ticket.assignee.get_username() if ticket.assignee else "",
+        "shadow": ticket.shadow_id,
+        "zone": ticket.zone,
+        "reason": reason,
+    }
 
 
 def ticket_mark_after_hours(*, ticket: Ticket) -> None:
@@ -264,7 +335,13 @@ def ticket_mark_after_hours(*, ticket: Ticket) -> None:
 
 
 def tickets_reassign(
-    *, tickets: Sequence[Ticket], assignee: User | None, shadow: User | None = None, zone: str = ""
+    *,
+    tickets: Sequence[Ticket],
+    assignee: User | None,
+    shadow: User | None = None,
+    zone: str = "",
+    kind: EventKind = EventKind.ASSIGNED,
+    reason: str = "reroute",
 ) -> int:
     """Give tickets a new owner whoever has them now, in one UPDATE (a shift handover, a
     reopened ticket). Without an assignee they wait unassigned and flagged after-hours for
@@ -284,4 +361,7 @@ def tickets_reassign(
     for ticket in tickets:
         ticket.assignee, ticket.shadow, ticket.after_hours = assignee, shadow, assignee is None
         ticket.zone = zone or ticket.zone
+    events_record(
+        [event_build(ticket=t, kind=kind, data=assignment_data(t, reason)) for t in tickets]
+    )
     return changed

@@ -4,8 +4,8 @@
 
 The structured fields go into the message body as labelled lines ("JEDI task: 15934870"), so
 that shifters, search and the grid-id links read them like any mail. Routing and the
-acknowledgement are not done here: ``ticket_open`` announces ``ticket_opened`` after commit,
-and the escalation app's listener routes the ticket and queues the acknowledgement.
+acknowledgement are not done here: ``ticket_open`` records the ticket opened, and the event
+log's routing consumer (escalation.consumers) routes it and queues the acknowledgement.
 
 Spam: a hidden field people leave empty (whoever fills it is told "thank you" and nothing is
 stored), and at most RATE_LIMIT_PER_HOUR requests an hour per client network and per

@@ -1,0 +1,298 @@
+"""The ticket event log: written with the change it records, consumed by a claiming sweep
+that loses no reaction and doubles none, retries a failing consumer without holding up the
+others, keeps a ticket's events in order, and shows its lag in /healthz."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.db import transaction
+
+from escalation.models import Timer, TimerKind
+from shifts.models import Booking, ShiftRole
+from tests import events
+from tests.factories import MailboxFactory, shift_team
+from tests.mailfactory import make_mail
+from tickets.models import (
+    ActorKind,
+    DeliveryState,
+    EventDelivery,
+    EventKind,
+    OutboundMail,
+    Role,
+    Ticket,
+    TicketEvent,
+)
+from tickets.models.mail import OutboundKind, RawSource
+from tickets.services import Sender, ticket_open
+from tickets.services import events as event_log
+from tickets.services.intake import intake_process, raw_store
+
+pytestmark = pytest.mark.django_db
+GENEVA = ZoneInfo("Europe/Zurich")
+WEDNESDAY = date(2026, 11, 18)
+TEN = datetime.combine(WEDNESDAY, time(10), tzinfo=GENEVA)
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(TEN, tick=False):
+        yield
+
+
+@pytest.fixture
+def team():
+    team = shift_team({"anna": Role.SHIFTER, "elena": Role.COORDINATOR})
+    Booking.objects.create(
+        zone=team.eu, day=WEDNESDAY, person=team.people["anna"], role=ShiftRole.FIRST_LEVEL
+    )
+    MailboxFactory(team=team)
+    return team
+
+
+def _open(team, subject: str = "Jobs fail at BNL") -> Ticket:
+    return ticket_open(
+        team=team, sender=Sender("jane@cern.ch", "Jane Doe"), subject=subject, body_text="..."
+    )
+
+
+def _routed(ticket: Ticket) -> bool:
+    ticket.refresh_from_db()
+    return ticket.assignee_id is not None
+
+
+def _acks(ticket: Ticket) -> int:
+    return OutboundMail.objects.filter(ticket=ticket, kind=OutboundKind.ACKNOWLEDGEMENT).count()
+
+
+# -- written with the change ---------------------------------------------------------------
+
+
+def test_opening_a_ticket_records_it_with_its_requester_and_a_delivery_for_routing(team):
+    ticket = _open(team)
+    event = TicketEvent.objects.get(ticket=ticket)
+    assert (event.kind, event.actor_kind, event.actor_label) == (
+        EventKind.OPENED,
+        ActorKind.REQUESTER,
+        "jane@cern.ch",
+    )
+    assert event.at == TEN
+    assert event.team_id == team.pk
+    assert events.pending(ticket) == [("opened", "routing")]
+
+
+def test_a_change_rolled_back_leaves_no_event_and_nothing_to_consume(team):
+    def open_then_fail() -> None:
+        with transaction.atomic():
+            _open(team)
+            raise RuntimeError("the request failed after opening the ticket")
+
+    with pytest.raises(RuntimeError):
+        open_then_fail()
+    assert not TicketEvent.objects.exists()
+    assert not EventDelivery.objects.exists()
+
+
+def test_intake_records_a_batch_of_mail_in_two_inserts_whatever_its_size(
+    team, django_assert_max_num_queries
+):
+    raws = [
+        raw_store(team=team, raw=make_mail(subject=f"Problem {n}"), source=RawSource.IMAP)
+        for n in range(20)
+    ]
+    intake_process(team, raws)
+    assert TicketEvent.objects.filter(kind=EventKind.OPENED).count() == 20
+    assert EventDelivery.objects.filter(consumer="routing").count() == 20
+    raws = [
+        raw_store(team=team, raw=make_mail(subject=f"Other {n}"), source=RawSource.IMAP)
+        for n in range(2)
+    ]
+    # Filing two mails costs a bounded number of queries; the events add two of them.
+    with django_assert_max_num_queries(40) as two:
+        intake_process(team, raws)
+    raws = [
+        raw_store(team=team, raw=make_mail(subject=f"More {n}"), source=RawSource.IMAP)
+        for n in range(10)
+    ]
+    with django_assert_max_num_queries(len(two)) as ten:  # no more for five times the mail
+        intake_process(team, raws)
+    inserts = [q["sql"] for q in ten.captured_queries if q["sql"].startswith("INSERT")]
+    assert sum('"tickets_ticketevent"' in sql for sql in inserts) == 1
+    assert sum('"tickets_eventdelivery"' in sql for sql in inserts) == 1
+
+
+# -- consumed by the sweep -----------------------------------------------------------------
+
+
+def test_a_ticket_whose_nudge_was_lost_is_routed_and_acknowledged_by_the_sweep(team):
+    # The process died right after commit: the nudge never reached a worker.
+    ticket = _open(team)
+    assert not _routed(ticket)
+    assert _acks(ticket) == 0
+    assert event_log.events_consume() == 1
+    assert _routed(ticket)
+    assert ticket.assignee == team.people["anna"]
+    assert _acks(ticket) == 1
+    assert Timer.objects.filter(ticket=ticket, kind=TimerKind.FIRST_RESPONSE).count() == 1
+    assert events.pending(ticket) == []
+
+
+def test_a_sweep_run_twice_does_nothing_the_second_time(team):
+    ticket = _open(team)
+    event_log.events_consume()
+    assert event_log.events_consume() == 0
+    assert _acks(ticket) == 1
+    assert Timer.objects.filter(ticket=ticket).count() == 1
+
+
+def test_a_consumer_run_twice_on_one_event_changes_nothing_the_second_time(team):
+    ticket = _open(team)
+    event_log.events_consume()
+    ticket.refresh_from_db()
+    before = (ticket.assignee_id, ticket.zone, _acks(ticket), Timer.objects.count())
+    # As if the delivery had been replayed (say, a restored backup).
+    EventDelivery.objects.update(state=DeliveryState.PENDING)
+    event_log.events_consume()
+    ticket.refresh_from_db()
+    assert (ticket.assignee_id, ticket.zone, _acks(ticket), Timer.objects.count()) == before
+
+
+def test_a_failing_consumer_is_retried_with_backoff_and_holds_up_no_other_ticket(team, monkeypatch):
+    broken = _open(team, "breaks the consumer")
+    fine = _open(team, "fine")
+    routing = event_log.CONSUMERS["routing"]
+
+    def handle(event):
+        if event.ticket_id == broken.pk:
+            raise ValueError("the shift calendar could not be read")
+        routing.handle(event)
+
+    monkeypatch.setitem(
+        event_log.CONSUMERS, "routing", event_log.Consumer("routing", routing.kinds, handle)
+    )
+    event_log.events_consume()
+    assert _routed(fine)
+    assert not _routed(broken)
+    delivery = EventDelivery.objects.get(event__ticket=broken)
+    assert delivery.state == DeliveryState.PENDING
+    assert delivery.attempts == 1
+    assert delivery.last_error == "ValueError: the shift calendar could not be read"
+    assert delivery.due_at == TEN + timedelta(seconds=10)
+    # Not before its backoff; then again, with a longer wait.
+    assert event_log.events_consume() == 0
+    event_log.events_consume(now=TEN + timedelta(seconds=11))
+    delivery.refresh_from_db()
+    assert (delivery.attempts, delivery.due_at) == (2, TEN + timedelta(seconds=31))
+    assert event_log.events_lag(now=TEN + timedelta(seconds=60)) == {"routing": 60.0}
+
+
+def test_a_consumer_that_keeps_failing_is_parked_for_an_admin_who_can_send_it_round_again(
+    team, monkeypatch, settings
+):
+    settings.EVENT_MAX_ATTEMPTS = 2
+    ticket = _open(team)
+    routing = event_log.CONSUMERS["routing"]
+
+    def handle(event):
+        raise ValueError("still broken")
+
+    monkeypatch.setitem(
+        event_log.CONSUMERS, "routing", event_log.Consumer("routing", routing.kinds, handle)
+    )
+    event_log.events_consume(now=TEN)
+    event_log.events_consume(now=TEN + timedelta(hours=1))
+    delivery = EventDelivery.objects.get(event__ticket=ticket)
+    assert delivery.state == DeliveryState.FAILED
+    assert event_log.events_failed_count() == 1
+    assert event_log.events_lag(now=TEN + timedelta(hours=2)) == {}
+
+    monkeypatch.setitem(event_log.CONSUMERS, "routing", routing)
+    event_log.delivery_retry(delivery=delivery)
+    event_log.events_consume()
+    assert _routed(ticket)
+    delivery.refresh_from_db()
+    assert delivery.state == DeliveryState.DONE
+
+
+def test_a_tickets_later_events_wait_for_its_earlier_ones(team, monkeypatch):
+    ticket = _open(team)
+    event_log.event_record(ticket=ticket, kind=EventKind.REOPENED)
+    seen: list[str] = []
+    routing = event_log.CONSUMERS["routing"]
+
+    def handle(event):
+        seen.append(event.kind)
+        if event.kind == EventKind.OPENED and seen.count("opened") == 1:
+            raise ValueError("once")
+        routing.handle(event)
+
+    monkeypatch.setitem(
+        event_log.CONSUMERS, "routing", event_log.Consumer("routing", routing.kinds, handle)
+    )
+    event_log.events_consume()
+    # The reopening was not run while the opening waits for its retry.
+    assert seen == ["opened"]
+    event_log.events_consume(now=TEN + timedelta(minutes=1))
+    assert seen == ["opened", "opened", "reopened"]
+
+
+def test_a_consumer_waits_for_the_consumers_it_runs_after(team, monkeypatch):
+    ticket = _open(team)
+    event_log.event_record(
+        ticket=ticket, kind=EventKind.STATUS_CHANGED, data={"old": "new", "new": "open"}
+    )
+    routing = event_log.CONSUMERS["routing"]
+    monkeypatch.setitem(
+        event_log.CONSUMERS,
+        "routing",
+        event_log.Consumer("routing", routing.kinds, lambda e: 1 / 0),
+    )
+    event_log.events_consume()
+    assert events.pending(ticket) == [("opened", "routing"), ("status_changed", "status-timers")]
+
+
+def test_a_delivery_for_a_consumer_no_longer_registered_fails_visibly(team):
+    ticket = _open(team)
+    EventDelivery.objects.update(consumer="gone")
+    event_log.events_consume()
+    delivery = EventDelivery.objects.get(event__ticket=ticket)
+    assert delivery.last_error == "LookupError: no consumer named 'gone' is registered"
+
+
+# -- what the log says ---------------------------------------------------------------------
+
+
+def test_a_ticket_answered_and_closed_by_a_shifter_has_its_whole_story_in_order(team, client):
+    from tickets.services.desk import ticket_note, ticket_update
+    from tickets.services.replies import ticket_reply
+
+    anna = team.people["anna"]
+    ticket = _open(team)
+    event_log.events_consume()
+    ticket.refresh_from_db()
+    ticket_note(ticket=ticket, author=anna, body_text="Looks like the BNL outage.")
+    ticket_reply(ticket=ticket, author=anna, body_text="BNL is back; please resubmit.")
+    ticket_update(ticket=ticket, category="site", priority=3, status="closed", by=anna)
+    assert events.kinds(ticket) == [
+        "opened",
+        "assigned",
+        "note_added",
+        "reply_sent",
+        "status_changed",
+        "category_changed",
+        "priority_changed",
+        "status_changed",
+    ]
+    by_kind = {e.kind: e for e in TicketEvent.objects.filter(ticket=ticket)}
+    assert by_kind["assigned"].actor_kind == ActorKind.DESK
+    assert by_kind["assigned"].data["to"] == anna.pk
+    assert by_kind["category_changed"].data == {"old": "other", "new": "site"}
+    assert (by_kind["reply_sent"].actor_kind, by_kind["reply_sent"].actor) == (
+        ActorKind.PERSON,
+        anna,
+    )
+    closed = TicketEvent.objects.filter(ticket=ticket, kind="status_changed").last()
+    assert closed.data == {"old": "waiting_user", "new": "closed"}

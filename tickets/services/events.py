@@ -1,0 +1,283 @@
+"""The ticket event log and its consumers.
+
+Every service that changes a ticket records what happened with ``event_record`` (or
+``events_record`` for a batch) inside its own transaction. Each consumer registered for the
+event's kind gets a delivery row in that same transaction, so a reaction can never be lost
+between the change and its consumer: a crash before commit loses both, a crash after commit
+leaves the delivery pending for the sweep.
+
+``events_consume`` claims due deliveries (row locks with SKIP LOCKED on PostgreSQL), runs
+each consumer in a savepoint of its own and marks the delivery done in the same transaction
+as the consumer's effects. A consumer that raises is tried again with backoff and, after
+``EVENT_MAX_ATTEMPTS``, parked as failed for an admin to see; it never holds up other
+tickets. One ticket's deliveries run in event order for a consumer and for the consumers it
+names in ``after``.
+
+After commit a nudge asks a worker to sweep at once; the nudge may be lost (a convenience),
+the beat sweep every ``EVENT_SWEEP_INTERVAL_S`` is the guarantee.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import Min
+from django.utils import timezone
+
+from tickets.models import Ticket
+from tickets.models.events import (
+    ActorKind,
+    DeliveryState,
+    EventDelivery,
+    EventKind,
+    TicketEvent,
+)
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[TicketEvent], None]
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """``handle(event)`` runs inside the sweep's transaction; it must be idempotent (running
+    it twice on one event changes nothing the second time)."""
+
+    name: str
+    kinds: frozenset[str]
+    handle: Handler
+    # Consumers whose earlier deliveries on the same ticket must be done first.
+    after: tuple[str, ...] = field(default=())
+
+
+CONSUMERS: dict[str, Consumer] = {}
+
+
+def consumer_register(
+    name: str, kinds: Iterable[str], handle: Handler, *, after: Sequence[str] = ()
+) -> None:
+    """Called explicitly from an AppConfig.ready(); registering a name again replaces it."""
+    CONSUMERS[name] = Consumer(name, frozenset(kinds), handle, tuple(after))
+
+
+def _consumers_of(kind: str) -> list[str]:
+    return [c.name for c in CONSUMERS.values() if kind in c.kinds]
+
+
+# --- recording ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: ActorKind
+    user: User | None = None
+    label: str = ""
+
+
+DESK = Actor(ActorKind.DESK)
+
+
+def actor_person(user: User | None) -> Actor:
+    """A signed-in person, or the desk itself when nobody is named."""
+    return Actor(ActorKind.PERSON, user, user.get_username()) if user is not None else DESK
+
+
+def actor_requester(email: str) -> Actor:
+    return Actor(ActorKind.REQUESTER, None, email[:254])
+
+
+def actor_group(name: str) -> Actor:
+    return Actor(ActorKind.GROUP, None, name[:254])
+
+
+def event_build(
+    *,
+    ticket: Ticket,
+    kind: EventKind,
+    actor: Actor = DESK,
+    data: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> TicketEvent:
+    return TicketEvent(
+        ticket_id=ticket.pk,
+        team_id=ticket.team_id,
+        kind=kind,
+        at=at or timezone.now(),
+        actor_kind=actor.kind,
+        actor=actor.user,
+        actor_label=actor.label,
+        data=data or {},
+    )
+
+
+def event_record(
+    *,
+    ticket: Ticket,
+    kind: EventKind,
+    actor: Actor = DESK,
+    data: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> TicketEvent:
+    """Record one thing that happened to ``ticket``, in the caller's transaction."""
+    return events_record([event_build(ticket=ticket, kind=kind, actor=actor, data=data, at=at)])[0]
+
+
+def events_record(events: list[TicketEvent], *, deliver: bool = True) -> list[TicketEvent]:
+    """Record a batch of events and their deliveries: two INSERTs whatever the size.
+    ``deliver=False`` records history only (an archive import asks nobody to react)."""
+    if not events:
+        return []
+    # No savepoint of its own: the events belong to the caller's transaction.
+    with transaction.atomic(savepoint=False):
+        TicketEvent.objects.bulk_create(events)
+        if not deliver:
+            return events
+        now = timezone.now()
+        deliveries = [
+            EventDelivery(
+                event_id=event.pk,
+                consumer=name,
+                ticket_pk=event.ticket_id,
+                due_at=now,
+                created_at=now,
+            )
+            for event in events
+            for name in _consumers_of(event.kind)
+        ]
+        if deliveries:
+            EventDelivery.objects.bulk_create(deliveries)
+            transaction.on_commit(nudge)
+    return events
+
+
+# --- consuming ------------------------------------------------------------------------------
+
+
+def nudge() -> None:
+    """Ask a worker to sweep now. Replaced by the tests; the beat sweep covers a lost one."""
+    from tickets.tasks import events_nudge_task
+
+    events_nudge_task()
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(settings.EVENT_RETRY_BASE_S * 2 ** (attempts - 1), 3600))
+
+
+def _claim(now: datetime, limit: int) -> list[EventDelivery]:
+    return list(
+        EventDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(state=DeliveryState.PENDING, due_at__lte=now)
+        .order_by("event_id")[:limit]
+    )
+
+
+def _blocked(claimed: list[EventDelivery]) -> set[int]:
+    """Claimed deliveries that must wait: an earlier event of the same ticket is still
+    pending for the same consumer or one it runs after. One query."""
+    names = {d.consumer for d in claimed}
+    for d in claimed:
+        consumer = CONSUMERS.get(d.consumer)
+        names.update(consumer.after if consumer else ())
+    earliest: dict[tuple[int, str], int] = {
+        (row["ticket_pk"], row["consumer"]): row["first"]
+        for row in EventDelivery.objects.filter(
+            state=DeliveryState.PENDING,
+            ticket_pk__in={d.ticket_pk for d in claimed},
+            consumer__in=names,
+        )
+        .values("ticket_pk", "consumer")
+        .annotate(first=Min("event_id"))
+    }
+    blocked = set()
+    for d in claimed:
+        consumer = CONSUMERS.get(d.consumer)
+        waits_for = (d.consumer, *(consumer.after if consumer else ()))
+        if any(earliest.get((d.ticket_pk, name), d.event_id) < d.event_id for name in waits_for):
+            blocked.add(d.pk)
+    return blocked
+
+
+def _run(delivery: EventDelivery, event: TicketEvent, now: datetime) -> bool:
+    """One delivery in a savepoint; True when done."""
+    consumer = CONSUMERS.get(delivery.consumer)
+    try:
+        with transaction.atomic():
+            if consumer is None:
+                raise LookupError(f"no consumer named {delivery.consumer!r} is registered")
+            consumer.handle(event)
+    except Exception as exc:
+        log.exception("event %s: consumer %s failed", event.pk, delivery.consumer)
+        delivery.attempts += 1
+        delivery.last_error = f"{exc.__class__.__name__}: {exc}"[:2000]
+        delivery.due_at = now + _backoff(delivery.attempts)
+        if delivery.attempts >= settings.EVENT_MAX_ATTEMPTS:
+            delivery.state = DeliveryState.FAILED
+        delivery.save(update_fields=["attempts", "last_error", "due_at", "state"])
+        return False
+    return True
+
+
+def events_consume_batch(*, now: datetime | None = None, limit: int | None = None) -> int:
+    """Claim up to ``limit`` due deliveries and run them in one transaction. Returns how many
+    were looked at (done, failed or waiting on an earlier event)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        claimed = _claim(now, limit or settings.EVENT_SWEEP_BATCH)
+        if not claimed:
+            return 0
+        blocked = _blocked(claimed)
+        ready = [d for d in claimed if d.pk not in blocked]
+        events = TicketEvent.objects.select_related("ticket__team", "ticket__requester").in_bulk(
+            [d.event_id for d in ready]
+        )
+        done = [d.pk for d in ready if _run(d, events[d.event_id], now)]
+        EventDelivery.objects.filter(pk__in=done).update(
+            state=DeliveryState.DONE, done_at=timezone.now()
+        )
+    return len(ready)
+
+
+def events_consume(*, now: datetime | None = None, budget_s: float | None = None) -> int:
+    """Work off every due delivery, batch after batch, within ``budget_s`` (default four
+    sweep intervals). Returns how many deliveries were run."""
+    budget = settings.EVENT_SWEEP_INTERVAL_S * 4 if budget_s is None else budget_s
+    started = time.monotonic()
+    ran = 0
+    while True:
+        progress = events_consume_batch(now=now)
+        ran += progress
+        if not progress or time.monotonic() - started > budget:
+            return ran
+
+
+def events_lag(now: datetime | None = None) -> dict[str, float]:
+    """Per consumer, the age in seconds of its oldest pending delivery (consumers with none
+    pending are missing). One query."""
+    now = now or timezone.now()
+    rows = (
+        EventDelivery.objects.filter(state=DeliveryState.PENDING)
+        .values("consumer")
+        .annotate(oldest=Min("created_at"))
+    )
+    return {row["consumer"]: max(0.0, (now - row["oldest"]).total_seconds()) for row in rows}
+
+
+def events_failed_count() -> int:
+    return EventDelivery.objects.filter(state=DeliveryState.FAILED).count()
+
+
+def delivery_retry(*, delivery: EventDelivery) -> None:
+    """An admin sends a failed delivery round again."""
+    EventDelivery.objects.filter(pk=delivery.pk, state=DeliveryState.FAILED).update(
+        state=DeliveryState.PENDING, attempts=0, due_at=timezone.now()
+    )
+    transaction.on_commit(nudge)
