@@ -38,3 +38,28 @@ def check_broker() -> str | None:
     except Exception as exc:  # any failure is a reason to report, not to raise
         return f"broker unreachable: {exc.__class__.__name__}: {str(exc).strip()[:200]}"
     return None
+
+
+def event_consumers() -> tuple[str | None, dict[str, object]]:
+    """The event log's consumers: a reason when one lags past EVENT_LAG_LIMIT_S, and the
+    figures (each consumer's lag in seconds, failed deliveries)."""
+    from tickets.services.events import events_failed_count, events_lag
+
+    try:
+        lag = events_lag()
+        failed = events_failed_count()
+    except DatabaseError as exc:
+        return f"event log unreadable: {exc.__class__.__name__}", {}
+    figures: dict[str, object] = {
+        "lag_s": {name: round(seconds, 1) for name, seconds in sorted(lag.items())},
+        "failed": failed,
+    }
+    late = {name: s for name, s in lag.items() if s > settings.EVENT_LAG_LIMIT_S}
+    if late:
+        worst = max(late, key=lambda name: late[name])
+        return (
+            f"consumer {worst} is {late[worst]:.0f} s behind "
+            f"(limit {settings.EVENT_LAG_LIMIT_S} s)",
+            figures,
+        )
+    return None, figures

@@ -110,3 +110,23 @@ def test_hostile_mail_html_stays_inert_in_the_browser(live_server, browser_conte
     assert page.locator(".body.html script").count() == 0
     assert page.locator(".body.html img[onerror]").count() == 0
     assert dialogs == []
+
+
+def test_the_folded_history_opens_in_place_with_what_happened(live_server, browser_context, desk):
+    from tickets.services.desk import ticket_update
+
+    ticket_update(ticket=desk.ticket, category="site", by=desk.anna)
+    page = browser_context.new_page()
+    sign_in(page, live_server, desk.anna, f"/tickets/{desk.ticket.reference}/")
+    page.evaluate("window.sameDocument = true")
+    history = page.locator("details.history")
+    expect(history.locator(".history-list")).to_have_count(0)
+    history.locator("summary").click()
+    lines = history.locator(".history-list li")
+    expect(lines).to_have_count(2)
+    expect(lines.nth(0)).to_contain_text("jdoe@cern.ch opened it on the web")
+    expect(lines.nth(1)).to_contain_text(
+        "Anna Keller changed the category from PanDA / JEDI to Site / service"
+    )
+    assert page.evaluate("window.sameDocument") is True
+    assert page.locator("#flash").count() == 1

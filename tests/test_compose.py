@@ -117,7 +117,13 @@ def test_the_web_service_serves_healthz_with_gunicorn_and_redirects_pages_to_htt
         )
         code, _, body = status
         assert code == 200, body
-        assert json.loads(body) == {"status": "ok", "database": "ok", "broker": "ok"}
+        assert json.loads(body) == {
+            "status": "ok",
+            "database": "ok",
+            "broker": "ok",
+            "events": "ok",
+            "event_consumers": {"lag_s": {}, "failed": 0},
+        }
         code, headers, _ = _get(f"http://127.0.0.1:{port}/login/")
         assert code == 301
         assert headers["Location"].startswith("https://")

@@ -296,3 +296,55 @@ def test_a_ticket_answered_and_closed_by_a_shifter_has_its_whole_story_in_order(
     )
     closed = TicketEvent.objects.filter(ticket=ticket, kind="status_changed").last()
     assert closed.data == {"old": "waiting_user", "new": "closed"}
+
+
+# -- watched -------------------------------------------------------------------------------
+
+
+def test_healthz_shows_each_consumers_lag_and_turns_503_past_the_limit(team, client, settings):
+    settings.CELERY_BROKER_URL = "filesystem://"
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": "/"}
+    settings.EVENT_LAG_LIMIT_S = 300
+    _open(team)  # nobody consumes it: the worker is down
+    with time_machine.travel(TEN + timedelta(seconds=120), tick=False):
+        body = client.get("/healthz").json()
+    assert body["status"] == "ok"
+    assert body["event_consumers"] == {"lag_s": {"routing": 120.0}, "failed": 0}
+    with time_machine.travel(TEN + timedelta(seconds=301), tick=False):
+        response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["events"] == "consumer routing is 301 s behind (limit 300 s)"
+    event_log.events_consume()
+    with time_machine.travel(TEN + timedelta(seconds=302), tick=False):
+        response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["event_consumers"] == {"lag_s": {}, "failed": 0}
+
+
+# -- the ticket's history --------------------------------------------------------------------
+
+
+def test_the_history_page_tells_the_story_in_words_to_the_desk_and_nobody_else(team, client):
+    from tests.factories import MembershipFactory, TeamFactory
+    from tickets.services.desk import ticket_update
+
+    anna = team.people["anna"]
+    ticket = _open(team)
+    event_log.events_consume()
+    ticket.refresh_from_db()
+    ticket_update(ticket=ticket, status="closed", category="site", by=anna)
+    client.force_login(anna)
+    page = client.get(f"/tickets/{ticket.reference}/history/").content.decode()
+    history = page.split('<ol class="history-list">', 1)[1].split("</ol>", 1)[0]
+    lines = [line.split("</time>", 1)[1].strip() for line in history.split("<li")[1:]]
+    assert lines == [
+        "<strong>jane@cern.ch</strong> opened it on the web</li>",
+        "<strong>The desk</strong> gave it to anna (EU)</li>",
+        "<strong>Anna Doe</strong> changed the category from Other to Site / service</li>",
+        "<strong>Anna Doe</strong> changed the status from New to Closed</li>",
+    ]
+    stranger = MembershipFactory(team=TeamFactory(slug="biomed"), role=Role.SHIFTER).user
+    client.force_login(stranger)
+    assert client.get(f"/tickets/{ticket.reference}/history/").status_code == 404
+    client.logout()
+    assert client.get(f"/tickets/{ticket.reference}/history/").status_code == 302

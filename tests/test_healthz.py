@@ -13,7 +13,13 @@ def test_healthz_answers_ok_when_database_and_redis_answer(client, settings, red
     settings.CELERY_BROKER_URL = redis_url
     response = client.get(reverse("healthz"))
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "broker": "ok",
+        "events": "ok",
+        "event_consumers": {"lag_s": {}, "failed": 0},
+    }
 
 
 def test_healthz_answers_503_with_the_reason_when_the_broker_is_down(client, settings):

@@ -5,6 +5,8 @@ from django.utils import timezone
 
 from tickets.models import (
     Attachment,
+    DeliveryState,
+    EventDelivery,
     Mailbox,
     Membership,
     Message,
@@ -16,6 +18,7 @@ from tickets.models import (
     Tag,
     Team,
     Ticket,
+    TicketEvent,
     TicketLink,
 )
 
@@ -218,3 +221,45 @@ class OutboundMailAdmin(admin.ModelAdmin):
             state=OutboundState.PENDING, next_attempt_at=timezone.now()
         )
         self.message_user(request, f"{count} mail(s) will be sent at the next sweep.")
+
+
+@admin.register(TicketEvent)
+class TicketEventAdmin(admin.ModelAdmin):
+    """The log is append-only: read here, never changed."""
+
+    list_display = ["at", "ticket", "kind", "actor_kind", "actor_label"]
+    list_filter = ["kind", "actor_kind", "team"]
+    search_fields = ["ticket__subject", "actor_label"]
+    list_select_related = ["ticket__team"]
+    readonly_fields = [f.name for f in TicketEvent._meta.fields]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(EventDelivery)
+class EventDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["event", "consumer", "state", "attempts", "due_at", "done_at", "last_error"]
+    list_filter = ["state", "consumer"]
+    list_select_related = ["event"]
+    readonly_fields = [f.name for f in EventDelivery._meta.fields]
+    actions = ["send_round_again"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Send round again (failed deliveries)")
+    def send_round_again(self, request: HttpRequest, queryset: QuerySet[EventDelivery]) -> None:
+        from tickets.services.events import delivery_retry
+
+        failed = list(queryset.filter(state=DeliveryState.FAILED))
+        for delivery in failed:
+            delivery_retry(delivery=delivery)
+        self.message_user(request, f"{len(failed)} sent round again.")

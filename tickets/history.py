@@ -7,6 +7,12 @@ from datetime import datetime
 
 from tickets.models import ActorKind, Category, EventKind, Priority, Status, TicketEvent
 
+CHANNELS = {
+    "email": "opened it by mail",
+    "email_in": "opened it by mail",
+    "web": "opened it on the web",
+}
+
 
 @dataclass(frozen=True)
 class HistoryLine:
@@ -78,7 +84,7 @@ def _what(event: TicketEvent) -> str:
     if kind == EventKind.TIMER_FIRED:
         return data.get("action") or "ran a timer step"
     if kind == EventKind.OPENED:
-        return f"opened it ({data.get('channel', '')})" if data.get("channel") else "opened it"
+        return CHANNELS.get(data.get("channel", ""), "opened it")
     return {
         EventKind.MESSAGE_RECEIVED: "wrote",
         EventKind.REPLY_SENT: "replied",

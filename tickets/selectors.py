@@ -30,6 +30,7 @@ from tickets.models import (
     Requester,
     Team,
     Ticket,
+    TicketEvent,
     TicketLink,
     parse_reference,
 )
@@ -241,3 +242,10 @@ def ticket_page_extras(ticket: Ticket) -> TicketPage:
         for link in rows
     ]
     return TicketPage(people, canned, drafts, links)
+
+
+def ticket_events(ticket: Ticket) -> list[TicketEvent]:
+    """The ticket's event log in the order things happened, with the people who acted (an
+    archive import records mail after the fact). One query."""
+    events = TicketEvent.objects.filter(ticket=ticket).select_related("actor")
+    return list(events.order_by("at", "id"))

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from tickets.access import may_act
 from tickets.forms import BulkAction, QueueFilter, queue_views
+from tickets.history import history_lines
 from tickets.models import Category, LinkKind, Priority, Status, Ticket
 from tickets.panels import render_panels
 from tickets.search import ticket_search
@@ -20,6 +21,7 @@ from tickets.selectors import (
     desk_people_of,
     queue_counts,
     teams_for_desk_user,
+    ticket_events,
     ticket_get_for_user,
     ticket_list_for_user,
     ticket_page_extras,
@@ -147,6 +149,17 @@ def _bulk(user: User, tickets: list[Ticket], data: dict[str, object]) -> str:
         return f"Category set on {changed}."
     changed = tickets_bulk(tickets=tickets, by=user, close=True)
     return f"{changed} closed."
+
+
+@login_required
+def ticket_history(request: HttpRequest, reference: tuple[str, int]) -> HttpResponse:
+    """Everything that happened to the ticket, from its event log (folded on the page)."""
+    prefix, number = reference
+    ticket = ticket_get_for_user(request.user, prefix=prefix, number=number)
+    if ticket is None:
+        raise Http404("No such ticket")
+    lines = history_lines(ticket_events(ticket))
+    return render(request, "tickets/ticket_history.html", {"ticket": ticket, "lines": lines})
 
 
 @login_required
