@@ -31,12 +31,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view, throttle_classes
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 
-from tickets.access import may_act
+from tickets.access import ticket_authorise
 from tickets.api_common import PAGE, REFUSED, page, paginated, request_team, valid
 from tickets.forms import QueueFilter, queue_views
 from tickets.http import attachment_download
@@ -94,10 +94,10 @@ def _ticket(request: Request, reference: tuple[str, int]) -> Ticket:
     return ticket
 
 
-def _must_act(request: Request, ticket: Ticket) -> None:
-    """Seeing a ticket (an expert sees those escalated to their group) is not acting on it."""
-    if not may_act(request.user, ticket.team_id):
-        raise PermissionDenied("Only the team's desk people act on its tickets.")
+def _must_do(request: Request, ticket: Ticket, action: str) -> None:
+    """Seeing a ticket (an expert sees those escalated to their group) is not acting on it:
+    ``tickets.access``'s one rule, as on the pages (403)."""
+    ticket_authorise(request.user, ticket, action)
 
 
 def _form_errors(form: Any) -> dict[str, list[str]]:
@@ -211,7 +211,7 @@ def ticket_search_view(request: Request) -> Response:
 def ticket_detail(request: Request, reference: tuple[str, int]) -> Response:
     ticket = _ticket(request, reference)
     if request.method != "GET":
-        _must_act(request, ticket)
+        _must_do(request, ticket, "update")
     if request.method == "GET":
         return Response(TicketDetailSerializer(ticket).data)
     data = valid(TicketUpdateSerializer(data=request.data, team=ticket.team))
@@ -273,7 +273,7 @@ def message_list(request: Request, reference: tuple[str, int]) -> Response:
 @throttle_classes([TicketsApiThrottle])
 def reply(request: Request, reference: tuple[str, int]) -> Response:
     ticket = _ticket(request, reference)
-    _must_act(request, ticket)
+    _must_do(request, ticket, "reply")
     data = valid(ReplySerializer(data=request.data, team=ticket.team))
     try:
         result = ticket_answer(
@@ -298,6 +298,7 @@ def reply(request: Request, reference: tuple[str, int]) -> Response:
 @throttle_classes([TicketsApiThrottle])
 def note(request: Request, reference: tuple[str, int]) -> Response:
     ticket = _ticket(request, reference)
+    _must_do(request, ticket, "note")
     data = valid(BodySerializer(data=request.data))
     try:
         message = ticket_note(ticket=ticket, author=_user(request), body_text=data["body"])
