@@ -21,4 +21,4 @@ RUN SECRET_KEY=build ALLOWED_HOSTS=build python manage.py collectstatic --no-inp
 
 USER dast
 EXPOSE 8000
-CMD ["gunicorn", "dast.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]
+CMD ["gunicorn", "dast.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--logger-class", "dast.gunicorn_logging.RedactingLogger"]

@@ -7,6 +7,8 @@ loudly on a value they cannot understand. The defaults are the embedded set-up o
 
 from __future__ import annotations
 
+import ipaddress as _ipaddress
+import os as _os
 from datetime import time as _time
 from pathlib import Path
 
@@ -43,6 +45,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "dast.middleware.RejectNulMiddleware",
+    "dast.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -291,9 +295,15 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    # Counted per person in the shared cache: a script stuck in a loop stops here, a
-    # shifter's tooling never gets near it.
-    "DEFAULT_THROTTLE_RATES": {"tickets_api": "600/min"},
+    # Every API view, counted by tickets.ratelimit in the shared cache: per person (a script
+    # stuck in a loop stops here, a shifter's tooling never gets near it), or per client
+    # address for the public on-duty answer.
+    "DEFAULT_THROTTLE_CLASSES": ["tickets.api_common.ApiThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "api": f"{env_int('API_RATE_PER_MINUTE', 600, minimum=1)}/min",
+        "api_anonymous": f"{env_int('API_ANONYMOUS_RATE_PER_MINUTE', 60, minimum=1)}/min",
+        "shifts_on_duty": "60/min",
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "DAST Desk API",
@@ -324,8 +334,25 @@ SPECTACULAR_SETTINGS = {
 
 # --- security -------------------------------------------------------------------------------
 X_FRAME_OPTIONS = "DENY"
-# Behind the compose set-up's proxy: the client is the last X-Forwarded-For entry (rate limits).
-TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
+# The reverse proxies in front of the web server (addresses or networks, comma-separated).
+# Only when the direct peer is one of them is X-Forwarded-For read: the client is its
+# right-most address that is not a trusted proxy. Empty: the peer is the client.
+try:
+    TRUSTED_PROXIES = [
+        _ipaddress.ip_network(item, strict=False) for item in env_list("TRUSTED_PROXIES", "")
+    ]
+except ValueError as _exc:
+    raise SettingError(f"TRUSTED_PROXIES: {_exc} (addresses or networks, e.g. 10.0.0.5)") from None
+if "TRUST_X_FORWARDED_FOR" in _os.environ:
+    raise SettingError(
+        "TRUST_X_FORWARDED_FOR is gone: it trusted X-Forwarded-For from anyone. Set "
+        "TRUSTED_PROXIES to the address or network of your reverse proxy instead."
+    )
+# Password sign-in failures: at most this many per account and per client address within
+# LOGIN_LOCKOUT_MINUTES; past them the account (or address) waits until older ones age out.
+LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 10, minimum=1)
+LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 50, minimum=1)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
 SESSION_COOKIE_HTTPONLY = True
 # Read from the cache, written through to the database: a page costs no session query.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
@@ -347,7 +374,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Sign-in and feed tokens in URLs never reach a log line (dast/redact.py).
+    "filters": {"redact": {"()": "dast.redact.RedactSecrets"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }

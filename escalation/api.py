@@ -47,7 +47,7 @@ from escalation.serializers import (
     TimerSerializer,
 )
 from escalation.services import EscalationError, escalation_cancel, escalation_create
-from tickets.access import is_coordinator
+from tickets.access import is_coordinator, ticket_authorise
 from tickets.api_common import (
     INVALID,
     NOT_COORDINATOR,
@@ -253,6 +253,7 @@ def escalation_list(request: Request) -> Response:
         escalations = _with_timers(escalations.order_by("-created_at", "-pk"))
         return page(request, escalations, EscalationSerializer)
     data = valid(EscalationCreateSerializer(data=request.data, team=team))
+    ticket_authorise(request.user, data["ticket"], "escalate")
     assert isinstance(request.user, User)
     try:
         esc = escalation_create(
@@ -302,6 +303,7 @@ def escalation_detail(request: Request, pk: int) -> Response:
 def escalation_cancel_view(request: Request, pk: int) -> Response:
     team = request_team(request)
     esc = get_object_or_404(_escalations(team), pk=pk)
+    ticket_authorise(request.user, esc.ticket, "escalation-cancel")
     assert isinstance(request.user, User)
     try:
         escalation_cancel(escalation=esc, by=request.user)

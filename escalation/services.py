@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from escalation.businesstime import NoBusinessTime
 from escalation.models import (
@@ -37,7 +38,6 @@ from tickets.services import (
 )
 from tickets.services.events import actor_group, actor_person, event_record
 from tickets.services.outbox import (
-    new_message_id,
     outbound_queue,
     tagged_subject,
     team_sending_address,
@@ -61,6 +61,32 @@ def escalation_address(esc: Escalation) -> str:
     ticket; the escalation's says which escalation it answers."""
     local, _, domain = team_sending_address(esc.ticket.team).partition("@")
     return f"{local.split('+')[0]}+{esc.ticket.reply_token}.{esc.token}@{domain}"
+
+
+def escalation_message_id(esc: Escalation) -> str:
+    """The Message-ID of the mail to the group: a random part and a signature of it bound to
+    this escalation (HMAC with SECRET_KEY). A reply that names it in In-Reply-To or
+    References answers the escalation; one naming any other id (an escalation's from before
+    ids were signed, or one made up in the same shape) is kept unverified."""
+    nonce = secrets.token_hex(12)
+    domain = team_sending_address(esc.ticket.team).partition("@")[2] or "dast-desk.invalid"
+    prefix = esc.ticket.team.ticket_prefix.lower()
+    return f"<{nonce}.{_message_id_signature(esc, nonce)}.{prefix}@{domain}>"
+
+
+def _message_id_signature(esc: Escalation, nonce: str) -> str:
+    value = f"{esc.pk}:{esc.token}:{nonce}"
+    return salted_hmac("escalation.message-id", value).hexdigest()[:32]
+
+
+def _signed_by_desk(esc: Escalation, message_id: str) -> bool:
+    """Whether ``message_id`` is one ``escalation_message_id`` made for ``esc``."""
+    local = message_id.strip().strip("<>").partition("@")[0]
+    nonce, _, rest = local.partition(".")
+    signature = rest.partition(".")[0]
+    if not nonce or not signature:
+        return False
+    return constant_time_compare(signature, _message_id_signature(esc, nonce))
 
 
 def _essentials(ticket: Ticket) -> str:
@@ -190,7 +216,7 @@ def _escalation_data(esc: Escalation) -> dict[str, object]:
 def _mail_group(esc: Escalation, group: ExpertGroup, by: User | None) -> None:
     ticket = esc.ticket
     who = (by.get_full_name() or by.username) if by else "The shifters"
-    esc.message_id = new_message_id(ticket.team)
+    esc.message_id = escalation_message_id(esc)
     outbound = outbound_queue(
         team=ticket.team,
         ticket=ticket,
@@ -250,9 +276,10 @@ def _back_to_open(ticket: Ticket, at: datetime) -> None:
 # --- replies --------------------------------------------------------------------------------
 
 
-def _escalation_of(message: Message) -> tuple[Escalation | None, bool]:
-    """The escalation a mail answers, and whether it named one that does not exist (a
-    tampered or unknown token)."""
+def _escalation_of(message: Message) -> tuple[Escalation | None, bool, bool]:
+    """The escalation a mail answers; whether it named one that does not exist (a tampered
+    or unknown token); and whether it proved it answers (the token address, or the signed
+    Message-ID of the desk's mail to the group)."""
     ticket = message.ticket
     pattern = re.compile(rf"\+{ticket.reply_token}\.([0-9a-z]{{1,40}})@", re.IGNORECASE)
     tokens = {t.lower() for t in pattern.findall(message.recipients)}
@@ -260,24 +287,26 @@ def _escalation_of(message: Message) -> tuple[Escalation | None, bool]:
     if tokens:
         found = escalations.filter(token__in=tokens).first()
         if found is not None:
-            return found, False
+            return found, False, True
     ids = set(f"{message.in_reply_to} {message.references}".split())
     if ids:
         found = escalations.filter(message_id__in=ids).first()
         if found is not None:
-            return found, False
-    return None, bool(tokens)
+            return found, False, _signed_by_desk(found, found.message_id)
+    return None, bool(tokens), False
 
 
 def expert_reply_take(*, message: Message, at: datetime | None = None) -> Escalation | None:
     """If ``message`` answers an escalation, file it as the group's reply: mark the
     escalation answered (stopping its timers), flag the ticket for its owner and tell them.
-    A reply from an address that is not the group's is kept but marked unverified and
-    closes nothing."""
+    An answer counts only when it reached the escalation's token address or names the
+    escalation mail's signed Message-ID, and comes from an address of the group; any other
+    reply to the escalation is kept, marked unverified, and closes nothing: a ``From:`` is
+    easily forged, and so is an In-Reply-To that someone has seen."""
     at = at or timezone.now()
     if message.kind != MessageKind.EMAIL_IN:
         return None
-    esc, tampered = _escalation_of(message)
+    esc, tampered, proven = _escalation_of(message)
     ticket = message.ticket
     if esc is None:
         if tampered:
@@ -294,7 +323,7 @@ def expert_reply_take(*, message: Message, at: datetime | None = None) -> Escala
                 announce=False,
             )
         return None
-    verified = esc.group is not None and esc.group.speaks_for(message.sender_email)
+    verified = proven and esc.group is not None and esc.group.speaks_for(message.sender_email)
     with transaction.atomic():
         message_mark_expert(message=message, verified=verified)
         if not verified:

@@ -7,8 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -17,7 +16,7 @@ from django.views.decorators.http import require_POST
 from escalation.models import Escalation, EscalationState, GroupKind
 from escalation.selectors import group_choices, groups_for_team, ticket_escalations
 from escalation.services import EscalationError, escalation_cancel, escalation_create
-from tickets.access import may_act
+from tickets.access import may_act, ticket_authorise
 from tickets.gridtext import find_ids
 from tickets.models import ExternalRef, Ticket
 from tickets.selectors import ticket_get_for_user
@@ -43,21 +42,17 @@ def panel(request: HttpRequest, ticket: Ticket) -> str:
     )
 
 
-def _ticket(request: HttpRequest, reference: tuple[str, int]) -> Ticket:
+def _ticket(request: HttpRequest, reference: tuple[str, int], action: str) -> Ticket:
     """A ticket the caller works on: 404 if they cannot see it, 403 if they only see it (an
     expert reads the tickets escalated to their group, and acts by mail)."""
-    ticket = ticket_get_for_user(request.user, prefix=reference[0], number=reference[1])
-    if ticket is None:
-        raise Http404("No such ticket")
-    if not may_act(request.user, ticket.team_id):
-        raise PermissionDenied("Only the team's desk people escalate.")
-    return ticket
+    found = ticket_get_for_user(request.user, prefix=reference[0], number=reference[1])
+    return ticket_authorise(request.user, found, action)
 
 
 @login_required
 @require_POST
 def escalate(request: HttpRequest, reference: tuple[str, int]) -> HttpResponse:
-    ticket = _ticket(request, reference)
+    ticket = _ticket(request, reference, "escalate")
     assert isinstance(request.user, User)
     group_id, ref_id = request.POST.get("group", ""), request.POST.get("external_ref", "")
     group = next((g for g in groups_for_team(ticket.team) if str(g.pk) == group_id), None)
@@ -82,7 +77,7 @@ def escalate(request: HttpRequest, reference: tuple[str, int]) -> HttpResponse:
 @login_required
 @require_POST
 def cancel(request: HttpRequest, reference: tuple[str, int], pk: int) -> HttpResponse:
-    ticket = _ticket(request, reference)
+    ticket = _ticket(request, reference, "escalation-cancel")
     assert isinstance(request.user, User)
     esc = get_object_or_404(Escalation, pk=pk, ticket=ticket)
     try:
@@ -98,7 +93,7 @@ def cancel(request: HttpRequest, reference: tuple[str, int], pk: int) -> HttpRes
 @require_POST
 def add_ref(request: HttpRequest, reference: tuple[str, int]) -> HttpResponse:
     """A JIRA key or GGUS number typed by a shifter (or pasted as a URL)."""
-    ticket = _ticket(request, reference)
+    ticket = _ticket(request, reference, "add-ref")
     assert isinstance(request.user, User)
     text = request.POST.get("ref", "").strip()
     ids = find_ids(text, jira_projects=settings.JIRA_PROJECTS)

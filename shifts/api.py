@@ -31,7 +31,6 @@ from rest_framework.fields import get_error_detail
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import UserRateThrottle
 
 from shifts.models import Booking, Closure, Zone
 from shifts.selectors import bookings_filtered, credit_totals, month_grid, on_duty
@@ -69,6 +68,7 @@ from tickets.api_common import (
     PAGE,
     REFUSED,
     TEAM,
+    ApiThrottle,
     editable_schema,
     page,
     paginated,
@@ -100,12 +100,12 @@ def _period_parameters(first: str, last: str) -> list[OpenApiParameter]:
     ]
 
 
-class OnDutyThrottle(UserRateThrottle):
+class OnDutyThrottle(ApiThrottle):
     """The public answer is cheap but open to anyone: per signed-in user, else per client
-    address. A wall screen polling once a minute stays far below the rate."""
+    address, at its own rate (DEFAULT_THROTTLE_RATES' shifts_on_duty). A wall screen polling
+    once a minute stays far below it."""
 
     scope = "shifts_on_duty"
-    rate = "60/min"
 
 
 # --- helpers --------------------------------------------------------------------------------

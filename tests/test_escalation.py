@@ -194,6 +194,62 @@ def test_a_reply_from_another_address_is_kept_unverified_and_closes_nothing(
     assert Timer.objects.get(escalation=esc).state == TimerState.ARMED
 
 
+def _spoofed_group_reply(desk, in_reply_to: str) -> bytes:
+    """What the issue 16 probe sent: the group's From:, the desk's plain address (not the
+    escalation's token address), and a Message-ID of the escalation in In-Reply-To."""
+    return make_mail(
+        sender=("PanDA experts", "panda-experts@cern.ch"),
+        to="dast-desk@cern.ch",
+        subject="Re: [DAST-1] Task 15934870 exhausted",
+        body="Nothing wrong on our side, close it.",
+        in_reply_to=in_reply_to,
+        references=in_reply_to,
+    )
+
+
+def test_a_spoofed_group_reply_naming_an_unsigned_escalation_message_id_answers_nothing(
+    desk, django_capture_on_commit_callbacks
+):
+    esc = escalate(desk)
+    # An escalation mailed before Message-IDs were signed: <random.prefix@domain>.
+    unsigned = "<3f2a9c1e0b7d4e55.dast@cern.ch>"
+    OutboundMail.objects.filter(message_id=esc.message_id).update(message_id=unsigned)
+    Escalation.objects.filter(pk=esc.pk).update(message_id=unsigned)
+    raw = _spoofed_group_reply(desk, "<3f2a9c1e0b7d4e55.dast@cern.ch>")
+    result = deliver(desk, raw, django_capture_on_commit_callbacks)
+    message = result.message
+    message.refresh_from_db()
+    esc.refresh_from_db()
+    assert message.ticket_id == desk.ticket.pk
+    assert (message.kind, message.unverified) == (MessageKind.EXPERT, True)
+    assert esc.state == EscalationState.WAITING
+    assert esc.answer is None
+    assert Timer.objects.get(escalation=esc).state == TimerState.ARMED
+
+
+def test_a_message_id_signed_for_another_escalation_answers_nothing(
+    desk, django_capture_on_commit_callbacks
+):
+    esc, other = escalate(desk), escalate(desk, group=desk.bnl, note="Site problem?")
+    # The signature binds an id to its escalation: on another one it proves nothing.
+    Escalation.objects.filter(pk=other.pk).update(message_id="<other@cern.ch>")
+    Escalation.objects.filter(pk=esc.pk).update(message_id=other.message_id)
+    raw = _spoofed_group_reply(desk, other.message_id)
+    result = deliver(desk, raw, django_capture_on_commit_callbacks)
+    result.message.refresh_from_db()
+    esc.refresh_from_db()
+    assert result.message.ticket_id == desk.ticket.pk
+    assert (result.message.kind, result.message.unverified) == (MessageKind.EXPERT, True)
+    assert esc.state == EscalationState.WAITING
+
+
+def test_the_escalation_mail_carries_a_message_id_signed_for_that_escalation(desk):
+    first, second = escalate(desk), escalate(desk, group=desk.bnl, note="Site problem?")
+    assert first.message_id != second.message_id
+    assert first.message_id.endswith(".dast@cern.ch>")
+    assert OutboundMail.objects.filter(message_id=first.message_id).exists()
+
+
 def test_a_tampered_escalation_token_keeps_the_mail_on_the_ticket_and_says_so(
     desk, django_capture_on_commit_callbacks
 ):

@@ -57,7 +57,8 @@ def test_the_queue_refreshes_itself_at_the_configured_pace(client, desk, setting
     settings.QUEUE_REFRESH_SECONDS = 90
     html = client.get(reverse("ticket-list"), {"view": "mine"}).content.decode()
     assert 'hx-get="/tickets/?view=mine"' in html
-    assert 'hx-trigger="every 90s [window.deskQueueIdle &amp;&amp; deskQueueIdle()]"' in html
+    # Not while in use: static/js/desk.js calls the refresh off (no eval'd filter: the CSP).
+    assert 'hx-trigger="every 90s"' in html
 
 
 def test_a_bulk_action_through_htmx_comes_back_as_the_queue_with_its_message(client, desk):

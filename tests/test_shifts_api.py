@@ -10,7 +10,6 @@ import time_machine
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from shifts.api import OnDutyThrottle
 from shifts.models import Booking, Closure, ShiftRole, Zone
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
 from tickets.models import Role
@@ -161,8 +160,9 @@ def test_on_duty_of_an_unknown_team_is_a_404(team):
     assert APIClient().get(f"{API}/on-duty/", {"team": "nope"}).status_code == 404
 
 
-def test_the_public_on_duty_answer_is_rate_limited(team, monkeypatch):
-    monkeypatch.setattr(OnDutyThrottle, "rate", "3/min")
+def test_the_public_on_duty_answer_is_rate_limited(team, settings):
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "shifts_on_duty": "3/min"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
     statuses = [APIClient().get(f"{API}/on-duty/?team=dast").status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
 

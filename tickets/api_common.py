@@ -26,7 +26,11 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.throttling import BaseThrottle
 
+from tickets import ratelimit
+from tickets.http import client_ip, client_network
 from tickets.models import Team
 from tickets.selectors import teams_for_desk_user
 
@@ -40,6 +44,37 @@ class UTCDateTimeField(serializers.DateTimeField):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(default_timezone=UTC, read_only=True, **kwargs)
+
+
+class ApiThrottle(BaseThrottle):
+    """Every API view's throttle (REST_FRAMEWORK's DEFAULT_THROTTLE_CLASSES): per signed-in
+    person, else per client network; counted by tickets.ratelimit. The rate is the first of
+    DEFAULT_THROTTLE_RATES' ``<scope>_anonymous`` (anonymous callers only), ``<scope>``,
+    ``api_anonymous`` (anonymous only), ``api``. Past it: 429 with Retry-After."""
+
+    scope = "api"
+
+    def __init__(self) -> None:
+        self.retry_after_s: int | None = None
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        user = request.user
+        if user is not None and user.is_authenticated:
+            key, names = f"user:{user.pk}", [self.scope, "api"]
+        else:
+            key = client_network(client_ip(request))
+            names = [f"{self.scope}_anonymous", self.scope, "api_anonymous", "api"]
+        rates = api_settings.DEFAULT_THROTTLE_RATES
+        rate = ratelimit.Rate.parse(next(rates[n] for n in names if rates.get(n)))
+        try:
+            ratelimit.take(ratelimit.Hit(f"api:{self.scope}", key, rate))
+        except ratelimit.Limited as over:
+            self.retry_after_s = over.retry_after_s()
+            return False
+        return True
+
+    def wait(self) -> float | None:
+        return self.retry_after_s
 
 
 def request_team(request: Request) -> Team:

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
@@ -10,7 +11,7 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
-from tickets.access import may_act
+from tickets.access import may_act, may_do
 from tickets.forms import BulkAction, QueueFilter, queue_views
 from tickets.history import history_lines
 from tickets.models import Category, LinkKind, Priority, Status, Ticket
@@ -103,7 +104,9 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def ticket_bulk(request: HttpRequest) -> HttpResponse:
-    """One action on the tickets ticked in the queue; back to the same view and filters."""
+    """One action on the tickets ticked in the queue; back to the same view and filters.
+    Ticked tickets the caller cannot see are left out (as if they did not exist); one they
+    see but may not act on (an expert's) refuses the whole action (403)."""
     assert isinstance(request.user, User)
     back = request.POST.get("back", "")
     target = reverse("ticket-list") + (f"?{back}" if back and "//" not in back else "")
@@ -118,6 +121,8 @@ def ticket_bulk(request: HttpRequest) -> HttpResponse:
             messages.error(request, f"{field}: {' '.join(str(e) for e in errors)}")
         return redirect(target)
     data = form.cleaned_data
+    if not all(may_do(request.user, t, str(data["action"])) for t in tickets):
+        raise PermissionDenied("Only the team's desk people act on its tickets.")
     try:
         done = _bulk(request.user, tickets, data)
     except DeskError as error:

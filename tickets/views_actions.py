@@ -10,12 +10,11 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_GET, require_POST
 
-from tickets.access import may_act
+from tickets.access import may_do, ticket_authorise
 from tickets.http import attachment_download
 from tickets.models import Attachment, CannedAnswer, ReplyDraft, Ticket
 from tickets.selectors import desk_people, ticket_by_reference_for_user, ticket_get_for_user
@@ -30,25 +29,21 @@ from tickets.services.desk import (
     ticket_update,
 )
 
-Action = Callable[..., str]
-# What someone who may see a ticket but does not work the desk (an expert) may still do.
-OPEN_TO_VIEWERS = {"note"}  # (request, ticket, user, **url kwargs) -> what was done
+Action = Callable[..., str]  # (request, ticket, user, **url kwargs) -> what was done
 
 
 def ticket_action(action: Action) -> Callable[..., HttpResponse]:
     """Find the ticket among the caller's (404 otherwise, as for a ticket that does not
-    exist), run the action, and show its outcome or its refusal on the ticket page."""
+    exist), check they may do this action to it (403: ``tickets.access``'s one rule), run
+    the action, and show its outcome or its refusal on the ticket page."""
 
     @login_required
     @require_POST
     @wraps(action)
     def view(request: HttpRequest, reference: tuple[str, int], **kwargs: Any) -> HttpResponse:
-        ticket = ticket_get_for_user(request.user, prefix=reference[0], number=reference[1])
-        if ticket is None:
-            raise Http404("No such ticket")
+        found = ticket_get_for_user(request.user, prefix=reference[0], number=reference[1])
+        ticket = ticket_authorise(request.user, found, action.__name__)
         assert isinstance(request.user, User)
-        if action.__name__ not in OPEN_TO_VIEWERS and not may_act(request.user, ticket.team_id):
-            raise PermissionDenied("Only the team's desk people act on its tickets.")
         try:
             done = action(request, ticket, request.user, **kwargs)
         except DeskError as error:
@@ -64,11 +59,12 @@ def ticket_action(action: Action) -> Callable[..., HttpResponse]:
     return view
 
 
-def _other(request: HttpRequest, field: str) -> Ticket:
+def _other(request: HttpRequest, field: str, action: str) -> Ticket:
+    """The other ticket of a merge or a link: changed too, so the caller must act on it."""
     text = request.POST.get(field, "").strip()
     other = ticket_by_reference_for_user(request.user, text)
-    if other is None:
-        raise DeskError(f"No ticket “{text[:40]}” that you can see.", field=field)
+    if other is None or not may_do(request.user, other, action):
+        raise DeskError(f"No ticket “{text[:40]}” that you work on.", field=field)
     return other
 
 
@@ -127,14 +123,14 @@ def assign(request: HttpRequest, ticket: Ticket, user: User) -> str:
 
 @ticket_action
 def merge(request: HttpRequest, ticket: Ticket, user: User) -> str:
-    into = _other(request, "into")
+    into = _other(request, "into", "merge")
     moved = ticket_merge(ticket=ticket, into=into, by=user)
     return f"Merged into {into.reference} ({moved} messages moved)."
 
 
 @ticket_action
 def link(request: HttpRequest, ticket: Ticket, user: User) -> str:
-    other = _other(request, "other")
+    other = _other(request, "other", "link")
     ticket_link(ticket=ticket, other=other, kind=request.POST.get("kind", "related"), by=user)
     return f"Linked to {other.reference}."
 

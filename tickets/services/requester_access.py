@@ -18,16 +18,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from tickets import ratelimit
 from tickets.models import (
     Attachment,
     LinkKind,
@@ -42,6 +41,7 @@ from tickets.models import (
 )
 from tickets.models.events import EventKind
 from tickets.models.mail import OutboundKind
+from tickets.ratelimit import Hit, Limited, Rate
 from tickets.selectors import requester_by_email
 from tickets.services.events import actor_requester, event_record
 from tickets.services.outbox import new_message_id, outbound_queue, tagged_subject
@@ -94,17 +94,13 @@ def token_hash(token: str) -> str:
 
 
 def throttle(scope: str, key: str, *, limit: int, window_s: int = RATE_WINDOW_S) -> bool:
-    """Count one request of ``scope`` by ``key`` in the current window (in the shared cache);
-    True while the count is within ``limit``. The key is hashed: no addresses in the cache."""
-    digest = hashlib.sha256(key.strip().lower().encode()).hexdigest()[:32]
-    name = f"requester:{scope}:{digest}:{int(time.time() // window_s)}"
-    cache.add(name, 0, timeout=window_s * 2)
+    """Count one request of ``scope`` by ``key`` in the last ``window_s`` (tickets.ratelimit);
+    True while within ``limit``, and a refused request is not counted."""
     try:
-        count = cache.incr(name)
-    except ValueError:  # the key expired between add and incr
-        cache.set(name, 1, timeout=window_s * 2)
-        count = 1
-    return count <= limit
+        ratelimit.take(Hit(f"requester-{scope}", key, Rate(limit, window_s)))
+    except Limited:
+        return False
+    return True
 
 
 # --- signing in -----------------------------------------------------------------------------

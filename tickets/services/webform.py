@@ -14,32 +14,29 @@ address, counted in the shared cache.
 
 from __future__ import annotations
 
-import hashlib
-import ipaddress
 import logging
 import mimetypes
 import re
-import time
 from collections.abc import Sequence
 
-from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
+from tickets import ratelimit
+from tickets.http import client_network
 from tickets.mail.mime import safe_filename
 from tickets.mail.parse import ParsedAttachment
 from tickets.models import Message, MessageKind, Team, Ticket
+from tickets.ratelimit import Hit, Limited, Rate
 from tickets.services.mailstore import store_attachments
 from tickets.services.tickets import Sender, ticket_open
 from tickets.support import SupportRequest
 
 log = logging.getLogger(__name__)
 
-# Requests a client network (an IPv4 address, an IPv6 /64) or an address may send in an hour.
+# Requests a client network (an IPv4 address, an IPv6 /64) or an address may send in an hour
+# (tickets.ratelimit counts them).
 RATE_LIMIT_PER_HOUR = 5
-# The hour is counted in buckets, so that the window slides instead of resetting on the hour.
-_BUCKET_S = 600
-_BUCKETS = 6
 _CONTENT_TYPE = re.compile(r"[a-z0-9][a-z0-9.+-]{0,60}/[a-z0-9][a-z0-9.+-]{0,120}")
 
 
@@ -111,53 +108,18 @@ def support_body(data: SupportRequest) -> str:
     return "\n\n".join(b for b in blocks if b) + "\n"
 
 
-def client_network(ip: str) -> str:
-    """What one client is: its IPv4 address, or the /64 of an IPv6 one (a host has them all)."""
-    try:
-        address = ipaddress.ip_address(ip.strip())
-    except ValueError:
-        return ip.strip()[:64] or "unknown"
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return str(address)
-
-
 def rate_limit_take(*, network: str, email: str, limit: int = RATE_LIMIT_PER_HOUR) -> None:
     """Count one request for the network and the address, or raise RateLimited (and count
     nothing) when either has had ``limit`` in the last hour."""
-    now = time.time()
-    taken: list[str] = []
-    for what, value in (("ip", network), ("email", email.strip().lower())):
-        keys = _bucket_keys(what, value, now)
-        taken.append(keys[-1])
-        current = _bump(keys[-1], 1)
-        earlier = sum(int(v) for v in cache.get_many(keys[:-1]).values())
-        if earlier + current > limit:
-            for key in taken:
-                _bump(key, -1)
-            log.info("support form: %s over the limit (%s)", what, network)
-            raise RateLimited(what, limit)
-
-
-def _bucket_keys(what: str, value: str, now: float) -> list[str]:
-    digest = hashlib.sha256(value.encode()).hexdigest()[:32]
-    bucket = int(now // _BUCKET_S)
-    return [f"support-rate:{what}:{digest}:{b}" for b in range(bucket - _BUCKETS + 1, bucket + 1)]
-
-
-def _bump(key: str, delta: int) -> int:
-    # incr is atomic on Redis; touch because the file cache's incr resets the expiry.
-    expiry = _BUCKET_S * (_BUCKETS + 1)
-    cache.add(key, 0, expiry)
+    rate = Rate(limit, 3600)
     try:
-        value = cache.incr(key, delta)
-    except ValueError:  # expired between add and incr
-        value = max(delta, 0)
-        cache.set(key, value, expiry)
-    cache.touch(key, expiry)
-    return int(value)
+        ratelimit.take(
+            Hit("support-ip", network, rate), Hit("support-email", email.strip().lower(), rate)
+        )
+    except Limited as over:
+        what = "ip" if over.hit.scope == "support-ip" else "email"
+        log.info("support form: %s over the limit (%s)", what, network)
+        raise RateLimited(what, limit) from None
 
 
 def _attachment(number: int, upload: UploadedFile) -> ParsedAttachment:
