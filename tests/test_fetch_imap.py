@@ -6,6 +6,7 @@ import os
 import signal
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -59,18 +60,21 @@ def test_mail_appended_over_imap_becomes_tickets_and_is_flagged_after_storing(
     assert mailbox_poll(mailbox).stored == 0
 
 
-def test_the_lists_copy_and_the_direct_copy_of_a_mail_are_stored_once(imap_mailbox, mailbox):
+def test_the_lists_copy_and_the_direct_copy_of_a_mail_are_kept_and_filed_once(
+    imap_mailbox, mailbox
+):
+    sent = datetime.now(UTC) - timedelta(hours=1)
     _append(
         imap_mailbox,
-        make_mail(message_id="<twice@cern.ch>"),
-        make_mail(message_id="<twice@cern.ch>", subject="[hn-atlas] copy"),
+        make_mail(message_id="<twice@cern.ch>", date=sent),
+        make_mail(message_id="<twice@cern.ch>", subject="[hn-atlas] copy", date=sent),
     )
     result = mailbox_poll(mailbox)
-    assert (result.stored, result.duplicates) == (1, 1)
+    assert (result.stored, result.duplicates) == (2, 1)
     assert Ticket.objects.count() == 1
 
 
-def test_a_new_uidvalidity_rescans_without_storing_anything_twice(imap_mailbox, mailbox):
+def test_a_new_uidvalidity_rescans_without_filing_anything_twice(imap_mailbox, mailbox):
     _append(imap_mailbox, make_mail(), make_mail())
     mailbox_poll(mailbox)
     server, user, password, folder = imap_mailbox
@@ -78,8 +82,10 @@ def test_a_new_uidvalidity_rescans_without_storing_anything_twice(imap_mailbox, 
     assert server.reset_uidvalidity(user, folder) != before
     _append(imap_mailbox, make_mail(subject="after the reset"))
     result = mailbox_poll(mailbox)
-    assert (result.stored, result.duplicates) == (1, 2)
-    assert RawMessage.objects.count() == 3
+    # Each UID is a delivery and kept; the two seen before are marked duplicates.
+    assert (result.stored, result.duplicates) == (3, 2)
+    assert RawMessage.objects.count() == 5
+    assert Ticket.objects.count() == 3
     mailbox.refresh_from_db()
     assert mailbox.uidvalidity != before
 
