@@ -13,9 +13,15 @@ import pytest
 from tests.factories import TeamFactory
 from tests.mailfactory import make_mail
 from tests.procs import PYTHON, child_env, running, wait_for
-from tickets.mail.imap import STORED_FLAG
+from tickets.mail.imap import STORED_FLAG, ImapSession
 from tickets.models import Mailbox, RawMessage, Ticket
-from tickets.services.fetch import MailboxWatcher, mailbox_lease_claim, mailbox_poll
+from tickets.services.fetch import (
+    MailboxWatcher,
+    imap_settings,
+    mailbox_fetch_once,
+    mailbox_lease_claim,
+    mailbox_poll,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -67,7 +73,11 @@ def test_the_lists_copy_and_the_direct_copy_of_a_mail_are_kept_and_filed_once(
     _append(
         imap_mailbox,
         make_mail(message_id="<twice@cern.ch>", date=sent),
-        make_mail(message_id="<twice@cern.ch>", subject="[hn-atlas] copy", date=sent),
+        make_mail(
+            message_id="<twice@cern.ch>",
+            subject="[hn-atlas] Task 15934872 exhausted",  # the list's tag, same mail
+            date=sent,
+        ),
     )
     result = mailbox_poll(mailbox)
     assert (result.stored, result.duplicates) == (2, 1)
@@ -178,3 +188,36 @@ def test_the_beat_task_of_the_embedded_set_up_polls_each_mailbox(imap_mailbox, m
     _append(imap_mailbox, make_mail(subject="while leased"))
     mail_poll_task()  # the fetcher process holds the mailbox: the task stays out
     assert not Ticket.objects.filter(subject="while leased").exists()
+
+
+class _LosesABody(ImapSession):
+    """The real session, except that the server's answer lacks one UID's body (a message
+    being expunged or a server fault), as real servers sometimes answer."""
+
+    def __init__(self, config, lose):
+        super().__init__(config)
+        self.lose = set(lose)
+
+    def fetch(self, uids):
+        bodies = super().fetch(uids)
+        for uid in self.lose & bodies.keys():
+            del bodies[uid]
+        return bodies
+
+
+def test_a_uid_whose_fetch_returns_no_body_is_neither_stored_nor_flagged_and_is_retried(
+    imap_mailbox, mailbox
+):
+    uids = _append(imap_mailbox, make_mail(subject="first"), make_mail(subject="lost once"))
+    with _LosesABody(imap_settings(mailbox), lose={uids[1]}) as session:
+        mailbox_fetch_once(mailbox, session)
+    assert [bytes(r.raw) != b"" for r in RawMessage.objects.all()] == [True]
+    server, user, password, folder = imap_mailbox
+    flags = server.flags(user, password, folder)
+    assert STORED_FLAG in flags[uids[0]]
+    assert STORED_FLAG not in flags[uids[1]]
+    result = mailbox_poll(mailbox)
+    assert result.stored == 1
+    assert Ticket.objects.filter(subject="lost once").exists()
+    flags = server.flags(user, password, folder)
+    assert STORED_FLAG in flags[uids[1]]

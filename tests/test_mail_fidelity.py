@@ -211,6 +211,13 @@ def test_a_mail_over_the_raw_cap_is_read_up_to_it_and_the_cut_attachment_dropped
     assert not parse(raw, max_raw_bytes=len(raw)).oversize
 
 
+def test_the_fetcher_batches_by_bytes_and_fetches_a_big_mail_alone():
+    from tickets.services.fetch import _chunks
+
+    sizes = {1: 10, 2: 10, 3: 500, 4: 10, 5: 10, 6: 10}
+    assert list(_chunks([1, 2, 3, 4, 5, 6], sizes, 2, 100)) == [[1, 2], [3], [4, 5], [6]]
+
+
 # --- 6: fingerprint -----------------------------------------------------------------------
 
 LIST_FOOTER = (
