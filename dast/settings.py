@@ -247,6 +247,11 @@ MAIL_MAX_ATTACHMENT_BYTES = env_int("MAIL_MAX_ATTACHMENT_BYTES", 10 * 1024 * 102
 MAIL_MAX_TOTAL_ATTACHMENT_BYTES = env_int(
     "MAIL_MAX_TOTAL_ATTACHMENT_BYTES", 25 * 1024 * 1024, minimum=0
 )
+# A mail larger than this is stored whole but read only up to it (parsing takes several times a
+# mail's size in memory); its ticket gets a note. The fetcher fetches at most about
+# MAIL_FETCH_BATCH_BYTES at once (one larger mail alone).
+MAIL_MAX_RAW_BYTES = env_int("MAIL_MAX_RAW_BYTES", 50 * 1024 * 1024, minimum=1024)
+MAIL_FETCH_BATCH_BYTES = env_int("MAIL_FETCH_BATCH_BYTES", 20 * 1024 * 1024, minimum=1024)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "DAST Desk <dast-desk@localhost>")
 SERVER_EMAIL = env_str("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 

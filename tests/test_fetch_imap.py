@@ -6,15 +6,22 @@ import os
 import signal
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests.factories import TeamFactory
 from tests.mailfactory import make_mail
 from tests.procs import PYTHON, child_env, running, wait_for
-from tickets.mail.imap import STORED_FLAG
+from tickets.mail.imap import STORED_FLAG, ImapSession
 from tickets.models import Mailbox, RawMessage, Ticket
-from tickets.services.fetch import MailboxWatcher, mailbox_lease_claim, mailbox_poll
+from tickets.services.fetch import (
+    MailboxWatcher,
+    imap_settings,
+    mailbox_fetch_once,
+    mailbox_lease_claim,
+    mailbox_poll,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -59,18 +66,25 @@ def test_mail_appended_over_imap_becomes_tickets_and_is_flagged_after_storing(
     assert mailbox_poll(mailbox).stored == 0
 
 
-def test_the_lists_copy_and_the_direct_copy_of_a_mail_are_stored_once(imap_mailbox, mailbox):
+def test_the_lists_copy_and_the_direct_copy_of_a_mail_are_kept_and_filed_once(
+    imap_mailbox, mailbox
+):
+    sent = datetime.now(UTC) - timedelta(hours=1)
     _append(
         imap_mailbox,
-        make_mail(message_id="<twice@cern.ch>"),
-        make_mail(message_id="<twice@cern.ch>", subject="[hn-atlas] copy"),
+        make_mail(message_id="<twice@cern.ch>", date=sent),
+        make_mail(
+            message_id="<twice@cern.ch>",
+            subject="[hn-atlas] Task 15934872 exhausted",  # the list's tag, same mail
+            date=sent,
+        ),
     )
     result = mailbox_poll(mailbox)
-    assert (result.stored, result.duplicates) == (1, 1)
+    assert (result.stored, result.duplicates) == (2, 1)
     assert Ticket.objects.count() == 1
 
 
-def test_a_new_uidvalidity_rescans_without_storing_anything_twice(imap_mailbox, mailbox):
+def test_a_new_uidvalidity_rescans_without_filing_anything_twice(imap_mailbox, mailbox):
     _append(imap_mailbox, make_mail(), make_mail())
     mailbox_poll(mailbox)
     server, user, password, folder = imap_mailbox
@@ -78,8 +92,10 @@ def test_a_new_uidvalidity_rescans_without_storing_anything_twice(imap_mailbox, 
     assert server.reset_uidvalidity(user, folder) != before
     _append(imap_mailbox, make_mail(subject="after the reset"))
     result = mailbox_poll(mailbox)
-    assert (result.stored, result.duplicates) == (1, 2)
-    assert RawMessage.objects.count() == 3
+    # Each UID is a delivery and kept; the two seen before are marked duplicates.
+    assert (result.stored, result.duplicates) == (3, 2)
+    assert RawMessage.objects.count() == 5
+    assert Ticket.objects.count() == 3
     mailbox.refresh_from_db()
     assert mailbox.uidvalidity != before
 
@@ -172,3 +188,36 @@ def test_the_beat_task_of_the_embedded_set_up_polls_each_mailbox(imap_mailbox, m
     _append(imap_mailbox, make_mail(subject="while leased"))
     mail_poll_task()  # the fetcher process holds the mailbox: the task stays out
     assert not Ticket.objects.filter(subject="while leased").exists()
+
+
+class _LosesABody(ImapSession):
+    """The real session, except that the server's answer lacks one UID's body (a message
+    being expunged or a server fault), as real servers sometimes answer."""
+
+    def __init__(self, config, lose):
+        super().__init__(config)
+        self.lose = set(lose)
+
+    def fetch(self, uids):
+        bodies = super().fetch(uids)
+        for uid in self.lose & bodies.keys():
+            del bodies[uid]
+        return bodies
+
+
+def test_a_uid_whose_fetch_returns_no_body_is_neither_stored_nor_flagged_and_is_retried(
+    imap_mailbox, mailbox
+):
+    uids = _append(imap_mailbox, make_mail(subject="first"), make_mail(subject="lost once"))
+    with _LosesABody(imap_settings(mailbox), lose={uids[1]}) as session:
+        mailbox_fetch_once(mailbox, session)
+    assert [bytes(r.raw) != b"" for r in RawMessage.objects.all()] == [True]
+    server, user, password, folder = imap_mailbox
+    flags = server.flags(user, password, folder)
+    assert STORED_FLAG in flags[uids[0]]
+    assert STORED_FLAG not in flags[uids[1]]
+    result = mailbox_poll(mailbox)
+    assert result.stored == 1
+    assert Ticket.objects.filter(subject="lost once").exists()
+    flags = server.flags(user, password, folder)
+    assert STORED_FLAG in flags[uids[1]]

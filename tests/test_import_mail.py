@@ -53,6 +53,8 @@ def test_an_mbox_thread_is_imported_with_its_dates_and_threads_and_no_acknowledg
         "duplicates": 0,
         "rejected": 0,
         "failed": 0,
+        "oversize": 0,
+        "dropped_attachments": 0,
     }
     ticket = Ticket.objects.get(subject="Rucio rule stuck")
     assert ticket.messages.count() == 2
@@ -68,7 +70,8 @@ def test_the_summary_line_names_every_count(team, tmp_path):
     out = StringIO()
     call_command("import_mail", str(tmp_path / "one.eml"), "--team", "dast", stdout=out)
     assert out.getvalue().strip() == (
-        "imported=1 joined=0 new_tickets=1 duplicates=0 rejected=0 failed=0"
+        "imported=1 joined=0 new_tickets=1 duplicates=0 rejected=0 failed=0 oversize=0 "
+        "dropped_attachments=0"
     )
 
 
@@ -84,7 +87,9 @@ def test_every_file_of_the_real_world_corpus_imports_and_none_is_lost(team):
         counts["new_tickets"] + counts["joined"] + counts["rejected"] + counts["failed"]
         == counts["imported"]
     )
-    assert RawMessage.objects.count() == counts["imported"]
+    # Every file is kept raw, a copy of another one as a duplicate.
+    assert RawMessage.objects.count() == counts["imported"] + counts["duplicates"]
+    assert RawMessage.objects.filter(state=RawState.DUPLICATE).count() == counts["duplicates"]
     assert RawMessage.objects.filter(state=RawState.NEW).count() == 0
     # Bounces and auto-replies are most of sisimai's share: they must not all be tickets.
     assert counts["rejected"] > 300

@@ -64,11 +64,16 @@ def test_a_new_mail_opens_a_ticket_for_its_sender_and_queues_one_acknowledgement
     assert ack.in_reply_to == ticket.messages.get().message_id
 
 
-def test_the_same_mail_arriving_twice_is_stored_once(deliver):
-    raw = make_mail(message_id="<same@cern.ch>")
+def test_the_same_mail_arriving_twice_is_filed_once_and_both_deliveries_kept(deliver):
+    sent = timezone.now() - timedelta(hours=1)
+    raw = make_mail(message_id="<same@cern.ch>", date=sent)
     assert deliver(raw).outcome == "new_ticket"
-    assert deliver(make_mail(message_id="<same@cern.ch>", subject="list copy")) is None
-    assert RawMessage.objects.count() == 1
+    copy = make_mail(
+        message_id="<same@cern.ch>", subject="[list] Task 15934872 exhausted", date=sent
+    )
+    assert deliver(copy).outcome == "duplicate"
+    assert RawMessage.objects.count() == 2
+    assert RawMessage.objects.filter(state=RawState.DUPLICATE).count() == 1
     assert Ticket.objects.count() == 1
 
 

@@ -449,8 +449,9 @@ def test_a_list_relayed_user_mail_with_list_id_and_precedence_list_stays_none():
     assert mail.list_id == "hn-atlas-dist-analysis-help.cern.ch"
 
 
-def test_precedence_bulk_or_junk_outside_a_list_is_bulk():
-    assert parse(eml(BASIC + "Precedence: bulk", "news")).noise == Noise.BULK
+def test_precedence_junk_or_bulk_with_a_campaign_unsubscribe_link_is_bulk():
+    unsubscribe = "List-Unsubscribe: <https://news.example.com/u/123>"
+    assert parse(eml(BASIC + "Precedence: bulk\n" + unsubscribe, "news")).noise == Noise.BULK
     assert parse(eml(BASIC + "Precedence: junk", "spam")).noise == Noise.BULK
     assert parse(eml(BASIC + "List-Id: <x.y>\nPrecedence: junk", "spam")).noise == Noise.BULK
 

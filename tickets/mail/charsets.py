@@ -171,8 +171,9 @@ def _fallback(data: bytes, codec: str | None, problem: str) -> tuple[str, str]:
 
 
 def decode_header_bytes(data: bytes, hint: str | None) -> tuple[str, str]:
-    """Raw 8-bit bytes in a header (RFC 6532 says UTF-8; older clients used their body charset,
-    given as ``hint``). Returns (text, defect)."""
+    """Raw 8-bit bytes in a header (RFC 6532 says UTF-8; older clients wrote their own
+    charset without saying so). ``hint`` is the charset the message's headers were found to
+    be in (``header_charset``), else the body's. Returns (text, defect)."""
     try:
         return data.decode("utf-8"), ""
     except UnicodeDecodeError:
@@ -180,7 +181,113 @@ def decode_header_bytes(data: bytes, hint: str | None) -> tuple[str, str]:
     codec = codec_name(hint)
     if codec is not None:
         try:
-            return data.decode(codec), "8-bit header bytes read in the body's charset"
+            return data.decode(codec), f"8-bit header bytes read as {codec}"
         except UnicodeDecodeError:
             pass
+    detected = header_charset([data], None)
+    if detected is not None:
+        return data.decode(detected, errors="replace"), f"8-bit header bytes read as {detected}"
     return data.decode("cp1252", errors="replace"), "8-bit header bytes read as windows-1252"
+
+
+_JAPANESE = frozenset({"cp932", "euc_jp", "shift_jis", "iso2022_jp", "iso2022_jp_2"})
+# The first level of each CJK character set holds the characters people write every day;
+# a decoding in the wrong charset lands mostly outside it. Lead bytes of that level:
+_COMMON_LEVEL = {
+    "gb18030": ("gb2312", 0xB0, 0xD7),
+    "big5": ("big5", 0xA4, 0xC6),
+    "big5hkscs": ("big5", 0xA4, 0xC6),
+    "cp932": ("euc_jp", 0xB0, 0xCF),
+    "euc_jp": ("euc_jp", 0xB0, 0xCF),
+}
+_HEADER_SCRIPTS = (
+    "utf_8", "gb18030", "big5", "cp932", "euc_jp", "cp949", "cp1252", "cp1250", "cp1251",
+    "koi8_r", "cp1253", "cp1254", "cp1255", "cp1256", "cp1257", "cp874",
+)  # fmt: skip
+
+
+def header_charset(samples: list[bytes], hint: str | None) -> str | None:
+    """The one charset a message's raw 8-bit header bytes (subject, names, file names taken
+    together, so that a short name is read in the language of the subject) are written in;
+    None when they are UTF-8 or plain ASCII.
+
+    charset-normalizer alone reads short Japanese as Korean or Chinese, so among the charsets
+    it finds plausible the one whose text has the fewest unlikely characters wins (kana
+    outside Japanese, rare Hangul, second-level ideographs, symbols in Western text); the
+    body's charset (``hint``), then windows-1252, win ties."""
+    data = b"\n".join(s for s in samples if not s.isascii())
+    if not data:
+        return None
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return None
+    hinted = codec_name(hint)
+    candidates = _plausible(data)
+    if hinted is not None and hinted not in candidates:
+        candidates.append(hinted)
+    scored = []
+    for order, codec in enumerate(candidates):
+        try:
+            text = data.decode(codec)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        preferred = 0 if codec == hinted else 1 if codec == "cp1252" else 2
+        scored.append((_unlikely(text, codec), preferred, order, codec))
+    return min(scored)[3] if scored else None
+
+
+def _plausible(data: bytes) -> list[str]:
+    try:
+        matches = list(from_bytes(data, cp_isolation=list(_HEADER_SCRIPTS)))
+    except Exception:  # a guesser that fails is just a guesser without an answer
+        matches = []
+    if not matches:
+        return []
+    best = min(m.chaos for m in matches)
+    names = [codec_name(m.encoding) for m in matches if m.chaos <= best + 0.15]
+    return list(dict.fromkeys(n for n in names if n is not None))
+
+
+def _unlikely(text: str, codec: str) -> float:
+    """The share of non-ASCII characters that text in ``codec`` rarely has."""
+    wide = unlikely = 0
+    common = _COMMON_LEVEL.get(codec)
+    for char in text:
+        if char.isascii():
+            continue
+        wide += 1
+        point = ord(char)
+        if 0x3040 <= point <= 0x30FF:  # kana
+            unlikely += codec not in _JAPANESE
+        elif 0xFF61 <= point <= 0xFF9F or 0xE000 <= point <= 0xF8FF:  # half-width kana, PUA
+            unlikely += 1
+        elif 0xAC00 <= point <= 0xD7A3:  # Hangul: the 2,350 of KS X 1001 are the usual ones
+            unlikely += not _in_ks_x_1001(char)
+        elif 0x4E00 <= point <= 0x9FFF:  # ideographs
+            unlikely += common is None or not _first_level(char, *common)
+        elif 0x3000 <= point <= 0x303F or 0xFF01 <= point <= 0xFF5E:
+            pass  # CJK punctuation and full-width forms
+        elif codec in _COMMON_LEVEL or codec == "cp949" or not char.isalpha():
+            unlikely += 1  # Latin in a CJK decoding, a symbol in a Western one
+    return unlikely / wide if wide else 1.0
+
+
+@functools.lru_cache(maxsize=4096)
+def _in_ks_x_1001(char: str) -> bool:
+    """Python's EUC-KR writes the other syllables as 8-byte sequences: two bytes or not."""
+    try:
+        return len(char.encode("euc_kr")) == 2
+    except UnicodeEncodeError:
+        return False
+
+
+@functools.lru_cache(maxsize=4096)
+def _first_level(char: str, codec: str, low: int, high: int) -> bool:
+    try:
+        lead = char.encode(codec)[0]
+    except UnicodeEncodeError:
+        return False
+    return low <= lead <= high

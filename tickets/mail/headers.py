@@ -133,6 +133,7 @@ def addresses(
     texts = [
         unfold(v) if v.isascii() else eight_bit(unfold(v), hint, defects, field) for v in values
     ]
+    texts = [_shield_words(t) if "=?" in t else t for t in texts]
     pairs = _simple_addresses(texts)
     if pairs is None:
         try:
@@ -155,6 +156,25 @@ def addresses(
         if whole.strip("<> "):
             found.append((decode_words(whole, defects, field) if "=?" in whole else whole, ""))
     return found
+
+
+_ADDRESS_SPECIALS = re.compile(r'[,;:<>@"()\[\]\\]')
+
+
+def _shield_words(text: str) -> str:
+    """Encoded words that hold address punctuation as it is ('=?utf-8?q?M=C3=BCller,_A?=':
+    not allowed, but clients write it) are split by the address parser at that comma.
+    Written again in base64, they keep their text and lose the punctuation."""
+
+    def shield(match: re.Match[str]) -> str:
+        if not _ADDRESS_SPECIALS.search(match.group(3)):
+            return match.group(0)
+        data = _word_bytes(match.group(2), match.group(3))
+        if data is None:
+            return match.group(0)
+        return f"=?{match.group(1)}?B?{binascii.b2a_base64(data, newline=False).decode()}?="
+
+    return _WORD.sub(shield, text)
 
 
 def _simple_addresses(texts: list[str]) -> list[tuple[str, str]] | None:

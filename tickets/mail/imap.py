@@ -106,16 +106,30 @@ class ImapSession:
         uids = self._call("search", ["UID", f"1:{last_uid}", "UNKEYWORD", STORED_FLAG.decode()])
         return sorted(uid for uid in uids if uid <= last_uid)  # type: ignore[attr-defined]
 
+    def sizes(self, uids: Iterable[int]) -> dict[int, int]:
+        """RFC822.SIZE by UID: what each mail will cost before it is fetched."""
+        wanted = list(uids)
+        if not wanted:
+            return {}
+        data = self._call("fetch", wanted, [b"RFC822.SIZE"])
+        return {
+            int(uid): int(item.get(b"RFC822.SIZE") or 0)
+            for uid, item in data.items()  # type: ignore[attr-defined]
+        }
+
     def fetch(self, uids: Iterable[int]) -> dict[int, bytes]:
-        """Raw bytes by UID. BODY.PEEK leaves \\Seen alone: people may read the box too."""
+        """Raw bytes by UID. BODY.PEEK leaves \\Seen alone: people may read the box too.
+        A UID the server returned no body for is left out (not an empty mail)."""
         wanted = list(uids)
         if not wanted:
             return {}
         data = self._call("fetch", wanted, [b"BODY.PEEK[]"])
-        return {
-            int(uid): bytes(item.get(b"BODY[]") or b"")
-            for uid, item in data.items()  # type: ignore[attr-defined]
-        }
+        bodies = {}
+        for uid, item in data.items():  # type: ignore[attr-defined]
+            body = item.get(b"BODY[]")
+            if body:
+                bodies[int(uid)] = bytes(body) if not isinstance(body, bytes) else body
+        return bodies
 
     # -- marking ---------------------------------------------------------------------------
     def mark_stored(self, uids: Iterable[int], move_to: str = "") -> None:

@@ -72,6 +72,7 @@ class Walked:
     original_ids: list[str] = field(default_factory=list)
     original_headers: list[str] = field(default_factory=list)
     renamed: dict[bytes, bytes] = field(default_factory=dict)  # from boundaries.canonical
+    last_leaf: Message | None = None  # where a message cut at the size cap was cut
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,7 @@ def walk(message: Message, renamed: dict[bytes, bytes]) -> Walked:
             stack.extend((child, depth + 1) for child in reversed(children))
         else:
             _leaf(info, found)
+            found.last_leaf = part
     return found
 
 

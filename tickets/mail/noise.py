@@ -11,8 +11,9 @@ does not carry by accident:
   "Abwesenheitsnotiz", ...) counts alone; softer words ("Absence", "vacation") only with another
   sign, because "Absence of replicas at SITE" is a fair grid question.
 * ``List-Id`` is never noise: the support list relays every user's question with it. And
-  Mailman, Sympa and Google Groups stamp ``Precedence: list`` (some lists ``bulk``) on every
-  post they relay, so those count as bulk only on mail that did not come through a list;
+  Mailman, Sympa, Google Groups and CERN's e-groups stamp ``Precedence: list`` or ``bulk`` on
+  every post they relay, list headers or not, so those count as bulk only with a sign of a
+  mailing machine (campaign headers, an unsubscribe link no list added, a no-reply sender);
   ``Precedence: junk`` is bulk always. The caller gets ``list_id`` to judge foreign lists.
 * Feedback reports (ARF) and read receipts (MDN) are machine mail: AUTO_REPLY.
 """
@@ -83,6 +84,14 @@ _SOFT_AUTO_SUBJECT = re.compile(
 _SUPPRESS_VALUES = {"all", "oof", "autoreply", "dr", "ndr", "rn", "nrn"}
 _AUTO_HEADERS = ("x-autoreply", "x-autorespond", "x-autoresponder", "x-auto-reply")
 _LIST_RELAY = ("list-id", "list-post", "mailing-list", "x-mailman-version", "x-beenthere")
+# Headers that newsletter and marketing services (Mailchimp, Mandrill, SendGrid, Mailgun,
+# Campaign Monitor, ...) put on what they send, and people's mail never carries.
+_CAMPAIGN_HEADERS = (
+    "x-campaign", "x-campaignid", "x-campaign-id", "x-mc-user", "x-mailchimp-campaign",
+    "x-sg-eid", "x-mailgun-tag", "x-cmail-groupname", "x-newsletter", "x-mailer-campaign",
+    "x-csa-complaints", "x-report-abuse", "list-unsubscribe-post",
+)  # fmt: skip
+_NO_REPLY = {"noreply", "donotreply", "donotrespond", "newsletter", "news", "mailer"}
 _BOUNCE_SUBJECT = re.compile(
     r"(?:undeliver|undelivered|returned mail|return(?:ed)? to sender|delivery status notification|"
     r"delivery (?:status|failure|notification|report|problem)|failure notice|"
@@ -136,7 +145,7 @@ def classify(evidence: Evidence) -> tuple[Noise, Bounce | None]:
         return Noise.BOUNCE, _bounce(evidence, dsn)
     if _is_auto_reply(evidence):
         return Noise.AUTO_REPLY, None
-    if _is_bulk(evidence.headers):
+    if _is_bulk(evidence.headers, evidence.sender):
         return Noise.BULK, None
     return Noise.NONE, None
 
@@ -178,13 +187,23 @@ def _is_auto_reply(evidence: Evidence) -> bool:
     return bool(suppress & _SUPPRESS_VALUES) and bool(_SOFT_AUTO_SUBJECT.search(evidence.subject))
 
 
-def _is_bulk(headers: Mapping[str, Sequence[str]]) -> bool:
+def _is_bulk(headers: Mapping[str, Sequence[str]], sender: str) -> bool:
+    """``Precedence: bulk`` or ``list`` only says the mail went to many people, which a
+    person's post to a list (the support address is one) does too. It counts with a sign of
+    a mailing machine: a campaign sender's headers, a List-Unsubscribe that no list relay
+    added, a no-reply sender."""
     precedence = _first(headers, "precedence")
     if precedence == "junk":
         return True
-    if precedence in ("bulk", "list"):
-        return not any(h in headers for h in _LIST_RELAY)
-    return False
+    if precedence not in ("bulk", "list"):
+        return False
+    if any(h in headers for h in _CAMPAIGN_HEADERS):
+        return True
+    relayed = any(h in headers for h in _LIST_RELAY)
+    if "list-unsubscribe" in headers and not relayed:
+        return True
+    local = sender.lower().partition("@")[0].translate(_PUNCTUATION)
+    return local in _NO_REPLY
 
 
 def _dsn_fields(blocks: Sequence[str]) -> dict[str, list[str]]:

@@ -20,6 +20,7 @@ from email.parser import BytesParser
 from email.policy import compat32
 
 from tickets.mail import boundaries, mime
+from tickets.mail.charsets import header_charset
 from tickets.mail.headers import (
     addresses,
     fold_whitespace,
@@ -50,6 +51,7 @@ __all__ = [
 
 DEFAULT_MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_TOTAL_ATTACHMENT_BYTES = 25 * 1024 * 1024
+DEFAULT_MAX_RAW_BYTES = 50 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ class ParsedMail:
     defects: tuple[str, ...]  # problems met and worked around
     list_id: str = ""  # the List-Id ('support.lists.example.org'), lowercased; '' if none
     labels: tuple[str, ...] = ()  # Gmail export labels (X-Gmail-Labels), in order
+    oversize: bool = False  # larger than the raw cap: read only up to it
 
 
 class MailParseError(ValueError):
@@ -102,6 +105,7 @@ class MailParseError(ValueError):
 class _Limits:
     per_file: int
     total: int
+    raw: int
 
 
 _PARSER = BytesParser(policy=compat32)
@@ -113,10 +117,6 @@ _MAIL_HEADERS = frozenset(
         "references", "x-mailer", "user-agent", "dkim-signature", "x-original-to",
         "content-transfer-encoding", "bcc", "resent-from", "newsgroups", "envelope-to",
     }
-)  # fmt: skip
-_MAIL_PREFIXES = (
-    "x-", "arc-", "list-", "resent-", "content-", "dkim-", "received-", "authentication-",
-    "delivery-", "auto-", "thread-",
 )  # fmt: skip
 # The stdlib parser checks every line against every open boundary: quadratic in the depth.
 # A nesting bomb of 20,000 levels takes it 13 s, so such mail is not handed to it at all.
@@ -134,10 +134,15 @@ def parse_message(
     *,
     max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES,
     max_total_attachment_bytes: int = DEFAULT_MAX_TOTAL_ATTACHMENT_BYTES,
+    max_raw_bytes: int = DEFAULT_MAX_RAW_BYTES,
     now: datetime | None = None,
 ) -> ParsedMail:
-    """Parse one message. Raises MailParseError, and only that, when it is not mail."""
-    limits = _Limits(max_attachment_bytes, max_total_attachment_bytes)
+    """Parse one message. Raises MailParseError, and only that, when it is not mail.
+
+    A message larger than ``max_raw_bytes`` is read only up to that size (the parser needs
+    several times a mail's size in memory): its headers and body as far as they go; the
+    attachment the cut goes through is dropped, and ``oversize`` says so."""
+    limits = _Limits(max_attachment_bytes, max_total_attachment_bytes, max_raw_bytes)
     now = now or datetime.now(UTC)
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)  # a naive "now" would fail every date comparison
@@ -156,6 +161,11 @@ def _parse(raw: bytes, limits: _Limits, now: datetime) -> ParsedMail:
     if not raw:
         raise MailParseError("empty message")
     defects: list[str] = []
+    oversize = 0 < limits.raw < len(raw)
+    if oversize:
+        defects.append(f"mail of {len(raw)} bytes, over the cap of {limits.raw}: read up to it")
+        end = raw.rfind(b"\n", 0, limits.raw)
+        raw = raw[: end + 1 if end > 0 else limits.raw]
     renamed_raw, renamed = boundaries.canonical(raw)
     message, body_read = _read(renamed_raw, defects)
     headers = _header_map(message)
@@ -167,12 +177,14 @@ def _parse(raw: bytes, limits: _Limits, now: datetime) -> ParsedMail:
             headers = _header_map(message)
     if not headers:
         raise MailParseError("no header lines: not a mail message")
-    if not any(name in _MAIL_HEADERS or name.startswith(_MAIL_PREFIXES) for name in headers):
+    if not any(name in _MAIL_HEADERS for name in headers):
+        # 'X-Axis: time' in a notes file is not mail; a mail without From, Subject, Date,
+        # Received or any other of those is not either, whatever 'X-' lines it has.
         names = ", ".join(sorted(headers)[:5])
         raise MailParseError(f"no mail headers (only {names}): not a mail message")
     walked = mime.walk(message, renamed) if body_read else mime.Walked()
     defects.extend(walked.defects)
-    return _assemble(headers, walked, defects, limits, now)
+    return _assemble(headers, walked, defects, limits, now, oversize)
 
 
 def _read(raw: bytes, defects: list[str]) -> tuple[Message, bool]:
@@ -276,8 +288,10 @@ def _assemble(
     defects: list[str],
     limits: _Limits,
     now: datetime,
+    oversize: bool = False,
 ) -> ParsedMail:
-    headers = _Headers(raw_headers, walked.charset_hint, defects)
+    hint = _header_hint(raw_headers, walked)
+    headers = _Headers(raw_headers, hint, defects)
     subject = _safe(fold_whitespace(headers.text("subject")))
     sender = headers.sender()
     text, html, html_source = _body(walked, defects)
@@ -308,13 +322,16 @@ def _assemble(
         html=html,
         quote_start=quote_start,
         signature_start=find_signature_start(text, quote_start),
-        attachments=_attachments(walked, cid_references(html_source), limits, defects),
+        attachments=_attachments(
+            walked, hint, cid_references(html_source), limits, defects, oversize
+        ),
         noise=noise,
         bounce=bounce,
         auto_submitted=fold_whitespace(headers.text("auto-submitted")),
         defects=tuple(dict.fromkeys(_safe(d) for d in defects)),
         list_id=_list_id(headers.text("list-id")),
         labels=_labels(headers.text("x-gmail-labels")),
+        oversize=oversize,
     )
 
 
@@ -337,6 +354,8 @@ def _body(walked: mime.Walked, defects: list[str]) -> tuple[str, str, str]:
     html_source = "\n".join(h for h in walked.html if h.strip())
     html = _safe(sanitise(html_source)) if html_source else ""
     text = "\n".join(t for t in walked.text if t.strip())
+    if not text.strip() and not html:
+        text = _named_inline_text(walked)
     if not text.strip() and html:
         text, defect = html_to_text(html)
         if defect:
@@ -344,10 +363,45 @@ def _body(walked: mime.Walked, defects: list[str]) -> tuple[str, str, str]:
     return _safe(text), html, html_source
 
 
+def _named_inline_text(walked: mime.Walked) -> str:
+    """A mail whose only text is a named inline part ('Content-Disposition: inline;
+    filename=note.txt'): that text is what the sender wrote, so it is the body too (and stays
+    an attachment under its name)."""
+    for part in walked.attachments:
+        info = mime.part_info(part)
+        if info.ctype == "text/plain" and not info.attachment:
+            text = mime.part_text(info, walked)
+            if text.strip():
+                return text
+    return ""
+
+
+_NAMED_HEADERS = ("subject", "from", "sender", "reply-to", "to", "cc", "thread-topic")
+
+
+def _header_hint(raw_headers: dict[str, list[str]], walked: mime.Walked) -> str | None:
+    """The charset of the raw 8-bit bytes in the subject, names and file names, detected on
+    all of them together (the body's charset a hint); the body's charset when there are none."""
+    values = [v for name in _NAMED_HEADERS for v in raw_headers.get(name, ())]
+    for part in walked.attachments:
+        values += (
+            mime.raw_header(part, "content-type"),
+            mime.raw_header(part, "content-disposition"),
+        )
+    samples = [v.encode("utf-8", "surrogateescape") for v in values if not v.isascii()]
+    if not samples:
+        return walked.charset_hint
+    return header_charset(samples, walked.charset_hint) or walked.charset_hint
+
+
 def _attachments(
-    walked: mime.Walked, cids: set[str], limits: _Limits, defects: list[str]
+    walked: mime.Walked,
+    hint: str | None,
+    cids: set[str],
+    limits: _Limits,
+    defects: list[str],
+    oversize: bool = False,
 ) -> tuple[ParsedAttachment, ...]:
-    hint = walked.charset_hint
     found = []
     total = 0
     for number, part in enumerate(walked.attachments, start=1):
@@ -359,7 +413,9 @@ def _attachments(
             content = b""
         size = len(content)
         dropped = ""
-        if size > limits.per_file:
+        if oversize and part is walked.last_leaf:
+            dropped = f"cut off: the mail is larger than {limits.raw} bytes"
+        elif size > limits.per_file:
             dropped = f"larger than {limits.per_file} bytes"
         elif total + size > limits.total:
             dropped = f"attachments together larger than {limits.total} bytes"

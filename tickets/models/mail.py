@@ -98,10 +98,17 @@ class RawState(models.TextChoices):
     PROCESSED = "processed", "Processed"
     IGNORED = "ignored", "Ignored (noise, own mail)"
     FAILED = "failed", "Failed: kept raw, needs a look"
+    DUPLICATE = "duplicate", "Duplicate of an earlier delivery"
 
 
 class RawMessage(models.Model):
-    """A message exactly as it arrived, stored before anything else is done with it."""
+    """A message exactly as it arrived, stored before anything else is done with it.
+
+    Every delivery is a row (each IMAP UID, each file or mbox entry): a second copy of a mail
+    is kept too, marked duplicate and pointing at the row it repeats. A mail is the same mail
+    when its bytes are, or when its Message-ID and its content fingerprint (sender, date,
+    subject and body, without what a list adds) are; a different mail that reuses a
+    Message-ID is filed as a mail of its own."""
 
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="raw_messages")
     source = models.CharField(max_length=8, choices=RawSource.choices, default=RawSource.IMAP)
@@ -115,7 +122,16 @@ class RawMessage(models.Model):
     )
     message_id = models.CharField(max_length=998, blank=True)
     sha256 = models.CharField(max_length=64)
-    size = models.PositiveIntegerField()
+    fingerprint = models.CharField(
+        max_length=64, blank=True, help_text="Digest of sender, date, subject and body."
+    )
+    duplicate_of = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="duplicates"
+    )
+    size = models.PositiveBigIntegerField()
+    oversize = models.BooleanField(
+        default=False, help_text="Larger than MAIL_MAX_RAW_BYTES: kept whole, read up to it."
+    )
     raw = models.BinaryField()
     state = models.CharField(max_length=10, choices=RawState.choices, default=RawState.NEW)
     note = models.TextField(blank=True, help_text="Why it was ignored or failed.")
@@ -130,18 +146,25 @@ class RawMessage(models.Model):
                 condition=models.Q(mailbox__isnull=False),
                 name="raw_unique_mailbox_uid",
             ),
+            # An import run again skips what it stored: the same bytes at the same place.
             models.UniqueConstraint(
-                fields=["team", "message_id"],
-                condition=~models.Q(message_id=""),
-                name="raw_unique_message_id_per_team",
-            ),
-            models.UniqueConstraint(
-                fields=["team", "sha256"],
-                condition=models.Q(message_id=""),
-                name="raw_unique_content_without_message_id",
+                fields=["team", "origin", "sha256"],
+                condition=models.Q(source="import"),
+                name="raw_unique_import_position",
             ),
         ]
         indexes = [
+            models.Index(
+                fields=["team", "message_id"],
+                name="raw_message_id",
+                condition=~models.Q(message_id=""),
+            ),
+            models.Index(fields=["team", "sha256"], name="raw_sha256"),
+            models.Index(
+                fields=["team", "fingerprint"],
+                name="raw_fingerprint",
+                condition=~models.Q(fingerprint=""),
+            ),
             models.Index(
                 fields=["state", "received_at"],
                 name="raw_pending",

@@ -3,9 +3,10 @@
 Built for DAST's 135,513-message archive: mail is parsed with the same parser as live intake
 and threaded by the same rules (``tickets.services.batch``), but written in batches — one
 transaction and a handful of multi-row INSERTs per batch instead of a dozen queries per
-message, with parsing in worker processes a batch ahead. Every message is kept raw (a
-duplicate by Message-ID, or by content when it has none, is skipped), so an interrupted
-import run again picks up where it stopped.
+message, with parsing in worker processes a batch ahead. Every message is kept raw, a
+copy of a mail the desk has (tickets.services.duplicates) as a duplicate that opens nothing;
+the same bytes at the same place (file and position) are skipped, so an interrupted import
+run again picks up where it stopped.
 
 Imported tickets are history: a ticket whose last mail is older than ``open_days`` is closed
 at that date; newer ones stay open for the shifters. Nothing is acknowledged or routed.
@@ -34,10 +35,14 @@ from tickets.models import RawMessage, RawState, Status, Tag, Team, Ticket
 from tickets.models.mail import RawSource
 from tickets.services.batch import BatchFiler, Caps, Item, Thread, prepare
 from tickets.services.bulk import bulk_insert
+from tickets.services.duplicates import duplicates_mark
 from tickets.services.mailstore import is_own
 
 _PR_SET_PDEATHSIG = 1  # prctl(2)
-OUTCOME_KEYS = ("imported", "joined", "new_tickets", "duplicates", "rejected", "failed")
+OUTCOME_KEYS = (
+    "imported", "joined", "new_tickets", "duplicates", "rejected", "failed", "oversize",
+    "dropped_attachments",
+)  # fmt: skip
 
 
 @dataclass
@@ -53,28 +58,29 @@ class ArchiveImporter(BatchFiler):
     def import_batch(self, prepared: list[Item]) -> None:
         items = self._fresh(prepared)
         with transaction.atomic():
+            duplicates_mark(team=self.team, items=items)
             self.load_threads(items)
             new_threads: list[Thread] = []
             for item in items:
-                self._decide(item, new_threads)
+                if item.outcome != "duplicate":
+                    self._decide(item, new_threads)
             self._save(items, new_threads)
 
     def _fresh(self, items: list[Item]) -> list[Item]:
-        """Drop what is already stored, or twice in this batch."""
-        ids = {i.message_id for i in items if i.message_id}
-        digests = {i.sha256 for i in items if not i.message_id}
-        stored = RawMessage.objects.filter(team=self.team)
-        seen = set(stored.filter(message_id__in=ids).values_list("message_id", flat=True))
-        seen |= set(
-            stored.filter(message_id="", sha256__in=digests).values_list("sha256", flat=True)
+        """Drop what an earlier run stored: the same bytes from the same place."""
+        origins = {i.origin[:500] for i in items}
+        stored = set(
+            RawMessage.objects.filter(
+                team=self.team, source=RawSource.IMPORT, origin__in=origins
+            ).values_list("origin", "sha256")
         )
         fresh = []
         for item in items:
-            key = item.message_id or item.sha256
-            if key in seen:
+            key = (item.origin[:500], item.sha256)
+            if key in stored:
                 self.counts["duplicates"] += 1
                 continue
-            seen.add(key)
+            stored.add(key)
             fresh.append(item)
         return fresh
 
@@ -120,27 +126,43 @@ class ArchiveImporter(BatchFiler):
 
     def _save(self, items: list[Item], new_threads: list[Thread]) -> None:
         stamp = timezone.now()
+        states = {
+            "failed": RawState.FAILED,
+            "rejected": RawState.IGNORED,
+            "duplicate": RawState.DUPLICATE,
+        }
         for item in items:
-            failed, rejected = item.outcome == "failed", item.outcome == "rejected"
+            parsed = item.parsed
             item.row = RawMessage(
                 team=self.team,
                 source=RawSource.IMPORT,
                 origin=item.origin[:500],
                 message_id=item.message_id,
                 sha256=item.sha256,
+                fingerprint=item.fingerprint,
                 size=len(item.raw),
+                oversize=bool(parsed and parsed.oversize),
                 raw=item.raw,
-                state=RawState.FAILED
-                if failed
-                else RawState.IGNORED
-                if rejected
-                else RawState.PROCESSED,
-                note=item.error,
+                state=states.get(item.outcome, RawState.PROCESSED),
+                note=item.raw_note(),
                 processed_at=stamp,
             )
+            if item.outcome == "duplicate":
+                self.counts["duplicates"] += 1
+                continue
             self.counts["imported"] += 1
             self.counts[item.outcome] += 1
-        bulk_insert([i.row for i in items if i.row is not None])
+            if parsed is not None:
+                self.counts["oversize"] += parsed.oversize
+                self.counts["dropped_attachments"] += sum(
+                    bool(a.dropped) for a in parsed.attachments
+                )
+        # A duplicate points at its original, which may be in this batch: originals first.
+        bulk_insert([i.row for i in items if i.row is not None and i.original is None])
+        for item in items:
+            if item.row is not None and item.original is not None:
+                item.row.duplicate_of = item.original_row()
+        bulk_insert([i.row for i in items if i.row is not None and i.original is not None])
         for thread in new_threads:
             self._settle(thread)
         self.save_new_tickets(new_threads)
@@ -222,7 +244,10 @@ def archive_import(
     writes, so that the two overlap; 0 parses in this process."""
     importer = ArchiveImporter(team, open_days=open_days)
     caps = Caps(
-        settings.MAIL_MAX_ATTACHMENT_BYTES, settings.MAIL_MAX_TOTAL_ATTACHMENT_BYTES, importer.now
+        settings.MAIL_MAX_ATTACHMENT_BYTES,
+        settings.MAIL_MAX_TOTAL_ATTACHMENT_BYTES,
+        importer.now,
+        settings.MAIL_MAX_RAW_BYTES,
     )
 
     def write(items: list[Item]) -> None:

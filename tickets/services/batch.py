@@ -15,6 +15,7 @@ from datetime import datetime
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from tickets.mail.fingerprint import content_fingerprint
 from tickets.mail.parse import MailParseError, ParsedMail, parse_message
 from tickets.mail.thread import (
     ThreadMatch,
@@ -60,6 +61,17 @@ class Item:
     message: Message | None = None
     outcome: str = ""
     thread: Thread | None = None
+    fingerprint: str = ""  # tickets.mail.fingerprint
+    original: RawMessage | Item | None = None  # the delivery this one repeats
+    reuses_id: bool = False  # a different mail with an earlier mail's Message-ID
+    remark: str = ""  # for the raw row's note, besides ``error``
+    note: Message | None = None  # an internal note for the ticket (mail over the size cap)
+
+    def original_row(self) -> RawMessage | None:
+        return self.original.row if isinstance(self.original, Item) else self.original
+
+    def raw_note(self) -> str:
+        return "; ".join(n for n in (self.error, self.remark) if n)
 
 
 @dataclass(frozen=True)
@@ -67,6 +79,7 @@ class Caps:
     per_file: int
     total: int
     now: datetime
+    raw: int = 0  # MAIL_MAX_RAW_BYTES; 0: no cap
 
 
 def prepare(origin: str, raw: bytes, caps: Caps) -> Item:
@@ -77,9 +90,11 @@ def prepare(origin: str, raw: bytes, caps: Caps) -> Item:
             raw,
             max_attachment_bytes=caps.per_file,
             max_total_attachment_bytes=caps.total,
+            max_raw_bytes=caps.raw,
             now=caps.now,
         )
         item.message_id = item.parsed.message_id
+        item.fingerprint = content_fingerprint(item.parsed)
     except MailParseError as exc:
         item.error = f"cannot be parsed: {exc}"
         item.message_id = raw_message_id(raw)
@@ -177,8 +192,13 @@ class BatchFiler:
         item.thread = thread
         item.message = build_message(self.team, thread.ticket, item.parsed, at)
         thread.messages += 1
-        if item.parsed.message_id:
+        if item.reuses_id:
+            # The id stays with the first mail that had it, for threading and uniqueness.
+            item.message.message_id = ""
+        elif item.parsed.message_id:
             self.thread_of[item.parsed.message_id] = thread
+        if item.parsed.oversize:
+            item.note = oversize_note(self.team, thread.ticket, item, at)
 
     # -- writing -----------------------------------------------------------------------------
     def save_requesters(self, threads: list[Thread]) -> None:
@@ -224,10 +244,25 @@ class BatchFiler:
             if item.message is not None:
                 item.message.raw = item.row
                 messages.append(item.message)
+            if item.note is not None:
+                messages.append(item.note)
         bulk_insert(messages)
         for item in items:
             if item.message is not None and item.parsed and item.parsed.attachments:
                 store_attachments(item.message, item.parsed.attachments)
+
+    def save_raw_findings(self, items: list[Item]) -> None:
+        """What filing found out about stored raw rows: the fingerprint, the row a duplicate
+        repeats, the size cap. One statement (bulk_update): fingerprints differ per row."""
+        rows = []
+        for item in items:
+            if item.row is None or item.row.pk is None:
+                continue
+            item.row.fingerprint = item.fingerprint
+            item.row.duplicate_of = item.original_row()
+            item.row.oversize = bool(item.parsed and item.parsed.oversize)
+            rows.append(item.row)
+        RawMessage.objects.bulk_update(rows, ["fingerprint", "duplicate_of", "oversize"])
 
     def take_dirty(self) -> list[Thread]:
         """Earlier tickets this batch changed; forgets them for the next batch."""
@@ -254,5 +289,23 @@ def build_message(team: Team, ticket: Ticket, parsed: ParsedMail, at: datetime) 
         noise=str(parsed.noise),
         quote_start=parsed.quote_start,
         signature_start=parsed.signature_start,
+        created_at=at,
+    )
+
+
+def oversize_note(team: Team, ticket: Ticket, item: Item, at: datetime) -> Message:
+    """An internal note on the ticket: the mail was over the size cap, kept but not all read."""
+    assert item.parsed is not None
+    cut = [a.filename for a in item.parsed.attachments if a.dropped.startswith("cut off")]
+    lost = f" The attachment {cut[0]!r} was cut off and is not kept." if cut else ""
+    return Message(
+        ticket=ticket,
+        team=team,
+        kind=MessageKind.NOTE,
+        body_text=(
+            f"This mail was {len(item.raw)} bytes, more than the desk reads "
+            f"(MAIL_MAX_RAW_BYTES). It is stored whole as a raw message; its text is shown as "
+            f"far as the limit.{lost} Ask the sender to share large files by a link instead."
+        ),
         created_at=at,
     )

@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -64,8 +65,8 @@ def imap_settings(mailbox: Mailbox) -> ImapSettings:
 
 @dataclass
 class FetchResult:
-    stored: int = 0
-    duplicates: int = 0
+    stored: int = 0  # raw rows: every delivery
+    duplicates: int = 0  # of those, copies of a mail already filed
     processed: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
 
@@ -77,8 +78,8 @@ def mailbox_fetch_once(
     result = FetchResult()
     uidvalidity = session.select(mailbox.folder)
     if mailbox.uidvalidity != uidvalidity:
-        # New UIDVALIDITY: UIDs mean nothing any more. Start again from 1; Message-IDs keep
-        # what was already stored from being stored twice.
+        # New UIDVALIDITY: UIDs mean nothing any more. Start again from 1; each mail stored
+        # before comes again as a new delivery, kept and marked duplicate, filed nowhere.
         log.warning(
             "mailbox %s: UIDVALIDITY %s -> %s, rescanning",
             mailbox,
@@ -87,30 +88,63 @@ def mailbox_fetch_once(
         )
         Mailbox.objects.filter(pk=mailbox.pk).update(uidvalidity=uidvalidity, last_uid=0)
         mailbox.uidvalidity, mailbox.last_uid = uidvalidity, 0
-    session.mark_stored(session.unflagged_upto(mailbox.last_uid), mailbox.processed_folder)
-    uids = session.uids_after(mailbox.last_uid)
-    for start in range(0, len(uids), batch):
-        chunk = uids[start : start + batch]
+    # Below the high-water mark, a UID without our flag was stored by a fetcher killed before
+    # flagging it, or its body could not be fetched: flag the first kind, fetch the second.
+    unflagged = session.unflagged_upto(mailbox.last_uid)
+    stored_before = {
+        uid
+        for uid in RawMessage.objects.filter(
+            mailbox=mailbox, uidvalidity=uidvalidity, uid__in=unflagged
+        ).values_list("uid", flat=True)
+        if uid is not None
+    }
+    session.mark_stored(sorted(stored_before), mailbox.processed_folder)
+    retry = [uid for uid in unflagged if uid not in stored_before]
+    uids = retry + session.uids_after(mailbox.last_uid)
+    for chunk in _chunks(uids, session.sizes(uids), batch, settings.MAIL_FETCH_BATCH_BYTES):
         bodies = session.fetch(chunk)
         with transaction.atomic():
             stored = raw_store_many(
                 team=mailbox.team,
                 mailbox=mailbox,
                 uidvalidity=uidvalidity,
-                fetched=[(uid, bodies.get(uid, b"")) for uid in chunk],
+                fetched=[(uid, bodies[uid]) for uid in chunk if uid in bodies],
             )
+            high = max(mailbox.last_uid, chunk[-1])
             Mailbox.objects.filter(pk=mailbox.pk, uidvalidity=uidvalidity).update(
-                last_uid=chunk[-1], last_fetch_at=timezone.now(), last_error=""
+                last_uid=high, last_fetch_at=timezone.now(), last_error=""
             )
-        mailbox.last_uid = chunk[-1]
+        mailbox.last_uid = high
         result.stored += len(stored)
-        result.duplicates += len(chunk) - len(stored)
-        session.mark_stored(chunk, mailbox.processed_folder)  # only after the commit
+        missing = [uid for uid in chunk if uid not in bodies]
+        if missing:
+            log.warning("mailbox %s: no body for UIDs %s; will try again", mailbox, missing)
+        # Flagged only once stored (after the commit), never a UID without a body.
+        session.mark_stored([uid for uid in chunk if uid not in missing], mailbox.processed_folder)
         for filed in intake_process(mailbox.team, stored, received_at=timezone.now()):
             result.outcomes[filed.outcome] = result.outcomes.get(filed.outcome, 0) + 1
             result.processed += 1
+            result.duplicates += filed.outcome == "duplicate"
     result.processed += raw_process_pending(mailbox=mailbox)
     return result
+
+
+def _chunks(
+    uids: list[int], sizes: dict[int, int], count: int, max_bytes: int
+) -> Iterator[list[int]]:
+    """UIDs in fetch batches of at most ``count`` mails and about ``max_bytes`` (a larger
+    mail alone): a backlog of big mails must not be held in memory all at once."""
+    chunk: list[int] = []
+    held = 0
+    for uid in uids:
+        size = sizes.get(uid, 0)
+        if chunk and (len(chunk) >= count or held + size > max_bytes):
+            yield chunk
+            chunk, held = [], 0
+        chunk.append(uid)
+        held += size
+    if chunk:
+        yield chunk
 
 
 def raw_process_pending(*, mailbox: Mailbox | None = None, limit: int = 1000) -> int:

@@ -1,8 +1,10 @@
 """Live intake: stored raw mail -> parsed, threaded, filed; what happened recorded as ticket
 events in the same transaction (routing and acknowledgements consume them, not the fetcher).
 
-    raw_store(...)          -> the raw bytes, unique by mailbox + UIDVALIDITY + UID and by
-                               Message-ID (tickets.services.mailstore)
+    raw_store(...)          -> the raw bytes, every delivery, unique by mailbox +
+                               UIDVALIDITY + UID (tickets.services.mailstore); a copy of a
+                               mail already filed is marked duplicate when it is processed
+                               (tickets.services.duplicates)
     intake_process(raws)    -> a batch of stored mail filed in one transaction
     raw_process(raw)        -> the same for one mail
 
@@ -34,6 +36,7 @@ from tickets.models import (
 from tickets.models.events import EventKind
 from tickets.services.batch import BatchFiler, Caps, Item, Thread, prepare
 from tickets.services.bulk import update_grouped
+from tickets.services.duplicates import duplicates_mark
 from tickets.services.events import actor_requester, event_build, events_record
 from tickets.services.mailstore import is_own, raw_message_id, raw_store
 
@@ -44,6 +47,7 @@ CLOSED = (Status.RESOLVED, Status.CLOSED)
 @dataclass(frozen=True)
 class IntakeResult:
     outcome: str  # new_ticket | joined | reopened | follow_up | attached | ignored | failed
+    # | duplicate
     raw: RawMessage
     ticket: Ticket | None = None
     message: Message | None = None
@@ -58,7 +62,10 @@ class LiveIntake(BatchFiler):
     def process(self, raws: list[RawMessage]) -> list[IntakeResult]:
         at = self.received_at or timezone.now()
         caps = Caps(
-            settings.MAIL_MAX_ATTACHMENT_BYTES, settings.MAIL_MAX_TOTAL_ATTACHMENT_BYTES, at
+            settings.MAIL_MAX_ATTACHMENT_BYTES,
+            settings.MAIL_MAX_TOTAL_ATTACHMENT_BYTES,
+            at,
+            settings.MAIL_MAX_RAW_BYTES,
         )
         items = []
         for raw in raws:
@@ -73,12 +80,14 @@ class LiveIntake(BatchFiler):
                 .values_list("pk", flat=True)
             )
             todo = [i for i in items if i.row is not None and i.row.pk in new]
+            duplicates_mark(team=self.team, items=todo)
             self.load_threads(todo)
             self.links: list[TicketLink] = []
             self.bouncing: set[str] = set()
             new_threads: list[Thread] = []
             for item in todo:
-                self._decide(item, new_threads, at)
+                if item.outcome != "duplicate":
+                    self._decide(item, new_threads, at)
             self._save(todo, new_threads)
         return [self._result(item, item.row.pk in new) for item in items if item.row]
 
@@ -145,15 +154,20 @@ class LiveIntake(BatchFiler):
     # -- writing -----------------------------------------------------------------------------
     def _save(self, items: list[Item], new_threads: list[Thread]) -> None:
         stamp = timezone.now()
-        states = {"failed": RawState.FAILED, "ignored": RawState.IGNORED}
+        states = {
+            "failed": RawState.FAILED,
+            "ignored": RawState.IGNORED,
+            "duplicate": RawState.DUPLICATE,
+        }
         for item in items:
             assert item.row is not None
             item.row.state = states.get(item.outcome, RawState.PROCESSED)
-            item.row.note = item.error
+            item.row.note = item.raw_note()
             item.row.processed_at = stamp
         update_grouped(
             [i.row for i in items if i.row is not None], ["state", "note", "processed_at"]
         )
+        self.save_raw_findings(items)
         self.save_new_tickets(new_threads)
         self.save_messages(items)
         dirty = self.take_dirty()

@@ -39,8 +39,9 @@ def raw_store(
     uid: int | None = None,
     origin: str = "",
 ) -> RawMessage | None:
-    """Store the bytes as they came. None when this mail is already stored (the list's copy
-    and the direct copy share a Message-ID; a replayed UID is the same mail)."""
+    """Store the bytes as they came: every delivery, also a second copy of a mail (filing
+    marks it duplicate). None only when this very delivery (mailbox, UIDVALIDITY, UID) is
+    stored already: a replay."""
     try:
         with transaction.atomic():
             return RawMessage.objects.create(
@@ -66,11 +67,15 @@ def raw_store_many(
     uidvalidity: int,
     fetched: list[tuple[int, bytes]],
 ) -> list[RawMessage]:
-    """Store a fetched batch in one INSERT; returns the rows stored (duplicates are left
-    out). Falls back to one row at a time if another writer got in between."""
-    rows, seen = [], set()
-    for uid, raw in fetched:
-        row = RawMessage(
+    """Store a fetched batch in one INSERT; returns the rows stored (UIDs stored before are
+    left out). Falls back to one row at a time if another writer got in between."""
+    known = set(
+        RawMessage.objects.filter(
+            mailbox=mailbox, uidvalidity=uidvalidity, uid__in=[uid for uid, _ in fetched]
+        ).values_list("uid", flat=True)
+    )
+    rows = [
+        RawMessage(
             team=team,
             source=RawSource.IMAP,
             mailbox=mailbox,
@@ -81,21 +86,9 @@ def raw_store_many(
             size=len(raw),
             raw=raw,
         )
-        key = row.message_id or row.sha256
-        if key not in seen:
-            seen.add(key)
-            rows.append(row)
-    stored = RawMessage.objects.filter(team=team)
-    known = set(
-        stored.filter(message_id__in=[r.message_id for r in rows if r.message_id]).values_list(
-            "message_id", flat=True
-        )
-    ) | set(
-        stored.filter(
-            message_id="", sha256__in=[r.sha256 for r in rows if not r.message_id]
-        ).values_list("sha256", flat=True)
-    )
-    rows = [r for r in rows if (r.message_id or r.sha256) not in known]
+        for uid, raw in dict(fetched).items()
+        if uid not in known
+    ]
     try:
         with transaction.atomic():
             bulk_insert(rows)
