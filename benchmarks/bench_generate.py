@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from tickets.mailgen import write_archive
+from tools.mailgen import write_archive
 
 
 def _progress(done: int, total: int) -> None:

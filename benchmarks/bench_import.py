@@ -14,8 +14,8 @@ import sys
 import time
 import uuid
 
-from tickets.mailgen import write_archive
 from tickets.models import Team
+from tools.mailgen import write_archive
 
 
 def run(ctx) -> dict:

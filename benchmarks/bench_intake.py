@@ -18,9 +18,9 @@ from django.db import close_old_connections
 
 from tests.mailfactory import make_mail
 from tests.mailservers import Dovecot
-from tickets.mailgen import iter_messages, render_message
 from tickets.models import Mailbox, Message, OutboundMail, RawMessage, Team
 from tickets.services.fetch import MailboxWatcher
+from tools.mailgen import iter_messages, render_message
 
 BACKLOG = int(os.environ.get("BENCH_INTAKE_BACKLOG", 5000))
 LATENCY_SAMPLES = 60

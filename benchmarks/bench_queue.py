@@ -23,8 +23,8 @@ def _archive_team(ctx):
     there is none."""
     from django.db.models import Count
 
-    from tickets.mailgen import write_archive
     from tickets.models import Team
+    from tools.mailgen import write_archive
 
     team = (
         Team.objects.filter(slug__startswith="bench-")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -17,9 +18,11 @@ from django.utils import timezone
 from escalation.models import ExpertGroup, GroupKind, NextLevel
 from escalation.routing import ticket_route
 from shifts.models import Booking, Closure, ShiftRole, SwapRequest, Zone
-from tickets import mailgen
 from tickets.models import OPEN_STATUSES, MessageKind, Priority, Role, Status, Team, Ticket
 from tickets.services import Sender, ticket_add_message, ticket_open, ticket_set_status
+
+if TYPE_CHECKING:
+    from tools import mailgen
 
 DEMO_PASSWORD = "dast-demo"  # noqa: S105 - a documented demo login, refused outside DEBUG
 
@@ -338,6 +341,11 @@ def _expert_groups(team: Team) -> int:
 
 
 def _tickets(team: Team, rng: random.Random) -> int:
+    # The tickets are written by the archive generator, a development tool that lives in the
+    # checkout (tools/, beside manage.py) and not in the production image: the demo is for
+    # `make run`, and without the generator the import fails here and load_demo writes nothing.
+    from tools import mailgen
+
     now = timezone.now()
     # About 130 messages in some 35 threads over the last three weeks; later replies are cut.
     threads = mailgen.plan_threads(

@@ -122,11 +122,13 @@ BROKER_FOLDER = VAR_DIR / "broker"
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # kombu's filesystem transport: the embedded default, needs no server. One folder
-    # serves as both in- and out-box so that web, worker and beat see the same queue.
+    # serves as both in- and out-box so that web, worker and beat see the same queue. The
+    # exchange tables go under var/ too (kombu's default is `control/` in the working folder).
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_FOLDER / "queue"),
         "data_folder_out": str(BROKER_FOLDER / "queue"),
         "processed_folder": str(BROKER_FOLDER / "processed"),
+        "control_folder": str(BROKER_FOLDER / "control"),
         "store_processed": False,
     }
 elif not CELERY_BROKER_URL.startswith(("redis://", "rediss://")):

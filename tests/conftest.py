@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.db import connection
 
@@ -13,9 +16,58 @@ from tests.servers import IN_CI
 pytest_plugins = ["tests.mailservers"]
 
 
+# `make test` runs the fast tier a second time with the clock this many days ahead, so that a
+# test that only passes at today's date fails now rather than on some later day.
+CLOCK_SHIFT_ENV = "DAST_TEST_CLOCK_SHIFT_DAYS"
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # Hashing is not what the tests test; the fast hasher saves seconds per login.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    days = os.environ.get(CLOCK_SHIFT_ENV, "").strip()
+    if days:
+        # The whole session runs on a moved clock that keeps ticking (time_machine patches
+        # time.time, datetime.now and friends, not time.monotonic, so timeouts still work).
+        # A test's own frozen_at or travel nests inside and wins. Processes a test starts
+        # read the real clock: tests marked `processes` are left out of this run.
+        shifted = time_machine.travel(datetime.now(UTC) + timedelta(days=int(days)), tick=True)
+        shifted.start()
+        config.add_cleanup(shifted.stop)
+
+
+# Fixtures that exist to start, or to be handed to, another process (a worker, the fetcher,
+# Chromium, Dovecot): a test that uses one is marked `processes` without having to say so.
+PROCESS_FIXTURES = {"postgres_url", "redis_url", "browser_context", "dovecot", "imap_mailbox"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if PROCESS_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.processes)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    days = os.environ.get(CLOCK_SHIFT_ENV, "").strip()
+    if days:
+        return f"clock moved {days} days ahead: it is {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    return None
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock(request: pytest.FixtureRequest) -> Iterator[time_machine.Traveller | None]:
+    """A test marked ``@pytest.mark.frozen_at(aware_datetime)`` (or in a module whose
+    ``pytestmark`` has it) runs, fixtures included, with the clock stopped at that instant.
+    The test's own mark wins over its module's. Request the fixture to move the clock:
+    ``frozen_clock.move_to(...)`` or ``frozen_clock.shift(timedelta(...))``."""
+    marker = request.node.get_closest_marker("frozen_at")
+    if marker is None:
+        yield None
+        return
+    (at,) = marker.args
+    if not isinstance(at, datetime) or at.tzinfo is None:
+        raise TypeError(f"frozen_at takes an aware datetime, not {at!r}")
+    with time_machine.travel(at, tick=False) as traveller:
+        yield traveller
 
 
 def need_server(name: str, reason: str) -> None:

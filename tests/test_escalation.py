@@ -7,7 +7,6 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.utils import timezone
 
 from escalation.models import (
@@ -32,15 +31,9 @@ from tickets.models.mail import OutboundKind, RawSource
 from tickets.services import Sender, ticket_open
 from tickets.services.intake import raw_process, raw_store
 
-pytestmark = pytest.mark.django_db
 GENEVA = ZoneInfo("Europe/Zurich")
 WEDNESDAY_10 = datetime(2026, 11, 18, 10, 0, tzinfo=GENEVA)
-
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(WEDNESDAY_10, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.frozen_at(WEDNESDAY_10)]
 
 
 @pytest.fixture

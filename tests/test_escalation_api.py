@@ -7,7 +7,6 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
@@ -19,16 +18,10 @@ from tickets.models import ExternalRef, OutboundMail, RefSystem, Role, Status, T
 from tickets.models.mail import OutboundKind
 from tickets.services import Sender, external_refs_add, ticket_open
 
-pytestmark = pytest.mark.django_db
 API = "/api/v1/escalation"
 GENEVA = ZoneInfo("Europe/Zurich")
 WEDNESDAY_10 = datetime(2026, 11, 18, 10, 0, tzinfo=GENEVA)
-
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(WEDNESDAY_10, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.frozen_at(WEDNESDAY_10)]
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.db import transaction
 
 from escalation.models import Timer, TimerKind
@@ -31,16 +30,10 @@ from tickets.services import Sender, ticket_open
 from tickets.services import events as event_log
 from tickets.services.intake import intake_process, raw_store
 
-pytestmark = pytest.mark.django_db
 GENEVA = ZoneInfo("Europe/Zurich")
 WEDNESDAY = date(2026, 11, 18)
 TEN = datetime.combine(WEDNESDAY, time(10), tzinfo=GENEVA)
-
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(TEN, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.frozen_at(TEN)]
 
 
 @pytest.fixture
@@ -301,22 +294,24 @@ def test_a_ticket_answered_and_closed_by_a_shifter_has_its_whole_story_in_order(
 # -- watched -------------------------------------------------------------------------------
 
 
-def test_healthz_shows_each_consumers_lag_and_turns_503_past_the_limit(team, client, settings):
+def test_healthz_shows_each_consumers_lag_and_turns_503_past_the_limit(
+    team, client, settings, frozen_clock
+):
     settings.CELERY_BROKER_URL = "filesystem://"
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": "/"}
     settings.EVENT_LAG_LIMIT_S = 300
     _open(team)  # nobody consumes it: the worker is down
-    with time_machine.travel(TEN + timedelta(seconds=120), tick=False):
-        body = client.get("/healthz").json()
+    frozen_clock.move_to(TEN + timedelta(seconds=120))
+    body = client.get("/healthz").json()
     assert body["status"] == "ok"
     assert body["event_consumers"] == {"lag_s": {"routing": 120.0}, "failed": 0}
-    with time_machine.travel(TEN + timedelta(seconds=301), tick=False):
-        response = client.get("/healthz")
+    frozen_clock.move_to(TEN + timedelta(seconds=301))
+    response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["events"] == "consumer routing is 301 s behind (limit 300 s)"
     event_log.events_consume()
-    with time_machine.travel(TEN + timedelta(seconds=302), tick=False):
-        response = client.get("/healthz")
+    frozen_clock.move_to(TEN + timedelta(seconds=302))
+    response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json()["event_consumers"] == {"lag_s": {}, "failed": 0}
 

@@ -118,7 +118,9 @@ def test_the_watcher_sees_new_mail_through_idle_and_survives_a_dropped_connectio
         started = time.monotonic()
         _append(imap_mailbox, make_mail(subject="seen by IDLE"))
         _wait(lambda: Ticket.objects.filter(subject="seen by IDLE").exists(), "IDLE delivery")
-        assert time.monotonic() - started < 5
+        # Not a speed budget (benchmarks/bench_intake.py times delivery): the mail came
+        # through IDLE, before the watcher's own re-poll after idle_seconds would have found it.
+        assert time.monotonic() - started < watcher.idle_seconds
         server = imap_mailbox.server
         assert server.drop_connections() >= 1
         _append(imap_mailbox, make_mail(subject="after the drop"))
@@ -164,9 +166,11 @@ def test_a_fetcher_killed_mid_batch_loses_and_duplicates_nothing_after_a_restart
     killed_at = RawMessage.objects.count()
     assert killed_at < count, "the fetcher finished before it could be killed"
     with running(args, env, tmp_path / "fetch2.log") as again:
+        # A guard against a hung fetcher, not a speed budget: how fast intake works off a
+        # backlog is benchmarks/bench_intake.py's figure (intake_msgs_per_s).
         wait_for(
             lambda: Ticket.objects.count() >= count,
-            timeout=120,
+            timeout=900,
             what="the whole backlog",
             log=tmp_path / "fetch2.log",
             process=again,

@@ -1,4 +1,4 @@
-"""The support-mail archive generator (tickets.mailgen) and its management command.
+"""The support-mail archive generator (tools.mailgen) and its script, tools.generate_archive.
 
 Archives are parsed back with the standard library only, as an importer would see them.
 """
@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from tickets import mailgen
-from tickets.mailgen.threads import default_requesters, plan_archive
+from tools import generate_archive, mailgen
+from tools.mailgen.threads import default_requesters, plan_archive
 
 N = 2_000
 SEED = 7
@@ -86,7 +86,7 @@ def test_same_seed_gives_byte_identical_archive(archive, tmp_path):
 
 def test_output_does_not_depend_on_hash_randomisation(tmp_path):
     script = (
-        "import sys, pathlib; from tickets import mailgen; "
+        "import sys, pathlib; from tools import mailgen; "
         "mailgen.write_archive(pathlib.Path(sys.argv[1]), messages=300, seed=3)"
     )
     digests = []
@@ -321,25 +321,32 @@ def test_attachments_are_real_files_with_fixed_timestamps(threads):
     assert seen == {"tar", "gz", "png", "text"}
 
 
-def test_command_writes_the_archive_and_prints_one_summary_line(tmp_path):
-    from django.core.management import call_command
-
-    out, err = io.StringIO(), io.StringIO()
+def test_the_script_writes_the_archive_and_prints_one_summary_line(tmp_path):
     path = tmp_path / "cmd.mbox"
-    call_command("generate_archive", messages=250, seed=2, out=str(path), stdout=out, stderr=err)
-    line = out.getvalue().strip()
+    done = subprocess.run(
+        [sys.executable, "-m", "tools.generate_archive", "--messages", "250", "--seed", "2",
+         "--out", str(path)],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    line = done.stdout.strip()
     assert re.fullmatch(
         r"generated=250 threads=\d+ requesters=\d+ bytes=\d+ seconds=[\d.]+ msgs_per_s=[\d.]+",
         line,
     ), line
     assert f"bytes={path.stat().st_size}" in line
-    assert "250/250" in err.getvalue()
+    assert "250/250" in done.stderr
     assert len(mailbox.mbox(path, create=False)) == 250
 
 
-def test_command_writes_a_maildir_when_out_ends_with_a_slash(tmp_path):
-    from django.core.management import call_command
-
-    call_command("generate_archive", messages=50, out=f"{tmp_path}/box/", stdout=io.StringIO(),
-                 stderr=io.StringIO())  # fmt: skip
+def test_the_script_writes_a_maildir_when_out_ends_with_a_slash(tmp_path, capsys):
+    assert generate_archive.main(["--messages", "50", "--out", f"{tmp_path}/box/"]) == 0
     assert len(mailbox.Maildir(tmp_path / "box", create=False)) == 50
+    assert capsys.readouterr().out.startswith("generated=50 ")
+
+
+def test_the_script_refuses_an_empty_archive(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        generate_archive.main(["--messages", "0", "--out", str(tmp_path / "none.mbox")])
+    assert exit_.value.code == 2
+    assert "--messages must be at least 1" in capsys.readouterr().err
+    assert not (tmp_path / "none.mbox").exists()

@@ -1,6 +1,6 @@
 """tickets.gridtext: grid identifiers in support mail.
 
-Snippets are copied from mail as the generator (tickets/mailgen) writes it and from the real-world
+Snippets are copied from mail as the generator (tools/mailgen) writes it and from the real-world
 corpus in /work/shared/mail-corpus; the corpus has no grid mail, so it serves as the negative
 sample. Pure tests: no database, no servers.
 """
@@ -20,8 +20,8 @@ import pytest
 from tests.corpus import CORPUS
 from tickets import gridtext
 from tickets.gridtext import GridIds, find_ids, parse_job_or_url, parse_task_or_url
-from tickets.mailgen import plan_threads
-from tickets.mailgen import threads as mailgen_threads
+from tools.mailgen import plan_threads
+from tools.mailgen import threads as mailgen_threads
 
 # --- tasks -------------------------------------------------------------------------------------
 

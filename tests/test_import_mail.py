@@ -117,7 +117,7 @@ def test_gmail_labels_become_the_tickets_tags(team, tmp_path):
 
 
 def test_a_maildir_imports_like_an_mbox(team, tmp_path):
-    from tickets.mailgen import write_archive
+    from tools.mailgen import write_archive
 
     stats = write_archive(tmp_path / "maildir", messages=60, seed=3, fmt="maildir")
     counts = _import(tmp_path / "maildir")
@@ -133,7 +133,7 @@ def test_an_import_killed_half_way_completes_without_duplicates_when_run_again(
     import subprocess
 
     from tests.procs import PYTHON, ROOT, child_env, wait_for
-    from tickets.mailgen import write_archive
+    from tools.mailgen import write_archive
 
     stats = write_archive(tmp_path / "big.mbox", messages=6000, seed=5)
     env = child_env(DATABASE_URL=postgres_url)

@@ -5,7 +5,6 @@ No database: ``tickets.mail`` is plain Python. The real-world corpus is in test_
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -668,9 +667,9 @@ def test_a_nesting_bomb_is_capped_quickly_with_a_defect():
 
     mail = parse(bomb(30))
     assert any("nested deeper than 20" in d for d in mail.defects)
-    started = time.perf_counter()
+    # How fast the cap is (the stdlib alone takes minutes on this) is benchmarks/bench_parse.py's
+    # parse_nesting_bomb_ms; here: the mail is read, capped and said to be so.
     mail = parse(bomb(20_000))
-    assert time.perf_counter() - started < 5  # the stdlib alone takes minutes on this
     assert mail.subject == "bomb"
     assert any("body not read" in d for d in mail.defects)
 

@@ -66,14 +66,11 @@ def test_idle_sees_an_append_from_another_connection_within_two_seconds(
     with server.connect(user, password) as watcher:
         watcher.select_folder(folder)
         watcher.idle()
-        started = time.monotonic()
         uid = server.append(user, password, make_raw(7), folder)
-        responses = watcher.idle_check(timeout=2)
-        elapsed = time.monotonic() - started
+        responses = watcher.idle_check(timeout=2)  # returns empty-handed after two seconds
         watcher.idle_done()
 
     assert (1, b"EXISTS") in responses, responses
-    assert elapsed < 2
     assert uid == 1
 
 

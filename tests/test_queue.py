@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.core.files.base import ContentFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -22,15 +21,9 @@ from tests.factories import (
 )
 from tickets.models import Attachment, Role, Status, Ticket
 
-pytestmark = pytest.mark.django_db
 GENEVA = ZoneInfo("Europe/Zurich")
 NOW = datetime(2026, 11, 18, 10, 0, tzinfo=GENEVA)
-
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.frozen_at(NOW)]
 
 
 @pytest.fixture

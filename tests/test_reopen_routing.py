@@ -6,7 +6,6 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 
 from escalation.routing import route_waiting, ticket_reroute
 from shifts.models import ShiftRole
@@ -101,30 +100,30 @@ def test_an_uncovered_slot_counts_as_nobody_on_shift(team):
     assert (ticket.assignee, ticket.after_hours) == (None, True)
 
 
+@pytest.mark.frozen_at(_at(WEDNESDAY, 10))
 def test_a_reply_reopening_a_ticket_routes_it_again_once_intake_has_committed(
-    team, django_capture_on_commit_callbacks
+    team, django_capture_on_commit_callbacks, frozen_clock
 ):
     MailboxFactory(team=team)
 
-    def deliver(raw: bytes, at: datetime):
-        with time_machine.travel(at, tick=False):
-            with django_capture_on_commit_callbacks() as callbacks:
-                result = raw_process(raw_store(team=team, raw=raw, source=RawSource.IMAP))
-            return result, callbacks
+    def deliver(raw: bytes):
+        with django_capture_on_commit_callbacks() as callbacks:
+            result = raw_process(raw_store(team=team, raw=raw, source=RawSource.IMAP))
+        return result, callbacks
 
-    result, callbacks = deliver(make_mail(), _at(WEDNESDAY, 10))
-    with time_machine.travel(_at(WEDNESDAY, 10), tick=False):
-        for callback in callbacks:
-            callback()
+    result, callbacks = deliver(make_mail())
+    for callback in callbacks:
+        callback()
     ticket = result.ticket
     ticket.refresh_from_db()
     morning_owner = ticket.assignee
     assert morning_owner in (team.people["anna"], team.people["pierre"])
-    with time_machine.travel(_at(WEDNESDAY, 11), tick=False):
-        ticket_set_status(ticket=ticket, status=Status.RESOLVED)
+    frozen_clock.move_to(_at(WEDNESDAY, 11))
+    ticket_set_status(ticket=ticket, status=Status.RESOLVED)
 
+    frozen_clock.move_to(_at(WEDNESDAY, 20))
     reply = make_mail(subject=f"Re: [{ticket.reference}] it fails again")
-    result, callbacks = deliver(reply, _at(WEDNESDAY, 20))
+    result, callbacks = deliver(reply)
     assert result.outcome == "reopened"
     ticket.refresh_from_db()
     assert (ticket.status, ticket.assignee) == (Status.OPEN, morning_owner)
@@ -134,9 +133,8 @@ def test_a_reply_reopening_a_ticket_routes_it_again_once_intake_has_committed(
         "message_received",
     ]
     assert ("reopened", "routing") in events.pending(ticket)
-    with time_machine.travel(_at(WEDNESDAY, 20), tick=False):
-        for callback in callbacks:
-            callback()
+    for callback in callbacks:
+        callback()
     assert events.pending(ticket) == []
     ticket.refresh_from_db()
     assert (ticket.assignee, ticket.zone) == (team.people["sofia"], "NA")

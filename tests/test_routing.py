@@ -6,7 +6,6 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 
 from escalation.routing import route_waiting, ticket_route
 from shifts.models import Booking, ShiftRole, Zone
@@ -88,14 +87,11 @@ def test_routing_takes_six_queries_whatever_the_calendar(team, django_assert_num
         ticket_route(ticket=ticket, at=_at(WEDNESDAY, 9, 30))
 
 
+@pytest.mark.frozen_at(_at(date(2026, 11, 21), 11))  # a Saturday
 def test_a_saturday_ticket_waits_flagged_and_goes_to_mondays_shift(
     team, django_capture_on_commit_callbacks
 ):
-    saturday = _at(date(2026, 11, 21), 11)
-    with (
-        time_machine.travel(saturday, tick=False),
-        django_capture_on_commit_callbacks(execute=True),
-    ):
+    with django_capture_on_commit_callbacks(execute=True):
         ticket = ticket_open(
             team=team,
             sender=Sender("user@cern.ch", "A User"),
@@ -114,13 +110,11 @@ def test_a_saturday_ticket_waits_flagged_and_goes_to_mondays_shift(
     assert not ticket.after_hours
 
 
+@pytest.mark.frozen_at(_at(WEDNESDAY, 10))
 def test_the_acknowledgement_says_a_shifter_is_on_duty_when_one_is(
     team, django_capture_on_commit_callbacks
 ):
-    with (
-        time_machine.travel(_at(WEDNESDAY, 10), tick=False),
-        django_capture_on_commit_callbacks(execute=True),
-    ):
+    with django_capture_on_commit_callbacks(execute=True):
         ticket = ticket_open(team=team, sender=Sender("user@cern.ch"), subject="x", body_text="y")
     assert "on duty now" in OutboundMail.objects.get(ticket=ticket).body_text
     ticket.refresh_from_db()

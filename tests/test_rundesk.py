@@ -8,8 +8,13 @@ import subprocess
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from tests.procs import PYTHON, ROOT, child_env, running, wait_for
 from tests.servers import free_port
+
+# Web, worker and beat are processes of their own, on the real clock.
+pytestmark = pytest.mark.processes
 
 
 def _children(pid: int) -> list[int]:
@@ -89,6 +94,8 @@ def test_rundesk_serves_the_desk_runs_worker_and_beat_and_stops_them_all_on_ctrl
             what="a heartbeat through the filesystem broker",
             log=log,
         )
+        # The transport's exchange tables live under var/, not in the working folder.
+        assert "celery.exchange" in {p.name for p in (var / "broker" / "control").iterdir()}
         os.killpg(desk.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         assert desk.wait(30) == 0
     assert not [pid for pid in children if _alive(pid)]

@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.urls import reverse
 from icalendar import Calendar
 
@@ -17,16 +16,10 @@ from shifts.models import Booking, CalendarFeed, SwapRequest, SwapState
 from tests.factories import MembershipFactory, TeamFactory, shift_team
 from tickets.models import Role
 
-pytestmark = pytest.mark.django_db
 GENEVA = ZoneInfo("Europe/Zurich")
 NOW = datetime(2026, 11, 16, 9, 0, tzinfo=GENEVA)  # Monday
+pytestmark = [pytest.mark.django_db, pytest.mark.frozen_at(NOW)]
 WED = date(2026, 11, 18)
-
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 @pytest.fixture
@@ -282,8 +275,8 @@ def test_on_shift_now_is_public_and_shows_names_and_roles_but_no_addresses(clien
     assert "@" not in html.split("<main>")[1]
 
 
+@pytest.mark.frozen_at(datetime(2026, 11, 21, 12, 0, tzinfo=GENEVA))  # a Saturday
 def test_on_shift_now_outside_hours_names_the_next_shift(client, team):
-    with time_machine.travel(datetime(2026, 11, 21, 12, 0, tzinfo=GENEVA), tick=False):
-        html = client.get(reverse("on-shift")).content.decode()
+    html = client.get(reverse("on-shift")).content.decode()
     assert "Outside shift hours" in html
     assert "Monday 23 November, 08:00" in html

@@ -6,7 +6,6 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 
 from shifts.models import (
     Booking,
@@ -322,7 +321,7 @@ def test_uncovered_slots_skip_closures_and_weekends(team):
     ]
 
 
-@time_machine.travel(NOW, tick=False)
+@pytest.mark.frozen_at(NOW)
 def test_services_default_to_the_current_time(team):
     with pytest.raises(ShiftError, match="in the past"):
         booking_create(

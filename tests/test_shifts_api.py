@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
@@ -14,17 +13,11 @@ from shifts.models import Booking, Closure, ShiftRole, Zone
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
 from tickets.models import Role
 
-pytestmark = pytest.mark.django_db
 API = "/api/v1/shifts"
 GENEVA = ZoneInfo("Europe/Zurich")
 NOW = datetime(2026, 11, 16, 9, 0, tzinfo=GENEVA)  # a Monday morning
+pytestmark = [pytest.mark.django_db, pytest.mark.frozen_at(NOW)]
 MON, TUE, WED, THU = (date(2026, 11, d) for d in (16, 17, 18, 19))
-
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,6 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import reverse
@@ -27,14 +26,9 @@ from tickets.models import (
     TicketLink,
 )
 
-pytestmark = pytest.mark.django_db
 GENEVA = ZoneInfo("Europe/Zurich")
-
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(datetime(2026, 11, 18, 10, 0, tzinfo=GENEVA), tick=False):
-        yield
+WEDNESDAY_10 = datetime(2026, 11, 18, 10, 0, tzinfo=GENEVA)
+pytestmark = [pytest.mark.django_db, pytest.mark.frozen_at(WEDNESDAY_10)]
 
 
 @pytest.fixture

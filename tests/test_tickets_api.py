@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.core.files.base import ContentFile
 from django.db import connection
 from django.test import Client
@@ -42,16 +41,10 @@ from tickets.models import (
     Ticket,
 )
 
-pytestmark = pytest.mark.django_db
 API = "/api/v1/tickets"
 GENEVA = ZoneInfo("Europe/Zurich")
 WEDNESDAY_10 = datetime(2026, 11, 18, 10, 0, tzinfo=GENEVA)
-
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(WEDNESDAY_10, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.frozen_at(WEDNESDAY_10)]
 
 
 @pytest.fixture(autouse=True)

@@ -48,7 +48,8 @@ from tests.timerproc import (
     wait_ready,
 )
 
-pytestmark = pytest.mark.servers
+# Workers and beat are processes of their own, on the real clock.
+pytestmark = [pytest.mark.servers, pytest.mark.processes]
 
 
 @pytest.fixture(scope="module")
