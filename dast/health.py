@@ -63,3 +63,34 @@ def event_consumers() -> tuple[str | None, dict[str, object]]:
             figures,
         )
     return None, figures
+
+
+def mailboxes() -> tuple[str | None, dict[str, object]]:
+    """Each active mailbox's last complete poll: a reason when one that was polled before
+    has not been for MAIL_STALE_AFTER_S (its fetcher stopped or cannot reach the server)."""
+    from django.utils import timezone
+
+    from tickets.models import Mailbox
+
+    now = timezone.now()
+    ages: dict[str, float | None] = {}
+    for name, team, polled_at in Mailbox.objects.filter(active=True).values_list(
+        "name", "team__slug", "last_fetch_at"
+    ):
+        ages[f"{team}/{name}"] = None if polled_at is None else (now - polled_at).total_seconds()
+    stale = {
+        name: age
+        for name, age in ages.items()
+        if age is not None and age > settings.MAIL_STALE_AFTER_S
+    }
+    figures: dict[str, object] = {
+        name: ("never polled" if age is None else round(age)) for name, age in sorted(ages.items())
+    }
+    if stale:
+        worst = max(stale, key=lambda name: stale[name])
+        return (
+            f"mailbox {worst} last polled {stale[worst]:.0f} s ago "
+            f"(limit {settings.MAIL_STALE_AFTER_S} s)",
+            figures,
+        )
+    return None, figures

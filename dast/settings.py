@@ -13,6 +13,7 @@ from datetime import time as _time
 from pathlib import Path
 
 import dj_database_url
+from kombu import Queue as KombuQueue
 
 from dast.env import SettingError, env_bool, env_int, env_list, env_str
 
@@ -133,6 +134,31 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 elif not CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     raise SettingError("CELERY_BROKER_URL must be redis://, rediss:// or filesystem://")
+# One queue per kind of background work, so that a backlog in one never delays another (a
+# flood of mail to send cannot hold up the timers). A worker started without -Q consumes all
+# of them (make run); production runs a worker per queue (docker-compose.yml).
+CELERY_QUEUE_DEFAULT, CELERY_QUEUE_OUTBOX, CELERY_QUEUE_TIMERS, CELERY_QUEUE_EVENTS = (
+    "celery",
+    "outbox",
+    "timers",
+    "events",
+)
+CELERY_TASK_DEFAULT_QUEUE = CELERY_QUEUE_DEFAULT
+CELERY_TASK_QUEUES = [
+    KombuQueue(name, routing_key=name)
+    for name in (
+        CELERY_QUEUE_DEFAULT,
+        CELERY_QUEUE_OUTBOX,
+        CELERY_QUEUE_TIMERS,
+        CELERY_QUEUE_EVENTS,
+    )
+]
+CELERY_TASK_ROUTES = {
+    "tickets.tasks.outbound_send_task": {"queue": CELERY_QUEUE_OUTBOX},
+    "tickets.tasks.outbox_sweep_task": {"queue": CELERY_QUEUE_OUTBOX},
+    "escalation.tasks.timer_sweep_task": {"queue": CELERY_QUEUE_TIMERS},
+    "tickets.tasks.events_sweep_task": {"queue": CELERY_QUEUE_EVENTS},
+}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
@@ -244,6 +270,8 @@ HANDOVER_INTERVAL_S = env_int("HANDOVER_INTERVAL_S", 60, minimum=1)
 MAIL_POLL_INTERVAL_S = env_int("MAIL_POLL_INTERVAL_S", 30, minimum=1)
 # A fetcher holds a mailbox for this long unless it renews; a killed one blocks no longer.
 MAIL_LEASE_SECONDS = env_int("MAIL_LEASE_SECONDS", 90, minimum=5)
+# /healthz answers 503 when an active mailbox that was polled before has not been for this long.
+MAIL_STALE_AFTER_S = env_int("MAIL_STALE_AFTER_S", 600, minimum=30)
 # Attachments larger than this are not kept (name and size are).
 MAIL_MAX_ATTACHMENT_BYTES = env_int("MAIL_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024, minimum=0)
 MAIL_MAX_TOTAL_ATTACHMENT_BYTES = env_int(
@@ -400,6 +428,8 @@ CELERY_BEAT_SCHEDULE = {
     "outbox": {
         "task": "tickets.tasks.outbox_sweep_task",
         "schedule": float(OUTBOX_SWEEP_INTERVAL_S),
+        # Sends what is due itself: a tick that waited longer than an interval is stale.
+        "options": {"expires": float(OUTBOX_SWEEP_INTERVAL_S)},
     },
     "mail-poll": {"task": "tickets.tasks.mail_poll_task", "schedule": float(MAIL_POLL_INTERVAL_S)},
     "route-waiting": {"task": "escalation.tasks.route_waiting_task", "schedule": 60.0},

@@ -61,12 +61,24 @@ def test_every_app_service_runs_a_command_from_the_project():
         assert spec["environment"]["CELERY_BROKER_URL"].startswith("redis://")
 
 
+def test_every_celery_queue_has_a_worker_service_of_its_own(settings):
+    consumed: dict[str, str] = {}
+    for name, spec in COMPOSE["services"].items():
+        command = spec.get("command") or []
+        if command[:4] == ["celery", "-A", "dast", "worker"]:
+            queues = command[command.index("-Q") + 1].split(",")
+            consumed |= {queue: name for queue in queues}
+    assert set(consumed) == {q.name for q in settings.CELERY_TASK_QUEUES}
+    assert len(set(consumed.values())) == len(consumed)  # one worker service per queue
+
+
 @pytest.fixture
 def compose_env(postgres_url, redis_url, tmp_path):
     variables = {"SECRET_KEY": "compose-test-" + "k" * 50, "POSTGRES_PASSWORD": "unused"}
     overrides = {
         "DATABASE_URL": postgres_url,
         "CELERY_BROKER_URL": redis_url,
+        "CACHE_URL": redis_url.rsplit("/", 1)[0] + "/1",
         "ALLOWED_HOSTS": "127.0.0.1",
         "MEDIA_ROOT": str(tmp_path / "media"),
         "DAST_VAR_DIR": str(tmp_path / "var"),
@@ -122,6 +134,7 @@ def test_the_web_service_serves_healthz_with_gunicorn_and_redirects_pages_to_htt
             "database": "ok",
             "broker": "ok",
             "events": "ok",
+            "mail": "ok",
             "event_consumers": {"lag_s": {}, "failed": 0},
         }
         code, headers, _ = _get(f"http://127.0.0.1:{port}/login/")
@@ -190,3 +203,43 @@ def test_the_fetcher_service_starts_and_stops_cleanly_on_sigterm(compose_env, tm
         fetcher.send_signal(signal.SIGTERM)
         assert fetcher.wait(15) == 0
     assert "fetch_mail: stopped" in Path(log).read_text()
+
+
+def test_a_ticket_whose_nudge_was_lost_is_routed_by_beat_and_the_events_worker(
+    compose_env, tmp_path, monkeypatch
+):
+    from tests.factories import MailboxFactory, TeamFactory
+    from tickets.models import DeliveryState, EventDelivery, OutboundMail
+    from tickets.models.mail import OutboundKind
+    from tickets.services import Sender, ticket_open
+
+    monkeypatch.setattr("tickets.services.events.nudge", lambda: None)  # lost with its process
+    team = TeamFactory(slug="dast", ticket_prefix="DAST")
+    MailboxFactory(team=team)
+    ticket = ticket_open(
+        team=team, sender=Sender("jane@cern.ch"), subject="Jobs fail", body_text="..."
+    )
+    worker_cmd, worker_env = service("worker-events", *compose_env)
+    beat_cmd, beat_env = service("beat", *compose_env)
+    beat_cmd = [
+        f"--schedule={tmp_path / 'beat-schedule'}" if arg.startswith("--schedule=") else arg
+        for arg in beat_cmd
+    ]
+    worker_log, beat_log = tmp_path / "worker.log", tmp_path / "beat.log"
+    delivery = EventDelivery.objects.filter(event__ticket=ticket, consumer="routing")
+    with (
+        running(worker_cmd, worker_env, worker_log),
+        running(beat_cmd, beat_env, beat_log),
+    ):
+        wait_for(
+            lambda: delivery.filter(state=DeliveryState.DONE).exists(),
+            timeout=60,
+            what="the routing consumer run by the events worker",
+            log=worker_log,
+        )
+    # Routed to whoever is on shift now, or flagged for the next shift; acknowledged once.
+    ticket.refresh_from_db()
+    assert ticket.assignee_id is not None or ticket.after_hours
+    assert (
+        OutboundMail.objects.filter(ticket=ticket, kind=OutboundKind.ACKNOWLEDGEMENT).count() == 1
+    )

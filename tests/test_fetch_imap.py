@@ -16,6 +16,7 @@ from tests.procs import PYTHON, child_env, running, wait_for
 from tickets.mail.imap import STORED_FLAG, ImapSession
 from tickets.models import Mailbox, RawMessage, Ticket
 from tickets.services.fetch import (
+    LEASE_RETRY_SECONDS,
     MailboxWatcher,
     imap_settings,
     mailbox_fetch_once,
@@ -225,3 +226,58 @@ def test_a_uid_whose_fetch_returns_no_body_is_neither_stored_nor_flagged_and_is_
     assert Ticket.objects.filter(subject="lost once").exists()
     flags = server.flags(user, password, folder)
     assert STORED_FLAG in flags[uids[1]]
+
+
+def test_a_killed_fetchers_lease_is_taken_over_without_waiting_for_it_to_expire(
+    imap_mailbox, mailbox, postgres_url, tmp_path
+):
+    # Ten minutes of lease: only the advisory lock dying with the killed process can explain a
+    # takeover within the wait below.
+    env = child_env(
+        DATABASE_URL=postgres_url, DAST_TEST_IMAP_PW=imap_mailbox.password, MAIL_LEASE_SECONDS="600"
+    )
+    args = [PYTHON, "manage.py", "fetch_mail", "--idle-seconds", "1"]
+
+    def holder() -> str:
+        return Mailbox.objects.values_list("lease_owner", flat=True).get(pk=mailbox.pk)
+
+    with running(args, env, tmp_path / "first.log") as first:
+        wait_for(lambda: holder(), timeout=60, what="the first fetcher's lease", process=first)
+        taken_by_first = holder()
+        with running(args, env, tmp_path / "second.log") as second:
+            # A live holder keeps it: the second looks every few seconds and stays out.
+            wait_for(
+                lambda: "started" in (tmp_path / "second.log").read_text(),
+                timeout=60,
+                what="the second fetcher started",
+                process=second,
+            )
+            time.sleep(2 * LEASE_RETRY_SECONDS)
+            assert holder() == taken_by_first
+            os.kill(first.pid, signal.SIGKILL)
+            first.wait(10)
+            wait_for(
+                lambda: holder() not in ("", taken_by_first),
+                timeout=60,
+                what="the second fetcher taking over",
+                log=tmp_path / "second.log",
+                process=second,
+            )
+            _append(imap_mailbox, make_mail(subject="after the takeover"))
+            wait_for(
+                lambda: Ticket.objects.filter(subject="after the takeover").exists(),
+                timeout=60,
+                what="mail filed by the second fetcher",
+                log=tmp_path / "second.log",
+            )
+
+
+def test_a_fetcher_whose_watcher_dies_exits_non_zero_for_its_supervisor(mailbox, monkeypatch):
+    from django.core.management import CommandError, call_command
+
+    def broken(self):
+        raise RuntimeError("a bug in the watcher")
+
+    monkeypatch.setattr(MailboxWatcher, "run", broken)
+    with pytest.raises(CommandError, match="the watcher of desk died"):
+        call_command("fetch_mail")

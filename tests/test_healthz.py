@@ -1,5 +1,6 @@
 import json
 import subprocess
+from datetime import UTC, datetime
 
 import pytest
 from django.urls import reverse
@@ -18,6 +19,7 @@ def test_healthz_answers_ok_when_database_and_redis_answer(client, settings, red
         "database": "ok",
         "broker": "ok",
         "events": "ok",
+        "mail": "ok",
         "event_consumers": {"lag_s": {}, "failed": 0},
     }
 
@@ -57,3 +59,28 @@ def test_the_database_check_reports_an_unreachable_server():
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout).startswith("database unreachable: OperationalError")
+
+
+@pytest.mark.frozen_at(datetime(2026, 11, 18, 10, tzinfo=UTC))
+def test_healthz_turns_503_when_a_mailbox_that_was_polled_has_not_been_lately(
+    client, settings, frozen_clock
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.factories import MailboxFactory, TeamFactory
+
+    settings.CELERY_BROKER_URL = "filesystem://"
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": "/"}
+    settings.MAIL_STALE_AFTER_S = 600
+    mailbox = MailboxFactory(team=TeamFactory(slug="dast"), name="support")
+    body = client.get(reverse("healthz")).json()
+    assert (body["mail"], body["mailbox_last_poll_s"]) == ("ok", {"dast/support": "never polled"})
+    type(mailbox).objects.filter(pk=mailbox.pk).update(last_fetch_at=timezone.now())
+    frozen_clock.shift(timedelta(seconds=599))
+    assert client.get(reverse("healthz")).json()["mailbox_last_poll_s"] == {"dast/support": 599}
+    frozen_clock.shift(timedelta(seconds=2))
+    response = client.get(reverse("healthz"))
+    assert response.status_code == 503
+    assert response.json()["mail"] == "mailbox dast/support last polled 601 s ago (limit 600 s)"

@@ -13,7 +13,7 @@ from tests.mailfactory import make_mail
 from tickets.models import Mailbox, OutboundMail, OutboundState, Status
 from tickets.models.mail import RawSource
 from tickets.services.intake import raw_process, raw_store
-from tickets.services.outbox import outbound_due_ids, outbound_send
+from tickets.services.outbox import outbound_due_ids, outbound_send, outbox_send_due
 from tickets.services.replies import ticket_reply
 
 WEDNESDAY_10 = datetime(2026, 11, 18, 10, 0, tzinfo=ZoneInfo("Europe/Zurich"))
@@ -114,3 +114,62 @@ def test_a_shifters_reply_is_stored_on_the_ticket_and_mailed_with_the_same_messa
         ticket.requester.email
     ]
     assert "--nFilesPerJob 5" in sent.message().get_content()
+
+
+def _requester_tickets(n: int):
+    from tickets.services import Sender, ticket_open
+
+    team = TeamFactory(slug="biomed", ticket_prefix="BIO")
+    for i in range(n):
+        ticket = ticket_open(
+            team=team, sender=Sender(f"user{i}@cern.ch"), subject=f"Problem {i}", body_text="?"
+        )
+        ticket_reply(ticket=ticket, author=MembershipFactory(team=team).user, body_text="Looking.")
+
+
+def test_after_an_outage_one_sweep_sends_what_is_due_itself_and_queues_nothing(
+    smtp, ticket, frozen_clock, enqueued
+):
+    _requester_tickets(5)
+    smtp.stop()
+    outbox_send_due()
+    assert OutboundMail.objects.filter(state=OutboundState.PENDING, attempts=1).count() == 6
+    smtp.restart()
+    frozen_clock.shift(timedelta(minutes=2))
+    enqueued.clear()
+    assert outbox_send_due() == 6
+    assert enqueued == []  # no task per row: the sweep did the work
+    assert len(smtp.messages) == 6
+    assert outbox_send_due() == 0
+    assert len(smtp.messages) == 6
+
+
+def test_a_sweep_stops_when_its_time_is_up_and_the_next_one_goes_on(smtp, ticket):
+    _requester_tickets(3)
+    assert outbox_send_due(budget_s=0) == 1
+    assert outbox_send_due() == 3
+    assert len(smtp.messages) == 4
+
+
+def test_sending_sweeping_timers_and_events_each_have_their_own_queue(settings):
+    from dast.celery import app
+
+    queues = {
+        name: app.amqp.router.route({}, name)["queue"].name
+        for name in (
+            "tickets.tasks.outbound_send_task",
+            "tickets.tasks.outbox_sweep_task",
+            "escalation.tasks.timer_sweep_task",
+            "tickets.tasks.events_sweep_task",
+            "dast.tasks.heartbeat_task",
+        )
+    }
+    assert queues == {
+        "tickets.tasks.outbound_send_task": "outbox",
+        "tickets.tasks.outbox_sweep_task": "outbox",
+        "escalation.tasks.timer_sweep_task": "timers",
+        "tickets.tasks.events_sweep_task": "events",
+        "dast.tasks.heartbeat_task": "celery",
+    }
+    # A worker started without -Q (make run) consumes every one of them.
+    assert {q.name for q in app.conf.task_queues} == {"celery", "outbox", "timers", "events"}

@@ -7,6 +7,7 @@ for any stored mail still marked new. A second fetcher finds the lease taken and
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -28,29 +29,81 @@ from tickets.services.mailstore import raw_store_many
 
 log = logging.getLogger(__name__)
 BATCH = 500
+# How often a fetcher that found the mailbox taken looks again (a takeover is this quick).
+LEASE_RETRY_SECONDS = 3
 
 
 def fetcher_identity() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
 
+# The namespace of the mailbox leases' PostgreSQL advisory locks (the mailbox's pk is the key).
+LEASE_LOCK_NAMESPACE = 0x6D61696C  # "mail"
+
+
+def _lease_lock(mailbox: Mailbox) -> tuple[bool, bool]:
+    """On PostgreSQL, hold the mailbox's session advisory lock: it dies with the holder's
+    connection, so a fetcher killed or cut off lets another take over at once instead of
+    after the lease time. Elsewhere (SQLite, one machine) the lease row alone decides.
+    Returns (held now, taken by this call); never taken twice by one connection."""
+    if connection.vendor != "postgresql":
+        return True, False
+    key = [LEASE_LOCK_NAMESPACE, mailbox.pk]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() "
+            "AND classid = %s::int::oid AND objid = %s::int::oid AND granted",
+            key,
+        )
+        if cursor.fetchone() is not None:
+            return True, False
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
+        taken = bool(cursor.fetchone()[0])
+        return taken, taken
+
+
+def _lease_unlock(mailbox: Mailbox) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LEASE_LOCK_NAMESPACE, mailbox.pk])
+
+
 def mailbox_lease_claim(mailbox: Mailbox, owner: str, seconds: int | None = None) -> bool:
-    """Take or renew the mailbox's lease. False when another live fetcher holds it."""
+    """Take or renew the mailbox's lease. False when another live fetcher holds it.
+
+    A lease whose advisory lock is free belongs to a fetcher that died (or lost its database
+    connection and with it the lock): it is taken over at once. Owners sharing one database
+    connection are told apart by the lease row alone."""
     now = timezone.now()
     seconds = seconds or settings.MAIL_LEASE_SECONDS
     free = Q(lease_owner="") | Q(lease_owner=owner) | Q(lease_expires_at__lt=now)
-    return (
+    holder = Mailbox.objects.filter(pk=mailbox.pk).values_list("lease_owner", flat=True).first()
+    held, took = _lease_lock(mailbox)
+    if not held:
+        return False  # a live fetcher elsewhere holds it
+    # The lock was free although the lease names someone else: its holder is gone.
+    foreign = bool(holder) and holder != owner and took
+    if foreign:
+        free |= Q(lease_owner=holder)
+    taken = (
         Mailbox.objects.filter(free, pk=mailbox.pk).update(
             lease_owner=owner, lease_expires_at=now + timedelta(seconds=seconds)
         )
         == 1
     )
+    if not taken and took:
+        _lease_unlock(mailbox)
+    elif taken and foreign:
+        log.warning("mailbox %s: took over the lease of %s, which is gone", mailbox, holder)
+    return taken
 
 
 def mailbox_lease_release(mailbox: Mailbox, owner: str) -> None:
-    Mailbox.objects.filter(pk=mailbox.pk, lease_owner=owner).update(
+    released = Mailbox.objects.filter(pk=mailbox.pk, lease_owner=owner).update(
         lease_owner="", lease_expires_at=None
     )
+    if released:
+        _lease_unlock(mailbox)
 
 
 def imap_settings(mailbox: Mailbox) -> ImapSettings:
@@ -74,8 +127,11 @@ class FetchResult:
 def mailbox_fetch_once(
     mailbox: Mailbox, session: ImapSession, *, batch: int = BATCH
 ) -> FetchResult:
-    """One pass over the mailbox's folder with an open session."""
+    """One pass over the mailbox's folder with an open session. Mail a crashed fetcher left
+    stored but unfiled is filed first: a mailbox's mail is filed in the order it came, so a
+    reply never opens a ticket of its own before its original is filed."""
     result = FetchResult()
+    result.processed += raw_process_pending(mailbox=mailbox)
     uidvalidity = session.select(mailbox.folder)
     if mailbox.uidvalidity != uidvalidity:
         # New UIDVALIDITY: UIDs mean nothing any more. Start again from 1; each mail stored
@@ -126,6 +182,8 @@ def mailbox_fetch_once(
             result.processed += 1
             result.duplicates += filed.outcome == "duplicate"
     result.processed += raw_process_pending(mailbox=mailbox)
+    # The pass went through: /healthz reads this to tell a stalled fetcher.
+    Mailbox.objects.filter(pk=mailbox.pk).update(last_fetch_at=timezone.now(), last_error="")
     return result
 
 
@@ -204,22 +262,36 @@ class MailboxWatcher:
         backoff = 1.0
         try:
             while not self.stopping.is_set():
-                if not mailbox_lease_claim(self.mailbox, self.owner):
-                    self.stopping.wait(self.poll_seconds)
-                    continue
                 try:
+                    if not mailbox_lease_claim(self.mailbox, self.owner):
+                        self.stopping.wait(min(self.poll_seconds, LEASE_RETRY_SECONDS))
+                        continue
                     self._session_loop()
                     backoff = 1.0
                 except (ImapError, LookupError) as exc:
-                    Mailbox.objects.filter(pk=self.mailbox.pk).update(last_error=str(exc)[:2000])
-                    log.warning(
-                        "mailbox %s: %s; reconnecting in %.0f s", self.mailbox, exc, backoff
-                    )
-                    self.stopping.wait(backoff)
-                    backoff = min(backoff * 2, self.max_backoff)
+                    self._note_error(exc)
+                except DatabaseError as exc:
+                    # PostgreSQL restarted or the network blinked: a fresh connection next
+                    # time (the advisory lock went with the old one and is taken again).
+                    log.warning("mailbox %s: database error: %s", self.mailbox, exc)
+                    connection.close()
+                else:
+                    continue
+                log.warning("mailbox %s: reconnecting in %.0f s", self.mailbox, backoff)
+                self.stopping.wait(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
         finally:
-            mailbox_lease_release(self.mailbox, self.owner)
+            # If the database is gone, so is the advisory lock, and the lease row expires.
+            with contextlib.suppress(DatabaseError):
+                mailbox_lease_release(self.mailbox, self.owner)
             # A watcher runs in a thread of its own: its connection must not outlive it.
+            connection.close()
+
+    def _note_error(self, exc: Exception) -> None:
+        log.warning("mailbox %s: %s", self.mailbox, exc)
+        try:
+            Mailbox.objects.filter(pk=self.mailbox.pk).update(last_error=str(exc)[:2000])
+        except DatabaseError:
             connection.close()
 
     def _session_loop(self) -> None:

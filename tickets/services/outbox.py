@@ -8,6 +8,7 @@ task or an SMTP outage left behind.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -184,3 +185,21 @@ def outbound_due_ids(*, now: datetime | None = None, limit: int = 500) -> list[i
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+def outbox_send_due(*, budget_s: float | None = None) -> int:
+    """Send what is due (retries, and rows whose send task was lost) in this process, one
+    after the other, for at most ``budget_s`` (default four sweep intervals). One sweep does
+    the work itself instead of queueing a task per row: a sweep every few seconds during an
+    SMTP outage would otherwise queue the same rows again and again. Returns how many were
+    sent."""
+    budget = settings.OUTBOX_SWEEP_INTERVAL_S * 4 if budget_s is None else budget_s
+    started = time.monotonic()
+    sent = 0
+    while due := outbound_due_ids(limit=100):
+        # A row that fails waits for its backoff, so it is not due again in this loop.
+        for outbound_id in due:
+            sent += outbound_send(outbound_id)
+            if time.monotonic() - started > budget:
+                return sent  # at least one row per sweep, whatever the budget
+    return sent

@@ -10,7 +10,7 @@ import signal
 import threading
 from types import FrameType
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections, connection
 
 from tickets.models import Mailbox
@@ -64,13 +64,18 @@ class Command(BaseCommand):
         names = ", ".join(b.name for b in boxes) or "none configured"
         self.stdout.write(f"fetch_mail: started; mailboxes: {names}")
         self.stdout.flush()
-        while not stop.wait(1):
-            pass
+        dead: list[str] = []
+        while not stop.wait(1) and not dead:
+            dead = [t.name for t in threads if not t.is_alive()]
         for watcher in watchers:
             watcher.stop()
         for thread in threads:
             thread.join(timeout=30)
         connection.close()
+        if dead:
+            # A watcher only ends when told to: one that died took its mailbox with it. Exit
+            # non-zero so that the supervisor starts a fresh fetcher.
+            raise CommandError(f"fetch_mail: the watcher of {', '.join(dead)} died; exiting")
         self.stdout.write("fetch_mail: stopped")
 
 
