@@ -6,6 +6,7 @@ missing or stale asks a worker to fetch it, and asks again a little later."""
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -98,9 +99,10 @@ class StatusLine:
 
 def _enqueue(kind: str, numbers: list[int]) -> None:
     """Ask a worker to fetch these statuses (once per TTL, whoever asks)."""
-    todo = [
-        n for n in numbers if cache.add(f"grid:asked:{kind}:{n}", 1, settings.GRID_STATUS_TTL_S)
-    ]
+    # Not asked again before the last ask could have been answered (one call's timeout and
+    # a poll), whoever asks; the breaker keeps a down monitor from being hammered.
+    window = math.ceil(settings.GRID_HTTP_TIMEOUT_S + settings.GRID_PANEL_POLL_S)
+    todo = [n for n in numbers if cache.add(f"grid:asked:{kind}:{n}", 1, window)]
     if not todo:
         return
     from grid.tasks import statuses_fetch_task

@@ -115,9 +115,7 @@ def test_a_broken_feed_keeps_the_old_downtimes_and_says_why(directory):
 
 
 def test_a_cancelled_downtime_disappears_at_the_next_read(directory):
-    directory.answer(
-        "/gocdbpi/public/", Answer(b"<results></results>", content_type="text/xml")
-    )
+    directory.answer("/gocdbpi/public/", Answer(b"<results></results>", content_type="text/xml"))
     grid_directory_refresh()
     assert Downtime.objects.count() == 0
 
