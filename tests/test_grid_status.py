@@ -56,7 +56,7 @@ def test_the_page_holds_a_placeholder_that_htmx_fills_and_asks_nobody(client, ti
     serve_monitor(fake_grid)
     page = client.get(reverse("ticket-detail", args=[ticket.reference])).content.decode()
     url = reverse("grid-status", args=[ticket.reference])
-    assert f'hx-get="{url}" hx-trigger="load"' in page
+    assert f'hx-get="{url}" hx-trigger="load" hx-target="this"' in page
     assert fake_grid.requests == []
 
 
