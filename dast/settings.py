@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "tickets",
     "shifts",
     "escalation",
+    "grid",
 ]
 
 MIDDLEWARE = [
@@ -452,4 +453,39 @@ CELERY_BEAT_SCHEDULE = {
         "task": "shifts.tasks.coverage_alert_task",
         "schedule": float(SHIFT_COVERAGE_ALERT_INTERVAL_S),
     },
+}
+
+# --- grid awareness (grid/): services asked in the background, and their beat entries --------
+# Kept apart from the Celery settings above. A service whose URL is empty is not asked.
+GRID_SERVICES = {
+    "gocdb": {"url": env_str("GOCDB_URL", "https://goc.egi.eu/gocdbpi/public")},
+    "cric": {"url": env_str("CRIC_URL", "https://atlas-cric.cern.ch")},
+    "bigpanda": {
+        "url": env_str("BIGPANDA_URL", "https://bigpanda.cern.ch"),
+        "token": env_str("BIGPANDA_TOKEN", ""),
+    },
+}
+GOCDB_PATH = env_str("GOCDB_PATH", "/")
+GOCDB_SCOPE = env_str("GOCDB_SCOPE", "")  # e.g. "EGI" or "wlcg"; empty: every scope
+CRIC_QUEUES_PATH = env_str("CRIC_QUEUES_PATH", "/api/atlas/pandaqueue/query/?json")
+CRIC_ENDPOINTS_PATH = env_str("CRIC_ENDPOINTS_PATH", "/api/atlas/ddmendpoint/query/?json")
+# One call: a timeout per try, GRID_HTTP_RETRIES more tries after BACKOFF * 2**n (jittered).
+GRID_HTTP_TIMEOUT_S = env_int("GRID_HTTP_TIMEOUT_S", 10, minimum=1)
+GRID_HTTP_RETRIES = env_int("GRID_HTTP_RETRIES", 2, minimum=0)
+GRID_HTTP_BACKOFF_S = env_int("GRID_HTTP_BACKOFF_S", 1, minimum=0)
+# The breaker opens after this many failed calls in a row, for this long.
+GRID_BREAKER_FAILURES = env_int("GRID_BREAKER_FAILURES", 3, minimum=1)
+GRID_BREAKER_OPEN_S = env_int("GRID_BREAKER_OPEN_S", 300, minimum=1)
+# Downtimes from now to this many days ahead, read every GRID_DOWNTIME_INTERVAL_S.
+GRID_DOWNTIME_INTERVAL_S = env_int("GRID_DOWNTIME_INTERVAL_S", 900, minimum=60)
+GRID_DOWNTIME_WINDOW_DAYS = env_int("GRID_DOWNTIME_WINDOW_DAYS", 7, minimum=0)
+# A job's or task's status is fetched again when older than this.
+GRID_STATUS_TTL_S = env_int("GRID_STATUS_TTL_S", 300, minimum=10)
+# The ticket page's status fragment asks again every POLL_S seconds, at most POLLS times.
+GRID_PANEL_POLL_S = env_int("GRID_PANEL_POLL_S", 3, minimum=1)
+GRID_PANEL_POLLS = env_int("GRID_PANEL_POLLS", 10, minimum=0)
+CELERY_BEAT_SCHEDULE["grid-directory"] = {
+    "task": "grid.tasks.grid_directory_task",
+    "schedule": float(GRID_DOWNTIME_INTERVAL_S),
+    "options": {"expires": float(GRID_DOWNTIME_INTERVAL_S)},
 }

@@ -27,6 +27,7 @@ urlpatterns = [
     path("api/v1/escalation/", include("escalation.api_urls")),
     path("", include("shifts.urls")),
     path("", include("escalation.urls")),
+    path("", include("grid.urls")),
     path("", include("tickets.urls_support")),
     path("", include("tickets.urls_requester")),
     path("", include("tickets.urls")),

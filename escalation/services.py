@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from escalation.businesstime import NoBusinessTime
+from escalation.holds import hold_for
 from escalation.models import (
     Escalation,
     EscalationState,
@@ -134,10 +135,13 @@ def escalation_create(
     group: ExpertGroup | None = None,
     external_ref: ExternalRef | None = None,
     at: datetime | None = None,
+    override_hold: bool = False,
 ) -> Escalation:
     """Ask ``group`` about the ticket (or wait on ``external_ref``): mail the group with the
     ticket's essentials and a reply address of its own, note it on the ticket, set the
-    ticket waiting on expert, and start the response timer."""
+    ticket waiting on expert, and start the response timer. A site or cloud in a declared
+    outage (escalation.holds) gets the mail when the outage ends and its timer starts then,
+    unless ``override_hold``."""
     at = at or timezone.now()
     if ticket.status in CLOSED:
         raise EscalationError(
@@ -154,6 +158,7 @@ def escalation_create(
     if not note:
         raise EscalationError("Write a short note: what you need from them.", field="note")
     site_like = group is not None and group.kind != GroupKind.EXPERT
+    hold = hold_for(group, at) if group is not None and site_like and not override_hold else None
     default_target = settings.SITE_TARGET_HOURS if site_like else settings.EXPERT_TARGET_HOURS
     with transaction.atomic():
         esc = Escalation.objects.create(
@@ -172,17 +177,22 @@ def escalation_create(
         )
         if group is not None:
             _mail_group(esc, group, by)
+        held = ""
+        if hold is not None and esc.outbound is not None:  # the outbox sends it then
+            esc.outbound.next_attempt_at = hold.until
+            esc.outbound.save(update_fields=["next_attempt_at"])
+            held = f" Held: {hold.reason}; the mail goes {hold.until:%a %d %b %H:%M} UTC."
         event_record(
             ticket=ticket,
             kind=EventKind.ESCALATED,
             actor=actor_person(by),
-            data=_escalation_data(esc),
+            data=_escalation_data(esc) | ({"held_until": hold.until.isoformat()} if hold else {}),
             at=at,
         )
         ticket_add_message(
             ticket=ticket,
             kind=MessageKind.NOTE,
-            body_text=f"Escalated to {esc.target_name}: {note}",
+            body_text=f"Escalated to {esc.target_name}: {note}{held}",
             sender=Sender(by.email if by else "", by.get_full_name() if by else "DAST Desk"),
             author=by,
             created_at=at,
@@ -195,8 +205,10 @@ def escalation_create(
             ticket=ticket,
             kind=TimerKind.EXPERT_RESPONSE,
             escalation=esc,
-            started_at=at,
-            due_at=after_working(ticket.team, at, esc.target_hours * first / 100),
+            started_at=hold.until if hold else at,
+            due_at=after_working(
+                ticket.team, hold.until if hold else at, esc.target_hours * first / 100
+            ),
         )
     return esc
 

@@ -66,11 +66,17 @@ def escalate(request: HttpRequest, reference: tuple[str, int]) -> HttpResponse:
             note=request.POST.get("note", ""),
             group=group,
             external_ref=ref,
+            override_hold=request.POST.get("override_hold") == "1",
         )
     except EscalationError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, f"Escalated to {esc.target_name}.")
+        held = esc.outbound is not None and esc.outbound.next_attempt_at > timezone.now()
+        messages.success(
+            request,
+            f"Escalated to {esc.target_name}"
+            + (" — held while the site is in a declared outage (see the note)." if held else "."),
+        )
     return redirect("ticket-detail", ticket.reference)
 
 

@@ -12,8 +12,8 @@ from django.db import connection
 from tests.browser import chromium, chromium_path
 from tests.servers import IN_CI
 
-# The mail servers (Dovecot, the SMTP sink) and their fixtures.
-pytest_plugins = ["tests.mailservers"]
+# The mail servers (Dovecot, the SMTP sink), the fake grid services, and their fixtures.
+pytest_plugins = ["tests.mailservers", "tests.gridfakes"]
 
 
 # `make test` runs the fast tier a second time with the clock this many days ahead, so that a

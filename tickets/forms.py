@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -17,6 +18,16 @@ SORTS = {
     "priority": ("Priority", ("-priority", "-last_message_at", "-pk")),
     "number": ("Number", ("-number",)),
 }
+
+
+# Filters other apps add to the queue (grid: "Site in downtime"), registered from their
+# AppConfig.ready(): name -> (a function making the form field, what a true value narrows).
+Narrow = Callable[[QuerySet[Ticket]], QuerySet[Ticket]]
+_extra_filters: dict[str, tuple[Callable[[], forms.Field], Narrow]] = {}
+
+
+def filter_register(name: str, field: Callable[[], forms.Field], narrow: Narrow) -> None:
+    _extra_filters[name] = (field, narrow)
 
 
 class QueueFilter(forms.Form):
@@ -36,6 +47,11 @@ class QueueFilter(forms.Form):
     sort = forms.ChoiceField(
         choices=[(key, label) for key, (label, _) in SORTS.items()], required=False
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, (field, _) in _extra_filters.items():
+            self.fields[name] = field()
 
     def clean_assignee(self) -> str:
         value = self.cleaned_data["assignee"].strip().lower()
@@ -76,6 +92,9 @@ class QueueFilter(forms.Form):
             tickets = tickets.filter(
                 Exists(Attachment.objects.filter(message__ticket=OuterRef("pk")))
             )
+        for name, (_, narrow) in _extra_filters.items():
+            if data.get(name):
+                tickets = narrow(tickets)
         if ranked and not data.get("sort"):
             return tickets
         return tickets.order_by(*SORTS[data.get("sort") or "activity"][1])

@@ -1,0 +1,27 @@
+from django.apps import AppConfig
+
+
+class GridConfig(AppConfig):
+    name = "grid"
+    verbose_name = "Grid"
+
+    def ready(self) -> None:
+        from django import forms
+        from django.utils import timezone
+
+        from escalation import holds
+        from grid import consumers
+        from grid.holds import outage_hold
+        from grid.selectors import tickets_naming_sites_in_outage
+        from grid.views import panel
+        from tickets.forms import filter_register
+        from tickets.panels import register
+
+        consumers.register()
+        register("grid-status", panel)
+        holds.register("site-outage", outage_hold)
+        filter_register(
+            "site_in_downtime",
+            lambda: forms.BooleanField(required=False, label="Site in downtime"),
+            lambda tickets: tickets_naming_sites_in_outage(tickets, timezone.now()),
+        )

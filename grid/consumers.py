@@ -1,0 +1,23 @@
+"""The grid app's consumer of the ticket event log: remember which queues and sites each
+ticket names, so that the queue can filter on "site in downtime" in one query."""
+
+from __future__ import annotations
+
+from grid.services import ticket_mentions_index
+from tickets.models import Ticket
+from tickets.models.events import EventKind, TicketEvent
+from tickets.services.events import consumer_register
+
+
+def on_ticket_text(event: TicketEvent) -> None:
+    ticket = Ticket.objects.filter(pk=event.ticket_id).first()
+    if ticket is not None:
+        ticket_mentions_index(ticket=ticket)
+
+
+def register() -> None:
+    consumer_register(
+        "grid-mentions",
+        [EventKind.OPENED, EventKind.MESSAGE_RECEIVED, EventKind.REOPENED],
+        on_ticket_text,
+    )

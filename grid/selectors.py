@@ -1,0 +1,119 @@
+"""Reads of the grid app: which site a name means, its downtimes, the stored status of
+jobs and tasks, and the services' health. Only the database: nothing here calls out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from grid.models import (
+    Downtime,
+    GridStatus,
+    ServiceHealth,
+    Severity,
+    Site,
+    SiteAlias,
+    TicketMention,
+)
+from tickets.models import Ticket
+
+# Downtimes starting this soon are shown beside the ongoing ones.
+UPCOMING = timedelta(hours=24)
+
+
+def sites_named(names: Iterable[str]) -> dict[str, Site]:
+    """name as given -> its site, for the names any alias knows (case-insensitive)."""
+    given = {name: name.upper() for name in names}
+    found = {
+        a.name: a.site
+        for a in SiteAlias.objects.filter(name__in=set(given.values())).select_related("site")
+    }
+    return {name: found[upper] for name, upper in given.items() if upper in found}
+
+
+def _gocdb_names(site: Site) -> set[str]:
+    names = {site.name}
+    if site.gocdb_name:
+        names.add(site.gocdb_name)
+    return names
+
+
+@dataclass(frozen=True)
+class SiteDowntimes:
+    site: Site
+    named_as: tuple[str, ...]  # how the ticket calls it
+    ongoing: tuple[Downtime, ...]
+    upcoming: tuple[Downtime, ...]
+
+    @property
+    def outage(self) -> Downtime | None:
+        """The ongoing outage that ends last, if any."""
+        outages = [d for d in self.ongoing if d.severity == Severity.OUTAGE]
+        return max(outages, key=lambda d: d.end_at) if outages else None
+
+
+def downtimes_for_names(names: Iterable[str], at: datetime) -> list[SiteDowntimes]:
+    """For each site the names mean, its downtimes ongoing at ``at`` or starting within a
+    day, in the order the names come."""
+    by_site: dict[int, tuple[Site, list[str]]] = {}
+    for name, site in sites_named(names).items():
+        by_site.setdefault(site.pk, (site, []))[1].append(name)
+    if not by_site:
+        return []
+    gocdb = {n: pk for pk, (site, _) in by_site.items() for n in _gocdb_names(site)}
+    rows = Downtime.objects.filter(
+        gocdb_site__in=list(gocdb), end_at__gt=at, start_at__lte=at + UPCOMING
+    ).order_by("start_at")
+    found: dict[int, list[Downtime]] = {}
+    for row in rows:
+        found.setdefault(gocdb[row.gocdb_site], []).append(row)
+    result = []
+    for pk, (site, named) in by_site.items():
+        rows_of = found.get(pk, [])
+        result.append(
+            SiteDowntimes(
+                site=site,
+                named_as=tuple(named),
+                ongoing=tuple(d for d in rows_of if d.start_at <= at),
+                upcoming=tuple(d for d in rows_of if d.start_at > at),
+            )
+        )
+    return result
+
+
+def outage_until(name: str, at: datetime) -> Downtime | None:
+    """The ongoing declared outage of the site ``name`` means that ends last."""
+    for found in downtimes_for_names([name], at):
+        if found.outage is not None:
+            return found.outage
+    return None
+
+
+def tickets_naming_sites_in_outage(tickets: QuerySet[Ticket], at: datetime) -> QuerySet[Ticket]:
+    """The tickets that name (a queue or endpoint of) a site in a declared outage now."""
+    down = Downtime.objects.filter(severity=Severity.OUTAGE, start_at__lte=at, end_at__gt=at)
+    names = SiteAlias.objects.filter(
+        Q(site__name__in=down.values("gocdb_site"))
+        | Q(site__gocdb_name__in=down.values("gocdb_site"))
+    ).values("name")
+    return tickets.filter(
+        Exists(TicketMention.objects.filter(ticket=OuterRef("pk"), name__in=names))
+    )
+
+
+def statuses(kind: str, numbers: Iterable[int]) -> dict[int, GridStatus]:
+    return {s.number: s for s in GridStatus.objects.filter(kind=kind, number__in=list(numbers))}
+
+
+def is_fresh(status: GridStatus | None, at: datetime) -> bool:
+    if status is None or status.fetched_at is None:
+        return False
+    return status.fetched_at >= at - timedelta(seconds=settings.GRID_STATUS_TTL_S)
+
+
+def health(service: str) -> ServiceHealth | None:
+    return ServiceHealth.objects.filter(service=service).first()

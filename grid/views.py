@@ -1,0 +1,157 @@
+"""The grid app's part of the ticket page: the downtime badges of the sites the ticket
+names (from the stored feed), and the job and task status fragment that the page loads
+with htmx after it is shown. Neither calls a grid service: a fragment that finds a status
+missing or stale asks a worker to fetch it, and asks again a little later."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from grid.models import GridStatus, Service, ServiceHealth, StatusKind
+from grid.selectors import SiteDowntimes, downtimes_for_names, health, is_fresh, statuses
+from tickets.gridpanel import SHOWN_PER_KIND, ticket_grid_ids
+from tickets.models import Ticket
+from tickets.selectors import ticket_get_for_user
+
+log = logging.getLogger(__name__)
+
+
+def panel(request: HttpRequest, ticket: Ticket) -> str:
+    """Downtimes of the sites and queues named in the thread, and a place for the job and
+    task status that fills itself in."""
+    ids = ticket_grid_ids(ticket)
+    names = [*ids.queues, *ids.sites]
+    if not names and not ids.jobs and not ids.tasks:
+        return ""
+    now = timezone.now()
+    sites = [s for s in downtimes_for_names(names, now) if s.ongoing or s.upcoming]
+    gocdb = health(Service.GOCDB) if names else None
+    return render_to_string(
+        "grid/panel.html",
+        {
+            "ticket": ticket,
+            "sites": sites,
+            "suggested": _suggested_answer(sites),
+            "gocdb": gocdb,
+            "data_age": _age(gocdb.last_success_at, now) if gocdb and gocdb.last_success_at else "",
+            "names": names,
+            "has_status": bool(ids.jobs or ids.tasks),
+        },
+        request=request,
+    )
+
+
+def _age(then: datetime, now: datetime) -> str:
+    minutes = max(0, int((now - then).total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h"
+    return f"{minutes // 1440} days"
+
+
+def _suggested_answer(sites: list[SiteDowntimes]) -> str:
+    down = [(s, s.outage) for s in sites if s.outage is not None]
+    if not down:
+        return ""
+    lines = []
+    for site, outage in down:
+        assert outage is not None
+        named = ", ".join(site.named_as)
+        lines.append(
+            f"{named} ({site.site.name}) is in a {outage.get_classification_display()} "
+            f"outage declared in GOCDB until {outage.end_at:%a %d %b %H:%M} UTC"
+            + (f": {outage.description}" if outage.description else ".")
+            + (f"\n{outage.url}" if outage.url else "")
+        )
+    sites_text = ",".join(s.site.name for s, _ in down)
+    return (
+        "Dear user,\n\n"
+        + "\n".join(lines)
+        + "\n\nJobs there wait or fail until it is back. You can resubmit or retry now "
+        f"while excluding it (e.g. --excludedSite={sites_text}), or wait for the end of the "
+        "downtime and retry the failed jobs.\n"
+    )
+
+
+# --- the job and task status fragment -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatusLine:
+    kind: str
+    number: int
+    status: GridStatus | None
+    fresh: bool
+
+
+def _enqueue(kind: str, numbers: list[int]) -> None:
+    """Ask a worker to fetch these statuses (once per TTL, whoever asks)."""
+    # Not asked again before the last ask could have been answered (one call's timeout and
+    # a poll), whoever asks; the breaker keeps a down monitor from being hammered.
+    window = math.ceil(settings.GRID_HTTP_TIMEOUT_S + settings.GRID_PANEL_POLL_S)
+    todo = [n for n in numbers if cache.add(f"grid:asked:{kind}:{n}", 1, window)]
+    if not todo:
+        return
+    from grid.tasks import statuses_fetch_task
+
+    def send() -> None:
+        try:
+            statuses_fetch_task.delay(kind, todo)
+        except Exception:  # the broker being away must not break a page
+            log.exception("could not ask for grid statuses")
+            for n in todo:
+                cache.delete(f"grid:asked:{kind}:{n}")
+
+    transaction.on_commit(send)
+
+
+@login_required
+def status_fragment(request: HttpRequest, reference: tuple[str, int]) -> HttpResponse:
+    ticket = ticket_get_for_user(request.user, prefix=reference[0], number=reference[1])
+    if ticket is None:
+        raise Http404
+    ids = ticket_grid_ids(ticket)
+    now = timezone.now()
+    lines: list[StatusLine] = []
+    for kind, numbers in (
+        (StatusKind.TASK, list(ids.tasks[:SHOWN_PER_KIND])),
+        (StatusKind.JOB, list(ids.jobs[:SHOWN_PER_KIND])),
+    ):
+        stored = statuses(kind, numbers)
+        kind_lines = [
+            StatusLine(kind, n, stored.get(n), is_fresh(stored.get(n), now)) for n in numbers
+        ]
+        stale = [line.number for line in kind_lines if not line.fresh]
+        if stale:
+            _enqueue(kind, stale)
+        lines += kind_lines
+    tries = int(request.GET.get("try", "0")) if request.GET.get("try", "0").isdigit() else 0
+    monitor: ServiceHealth | None = health(Service.BIGPANDA)
+    waiting = any(not line.fresh for line in lines)
+    return render(
+        request,
+        "grid/status.html",
+        {
+            "ticket": ticket,
+            "lines": lines,
+            "monitor": monitor,
+            "monitor_down": monitor is not None and monitor.state != "closed",
+            # Ask again while something is missing, a bounded number of times.
+            "next_try": tries + 1 if waiting and tries < settings.GRID_PANEL_POLLS else None,
+            "poll_s": settings.GRID_PANEL_POLL_S,
+            "job_url": settings.GRID_MONITOR_URLS.get("job", ""),
+        },
+    )

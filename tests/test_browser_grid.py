@@ -1,0 +1,96 @@
+"""The grid panel in Chromium: a ticket about a queue in downtime shows the outage badge at
+once, the page renders while BigPanDA is down, and the job's status fills in by itself once
+the monitor answers."""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from grid.models import AliasKind, Downtime, ServiceHealth, Site, SiteAlias
+from grid.services import statuses_fetch
+from tests.browser import sign_in
+from tests.factories import MembershipFactory, MessageFactory, TeamFactory, TicketFactory
+from tests.gridfakes import Answer, fixture
+
+pytestmark = pytest.mark.django_db(transaction=True)
+SHOTS = Path(os.environ.get("DAST_SCREENSHOTS", "")) if os.environ.get("DAST_SCREENSHOTS") else None
+
+
+@pytest.fixture
+def worker(monkeypatch):
+    """The Celery task runs in a thread of this process, as a worker would, later; every
+    thread is waited for before the test database goes."""
+    threads: list[threading.Thread] = []
+
+    def delay(kind: str, numbers: list[int]) -> None:
+        def run() -> None:
+            try:
+                statuses_fetch(kind=kind, numbers=numbers)
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=run, daemon=True)
+        threads.append(thread)
+        thread.start()
+
+    monkeypatch.setattr("grid.tasks.statuses_fetch_task.delay", delay)
+    yield
+    for thread in threads:
+        thread.join(timeout=10)
+
+
+def test_the_page_renders_while_the_monitor_is_down_and_fills_in_when_it_answers(
+    live_server, browser_context, fake_grid, worker, settings
+):
+    settings.GRID_HTTP_RETRIES = 0
+    settings.GRID_BREAKER_FAILURES = 100
+    settings.GRID_PANEL_POLL_S = 1
+    settings.GRID_PANEL_POLLS = 30
+    now = timezone.now()  # the live server runs on the real clock: everything relative to it
+    site = Site.objects.create(name="FZK-LCG2", gocdb_name="FZK-LCG2", cloud="DE", updated_at=now)
+    SiteAlias.objects.create(name="ANALY_FZK", site=site, kind=AliasKind.QUEUE)
+    Downtime.objects.create(
+        key="34567G0",
+        gocdb_site="FZK-LCG2",
+        severity="OUTAGE",
+        classification="SCHEDULED",
+        description="dCache upgrade",
+        start_at=now - timedelta(hours=4),
+        end_at=now + timedelta(hours=20),
+        url="https://goc.egi.eu/portal/index.php?Page_Type=Downtime&id=34567",
+        seen_at=now,
+    )
+    ServiceHealth.objects.create(service="gocdb", last_success_at=now - timedelta(minutes=7))
+    team = TeamFactory(slug="dast", ticket_prefix="DAST")
+    shifter = MembershipFactory(team=team).user
+    ticket = TicketFactory(team=team, subject="Jobs fail at ANALY_FZK")
+    MessageFactory(ticket=ticket, body_text="My job PandaID=6520941449 failed at ANALY_FZK.")
+    fake_grid.answer("/job", Answer(b"Service Unavailable", 503, "text/html"))
+
+    page = browser_context.new_page()
+    sign_in(page, live_server, shifter, f"/tickets/{ticket.reference}/")
+    panel = page.locator("section.grid-status")
+    expect(panel).to_contain_text("OUTAGE (scheduled)")
+    expect(panel).to_contain_text("Downtime data 7 min old")
+    expect(panel.locator("a", has_text="GOCDB ↗")).to_have_attribute(
+        "href", "https://goc.egi.eu/portal/index.php?Page_Type=Downtime&id=34567"
+    )
+    expect(panel).to_contain_text("no answer yet: HTTP 503", timeout=10_000)
+    expect(page.locator("h1")).to_be_visible()  # the page is there all along
+    if SHOTS:
+        page.screenshot(path=str(SHOTS / "grid-monitor-down.png"), full_page=True)
+
+    fake_grid.answer("/job", Answer(fixture("bigpanda_job.json")))
+    expect(panel.locator(".status-failed")).to_have_text("failed", timeout=15_000)
+    expect(panel).to_contain_text("pilot 1305")
+    if SHOTS:
+        page.screenshot(path=str(SHOTS / "grid-monitor-answered.png"), full_page=True)
+    page.close()  # no more polls while the fixtures wind down
