@@ -130,7 +130,8 @@ def _celery(folder: Path):
     )
     worker = [
         *(PYTHON, "-m", "celery", "-A", "dast", "worker", "--pool=prefork", "--concurrency=2"),
-        *("-Q", "celery", "--without-mingle", "--without-gossip", "--loglevel=INFO"),
+        # Every queue (timers, outbox, events, default), as the embedded set-up's worker.
+        *("--without-mingle", "--without-gossip", "--loglevel=INFO"),
         *("--hostname", f"bench-timers-{folder.name}@%h"),
     ]
     beat = [

@@ -36,6 +36,15 @@ TEN = datetime.combine(WEDNESDAY, time(10), tzinfo=GENEVA)
 pytestmark = [pytest.mark.django_db, pytest.mark.frozen_at(TEN)]
 
 
+@pytest.fixture(autouse=True)
+def escalation_consumers_only(monkeypatch):
+    """These tests follow the escalation app's consumers; other apps' consumers (grid,
+    reports) have tests of their own."""
+    mine = {"routing", "expert-replies", "first-answer", "status-timers"}
+    kept = {name: c for name, c in event_log.CONSUMERS.items() if name in mine}
+    monkeypatch.setattr(event_log, "CONSUMERS", kept)
+
+
 @pytest.fixture
 def team():
     team = shift_team({"anna": Role.SHIFTER, "elena": Role.COORDINATOR})

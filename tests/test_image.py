@@ -31,6 +31,7 @@ def test_pip_installs_only_the_product_packages():
         "tickets*",
         "shifts*",
         "escalation*",
+        "grid*",
     ]
 
 

@@ -29,6 +29,7 @@ from typing import Any
 
 import psycopg2
 import redis
+from django.conf import settings
 
 from tests.mailservers import SmtpSink
 from tests.procs import PYTHON, ROOT, child_env, running, wait_for
@@ -141,7 +142,8 @@ class Redis:
         client = self._client()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            tasks = [json.loads(raw)["headers"]["task"] for raw in client.lrange("celery", 0, -1)]
+            queued = client.lrange(settings.CELERY_QUEUE_OUTBOX, 0, -1)
+            tasks = [json.loads(raw)["headers"]["task"] for raw in queued]
             sends = tasks.count("tickets.tasks.outbound_send_task")
             if sends:
                 client.flushall()
