@@ -2,10 +2,13 @@
 (function () {
   "use strict";
   // Times are shown in the viewer's time zone: tell the server which one this browser uses.
+  // Zone names ("Europe/Zurich", "Etc/GMT+5") are cookie-safe as they are: written plain,
+  // not percent-encoded (the server decodes an old encoded cookie all the same).
   try {
     var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-    if (zone && document.cookie.indexOf("tz=" + encodeURIComponent(zone)) === -1) {
-      document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; samesite=lax";
+    var found = /(?:^|;\s*)tz=([^;]*)/.exec(document.cookie);
+    if (zone && /^[A-Za-z0-9_+\-\/]{1,64}$/.test(zone) && (!found || found[1] !== zone)) {
+      document.cookie = "tz=" + zone + "; path=/; max-age=31536000; samesite=lax";
     }
   } catch (e) { /* an old browser: the team's time zone is used */ }
 
