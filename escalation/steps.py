@@ -205,6 +205,8 @@ def _next_level(esc: Escalation, now: datetime) -> Outcome:
         targets = [p.email for p in people if p.email]
         label = ", ".join(_name(p) for p in people) or "the coordinators"
     Escalation.objects.filter(pk=esc.pk).update(level=1)
+    # Past the next level the ticket is overdue for the shifters too, until they answer.
+    ticket_mark_overdue(ticket=ticket, at=now)
     told = list(targets)
     outbound_id = None
     if targets:

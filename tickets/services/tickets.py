@@ -248,6 +248,14 @@ def ticket_mark_overdue(*, ticket: Ticket, at: datetime) -> None:
     ticket.overdue_since = ticket.overdue_since or at
 
 
+def ticket_set_due(*, ticket: Ticket, due_at: datetime | None) -> None:
+    """Store when the ticket's next target passes (shown in the queue; past it, the ticket
+    is overdue). Written only when it changes."""
+    if ticket.due_at != due_at:
+        Ticket.objects.filter(pk=ticket.pk).update(due_at=due_at)
+        ticket.due_at = due_at
+
+
 def ticket_flag_reply(*, ticket: Ticket, at: datetime) -> None:
     """A reply came that the owner should read (a badge in the queue until they open it)."""
     Ticket.objects.filter(pk=ticket.pk).update(unseen_reply_at=at)
