@@ -101,6 +101,13 @@ def overdue_condition(now: datetime) -> Q:
     return Q(overdue_since__isnull=False) | Q(due_at__lte=now)
 
 
+def drafts_pending() -> Exists:
+    """The ticket has a trainee's reply waiting for approval."""
+    from tickets.models import DraftState, ReplyDraft
+
+    return Exists(ReplyDraft.objects.filter(ticket=OuterRef("pk"), state=DraftState.PENDING))
+
+
 def queue_views(user_id: int, now: datetime | None = None) -> dict[str, tuple[str, Q]]:
     """The queue's views for one person at ``now``: name -> (label, condition)."""
     from tickets.models import OPEN_STATUSES
@@ -111,6 +118,7 @@ def queue_views(user_id: int, now: datetime | None = None) -> dict[str, tuple[st
         "new": ("New / unassigned", open_ & (Q(status=Status.NEW) | Q(assignee__isnull=True))),
         "mine": ("Mine", open_ & Q(assignee_id=user_id)),
         "shadow": ("My shadow tickets", open_ & Q(shadow_id=user_id)),
+        "to_approve": ("To approve", open_ & Q(drafts_pending())),
         "waiting_user": ("Waiting on user", Q(status=Status.WAITING_ON_USER)),
         "waiting_expert": ("Waiting on expert", Q(status=Status.WAITING_ON_EXPERT)),
         "overdue": ("Overdue", open_ & overdue_condition(now)),

@@ -115,6 +115,11 @@ def _row(ticket: Ticket, now: datetime) -> str:
         since = timezone.localtime(late)
         when = e(f"{since.day} {since:%b %H:%M} {since.tzname()}")
         badges += f' <span class="badge-late" title="Overdue since {when}">overdue</span>'
+    if getattr(ticket, "draft_pending", False):
+        badges += (
+            ' <span class="badge-draft" title="A trainee\'s reply waits for approval">'
+            "draft to approve</span>"
+        )
     if ticket.after_hours:
         badges += (
             ' <span class="badge-wait" title="Arrived outside shift hours: assigned when the'
