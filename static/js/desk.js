@@ -71,3 +71,20 @@ document.addEventListener("htmx:responseError", function (event) {
 document.addEventListener("htmx:sendError", function () {
   deskSaysFailed("The desk could not be reached. Check the connection and try again.");
 });
+
+// Merging cannot be undone: ask first. A form with data-confirm asks its question; the
+// queue's bulk form asks only when its action is a merge. Listening in the capture phase
+// runs before htmx's own submit handler, so a "Cancel" sends nothing.
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  if (!form.dataset) return;
+  var question = form.dataset.confirm || "";
+  if (form.dataset.confirmMerge) {
+    var action = form.querySelector("select[name=action]");
+    question = action && action.value === "merge" ? form.dataset.confirmMerge : "";
+  }
+  if (question && !window.confirm(question)) {
+    event.preventDefault();
+    event.stopPropagation();
+  }
+}, true);
