@@ -61,8 +61,9 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     filters = QueueFilter(request.GET)
     teams = list(teams_for_desk_user(request.user))
     found = ticket_search(request.user, q, teams=teams) if q else ticket_list_for_user(request.user)
-    tickets = filters.apply(found.filter(views[view][1]), ranked=bool(q))
-    tickets = tickets.annotate(draft_pending=drafts_pending())  # the row's badge, same query
+    # The row's "draft to approve" badge comes with the listing's own query.
+    listed = found.filter(views[view][1]).annotate(draft_pending=drafts_pending())
+    tickets = filters.apply(listed, ranked=bool(q))
     page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = with_message_counts(list(page.object_list))
     # The counts are of the whole queue: beside a search's results they would read as
