@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from escalation.models import ExpertGroup, GroupKind, NextLevel
 from escalation.routing import ticket_route
+from escalation.services import first_response_arm
 from shifts.models import Booking, Closure, ShiftRole, SwapRequest, Zone
 from tickets.models import OPEN_STATUSES, MessageKind, Priority, Role, Status, Team, Ticket
 from tickets.services import Sender, ticket_add_message, ticket_open, ticket_set_status
@@ -377,6 +378,10 @@ def _tickets(team: Team, rng: random.Random) -> int:
         for message in messages[1:]:
             _replay(ticket, message)
         _settle(ticket, messages, now, rng)
+        if ticket.first_response_at is None and ticket.status in OPEN_STATUSES:
+            # As routing did when it arrived: the first answer's target runs (and has long
+            # passed for the older ones, which the Overdue view shows).
+            first_response_arm(ticket=ticket)
         count += 1
     return count
 

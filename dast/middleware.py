@@ -6,6 +6,7 @@ import secrets
 import zoneinfo
 from collections.abc import Callable
 from functools import lru_cache
+from urllib.parse import unquote
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.utils import timezone
@@ -21,13 +22,15 @@ def _zone(name: str) -> zoneinfo.ZoneInfo | None:
 
 class ViewerTimeZoneMiddleware:
     """Pages show times in the viewer's time zone: the browser tells it in the ``tz``
-    cookie (static/js/desk.js); without one, or with one that is not a real zone, UTC."""
+    cookie (static/js/desk.js); without one, or with one that is not a real zone, UTC.
+    The value is read percent-decoded too: browsers that ran the old desk.js keep
+    ``Europe%2FZurich`` for a year."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        name = request.COOKIES.get("tz", "")
+        name = unquote(request.COOKIES.get("tz", ""))
         zone = _zone(name) if 0 < len(name) <= 64 else None
         if zone is not None:
             timezone.activate(zone)

@@ -5,7 +5,7 @@ sweep's transaction, once per event, and does nothing new when run again."""
 from __future__ import annotations
 
 from escalation.models import Timer, TimerKind
-from escalation.routing import ticket_reroute, ticket_route, when_text
+from escalation.routing import ticket_follow_shift, ticket_reroute, ticket_route, when_text
 from escalation.services import (
     expert_reply_take,
     first_response_arm,
@@ -26,7 +26,7 @@ def _ticket(event: TicketEvent) -> Ticket:
     # Locked: a shifter taking the ticket by hand meanwhile waits for the routing, or wins.
     return (
         Ticket.objects.select_for_update(of=("self",))
-        .select_related("team", "requester")
+        .select_related("team", "requester", "assignee")
         .get(pk=event.ticket_id)
     )
 
@@ -54,11 +54,15 @@ def on_routing_event(event: TicketEvent) -> None:
 
 def on_message_received(event: TicketEvent) -> None:
     """A mail joined a ticket: an expert's answer to an escalation, or the requester's reply
-    (which ends the waiting-on-user reminders); references in it are stored."""
+    (which ends the waiting-on-user reminders); references in it are stored. Either needs a
+    shifter: an owner who is off shift now passes the ticket to whoever is on shift, before
+    anyone is told."""
     message = Message.objects.select_related("ticket__team").filter(pk=event.data["message"])
     found = message.first()
     if found is None or found.ticket_id != event.ticket_id:
         return  # merged away since: the merge's own events speak for it
+    found.ticket = _ticket(event)
+    ticket_follow_shift(ticket=found.ticket)
     expert_reply_take(message=found, at=event.at)
     if found.ticket.status != Status.WAITING_ON_USER:
         timers_cancel(ticket=found.ticket, kinds=[TimerKind.WAITING_USER], at=event.at)

@@ -5,8 +5,12 @@ the slot shadows. Outside covered hours (or on a slot nobody booked) the ticket 
 flagged after-hours, and the beat task gives it to the next shift. A ticket that already
 has an owner keeps it.
 
-A reopened ticket goes back to its owner if they are on shift now (first level); otherwise
-it is routed again as if new, taking it from the owner who is off shift.
+Ownership follows the shift: whatever needs a shifter (a reopening, a requester's reply,
+an expert's answer, a reminder) finds the ticket's owner if they are on shift now (first
+level), else ``ticket_follow_shift`` gives the ticket to whoever is on shift, recording who
+had it. With nobody on shift the owner keeps it, flagged after-hours, and ``route_waiting``
+hands it to the next shift as it starts: the ticket is always in somebody's "Mine", and an
+owner who is back on shift keeps what they know.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from django.utils import timezone
 
 from shifts.selectors import OnDuty, next_shift_start, on_duty
 from tickets.models import OPEN_STATUSES, Ticket
-from tickets.services import ticket_assign, ticket_mark_after_hours, tickets_reassign
+from tickets.services import ticket_assign, ticket_mark_after_hours
 
 
 @dataclass(frozen=True)
@@ -57,15 +61,13 @@ def slot_shadow(duty: OnDuty) -> User | None:
     return duty.trainees[0].person if duty.trainees else None
 
 
-def _route_by(duty: OnDuty, ticket: Ticket, *, take: bool) -> Route:
+def _route_by(duty: OnDuty, ticket: Ticket, *, take: bool, reason: str = "routing") -> Route:
     """Give the ticket to the least loaded first-level shifter of ``duty``; with nobody on
-    shift it waits, unassigned and flagged after-hours. ``take``: also from an owner."""
+    shift it waits flagged after-hours (an owner keeps it meanwhile). ``take``: also from
+    an owner."""
     first_level = [b.person for b in duty.first_level]
     if duty.slot is None or not first_level:
-        if take:
-            tickets_reassign(tickets=[ticket], assignee=None)
-        else:
-            ticket_mark_after_hours(ticket=ticket)
+        ticket_mark_after_hours(ticket=ticket, owned=take)
         return Route(ticket, None, duty)
     assignee = _least_loaded(first_level)
     assigned = ticket_assign(
@@ -74,6 +76,7 @@ def _route_by(duty: OnDuty, ticket: Ticket, *, take: bool) -> Route:
         shadow=slot_shadow(duty),
         zone=duty.slot.zone,
         only_if_unassigned=not take,
+        reason=reason,
     )
     if not assigned:  # someone took it meanwhile: theirs it stays
         ticket.refresh_from_db(fields=["assignee", "shadow", "zone", "after_hours"])
@@ -88,15 +91,28 @@ def ticket_route(*, ticket: Ticket, at: datetime | None = None) -> Route:
     return _route_by(on_duty(ticket.team, at or timezone.now()), ticket, take=False)
 
 
-def ticket_reroute(*, ticket: Ticket, at: datetime | None = None) -> Route:
-    """Route a reopened ticket at ``at`` (default now): its owner keeps it if booked first
-    level on the slot covering ``at``; else the on-duty shifter takes it, or, with nobody on
-    shift, it waits unassigned for the next shift. At most six queries."""
+def ticket_reroute(*, ticket: Ticket, at: datetime | None = None, reason: str = "reroute") -> Route:
+    """Route a ticket that needs a shifter at ``at`` (default now): its owner keeps it if
+    booked first level on the slot covering ``at``; else the on-duty shifter takes it, or,
+    with nobody on shift, it waits flagged after-hours for the next shift (with its owner,
+    if it has one). At most six queries."""
     duty = on_duty(ticket.team, at or timezone.now())
     on_shift = {b.person_id for b in duty.first_level}
     if ticket.assignee_id is not None and ticket.assignee_id in on_shift:
+        if ticket.after_hours:  # kept overnight by its owner, who is back on shift
+            ticket_mark_after_hours(ticket=ticket, owned=True, flag=False)
         return Route(ticket, ticket.assignee, duty)
-    return _route_by(duty, ticket, take=True)
+    return _route_by(duty, ticket, take=True, reason=reason)
+
+
+def ticket_follow_shift(*, ticket: Ticket, at: datetime | None = None) -> Route | None:
+    """Something arrived that needs a shifter (an answer, a reply, a reminder): an open
+    ticket whose owner is off shift passes to whoever is on shift now; the assignment
+    event keeps who had it. None when nothing needed doing (no owner: the ticket is in
+    the team's "New" view or waits for the next shift already; or it is closed)."""
+    if ticket.assignee_id is None or ticket.status not in OPEN_STATUSES:
+        return None
+    return ticket_reroute(ticket=ticket, at=at, reason="off shift")
 
 
 def when_text(route: Route) -> str:
@@ -115,10 +131,19 @@ def when_text(route: Route) -> str:
 
 
 def route_waiting(*, at: datetime | None = None, limit: int = 500) -> int:
-    """Give after-hours tickets to whoever is now on shift. Returns how many were assigned."""
+    """Give after-hours tickets to whoever is now on shift: unassigned ones as if new, and
+    those an off-shift owner kept overnight unless that owner is on shift again. Returns
+    how many found a shifter."""
     waiting = (
-        Ticket.objects.filter(after_hours=True, assignee__isnull=True, status__in=OPEN_STATUSES)
-        .select_related("team")
+        Ticket.objects.filter(after_hours=True, status__in=OPEN_STATUSES)
+        .select_related("team", "assignee")
         .order_by("created_at")[:limit]
     )
-    return sum(1 for ticket in waiting if ticket_route(ticket=ticket, at=at).routed)
+    routed = 0
+    for ticket in waiting:
+        if ticket.assignee_id is None:
+            ticket_route(ticket=ticket, at=at)
+        else:
+            ticket_reroute(ticket=ticket, at=at, reason="off shift")
+        routed += not ticket.after_hours
+    return routed

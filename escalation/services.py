@@ -390,9 +390,10 @@ def status_timers(*, ticket: Ticket, old: str, new: str, at: datetime | None = N
     at = at or timezone.now()
     if new in CLOSED:
         timers_cancel(ticket=ticket, at=at)
-        for esc in Escalation.objects.filter(ticket=ticket, state=EscalationState.WAITING):
-            esc.state, esc.cancelled_at = EscalationState.CANCELLED, at
-            esc.save(update_fields=["state", "cancelled_at"])
+        waiting = Escalation.objects.filter(ticket=ticket, state=EscalationState.WAITING)
+        for esc in waiting.select_related("group"):
+            esc.ticket = ticket
+            _cancel_on_close(esc, Status(new), at)
         return
     if new == Status.WAITING_ON_USER:
         timer_arm(
@@ -403,6 +404,52 @@ def status_timers(*, ticket: Ticket, old: str, new: str, at: datetime | None = N
         )
     elif old == Status.WAITING_ON_USER:
         timers_cancel(ticket=ticket, kinds=[TimerKind.WAITING_USER], at=at)
+
+
+def _cancel_on_close(esc: Escalation, status: Status, at: datetime) -> None:
+    """The ticket was resolved or closed while waiting on ``esc``: the escalation ends, the
+    group is told in the escalation's own thread (its answer would still reach the ticket),
+    and the ticket says so. The requester is not told: escalations are the desk's internal
+    business, and the requester hears of the resolution itself."""
+    ticket = esc.ticket
+    esc.state, esc.cancelled_at = EscalationState.CANCELLED, at
+    esc.save(update_fields=["state", "cancelled_at"])
+    done = status.label.lower()
+    told = ""
+    if esc.group is not None and esc.group.email:
+        outbound_queue(
+            team=ticket.team,
+            ticket=ticket,
+            kind=OutboundKind.ESCALATION,
+            to=[esc.group.email],
+            subject=tagged_subject(ticket, f"No longer needed: {ticket.subject}"),
+            body_text=(
+                f"Dear {esc.group.name},\n\nthe {ticket.team.name} shifters have {done} "
+                f"{ticket.reference} “{ticket.subject}”, which they asked you about on "
+                f"{esc.created_at:%A %d %B}: your help is no longer needed on it. Thank "
+                f"you.\n\nIf you found something all the same, reply to this mail: it still "
+                f"reaches the ticket.\n"
+            ),
+            in_reply_to=esc.message_id,
+            references=esc.message_id,
+            reply_to=escalation_address(esc),
+            automatic=True,
+        )
+        told = f" {esc.group.name} was told by mail."
+    event_record(
+        ticket=ticket,
+        kind=EventKind.ESCALATION_CANCELLED,
+        data=_escalation_data(esc) | {"reason": f"ticket {status.value}"},
+        at=at,
+    )
+    ticket_add_message(
+        ticket=ticket,
+        kind=MessageKind.NOTE,
+        body_text=f"Escalation to {esc.target_name} cancelled: the ticket was {done}.{told}",
+        sender=Sender("", "DAST Desk"),
+        created_at=at,
+        announce=False,
+    )
 
 
 def refs_from_message(*, message: Message) -> None:

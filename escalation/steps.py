@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 
 from escalation.models import Escalation, EscalationState, Timer, TimerKind
+from escalation.routing import ticket_follow_shift
 from escalation.timers import Outcome, after_working, step
 from shifts.models import Zone
 from shifts.selectors import on_duty
@@ -26,6 +27,14 @@ def ticket_url(ticket: Ticket) -> str:
 
 def _name(user: User) -> str:
     return user.get_full_name() or user.username
+
+
+def _owner_on_shift(ticket: Ticket, now: datetime) -> list[User]:
+    """Who hears of a reminder about the ticket: its owner if on shift, else whoever is on
+    shift now takes the ticket (ownership follows the shift) and hears of it; with nobody
+    on shift, the owner (who keeps it until the next shift) or the coordinators."""
+    ticket_follow_shift(ticket=ticket, at=now)
+    return [ticket.assignee] if ticket.assignee else _coordinators(ticket, now)
 
 
 def _coordinators(ticket: Ticket, at: datetime) -> list[User]:
@@ -73,7 +82,7 @@ def first_response_late(timer: Timer, now: datetime) -> Outcome:
     if ticket.first_response_at is not None or ticket.status in (Status.RESOLVED, Status.CLOSED):
         return Outcome(cancelled=True)
     ticket_mark_overdue(ticket=ticket, at=now)
-    people = [ticket.assignee] if ticket.assignee else _coordinators(ticket, now)
+    people = _owner_on_shift(ticket, now)
     hours = settings.FIRST_RESPONSE_COVERED_HOURS
     outcome = mail_people(
         ticket,
@@ -130,7 +139,7 @@ def _mail_failed(timer: Timer, esc: Escalation, now: datetime) -> Outcome:
     silence means nothing. The owner (or the coordinators) hear of it once; the timer ends."""
     ticket = timer.ticket
     assert esc.outbound is not None
-    people = [ticket.assignee] if ticket.assignee else _coordinators(ticket, now)
+    people = _owner_on_shift(ticket, now)
     outcome = mail_people(
         ticket,
         people,
@@ -147,7 +156,7 @@ def _remind_group(esc: Escalation, now: datetime) -> Outcome:
     ticket, group = esc.ticket, esc.group
     if group is None:  # waiting on another tracker: remind the owner to look at it
         link = esc.external_ref.url if esc.external_ref else ""
-        people = [ticket.assignee] if ticket.assignee else _coordinators(ticket, now)
+        people = _owner_on_shift(ticket, now)
         outcome = mail_people(
             ticket,
             people,
@@ -196,6 +205,8 @@ def _next_level(esc: Escalation, now: datetime) -> Outcome:
         targets = [p.email for p in people if p.email]
         label = ", ".join(_name(p) for p in people) or "the coordinators"
     Escalation.objects.filter(pk=esc.pk).update(level=1)
+    # Past the next level the ticket is overdue for the shifters too, until they answer.
+    ticket_mark_overdue(ticket=ticket, at=now)
     told = list(targets)
     outbound_id = None
     if targets:
@@ -214,6 +225,7 @@ def _next_level(esc: Escalation, now: datetime) -> Outcome:
             automatic=True,
         )
         outbound_id = outbound.pk
+    _owner_on_shift(ticket, now)
     if ticket.assignee and ticket.assignee.email:
         mail_people(
             ticket,

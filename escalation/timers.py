@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from escalation.businesstime import Calendar, WorkingHours, add_business_time, intervals_calendar
@@ -32,7 +32,8 @@ from escalation.models import Escalation, Timer, TimerKind, TimerRun, TimerState
 from shifts.models import Closure, Zone
 from shifts.rota import slots_in
 from shifts.selectors import zone_hours
-from tickets.models import EventKind, Team, Ticket
+from tickets.models import OPEN_STATUSES, EventKind, Team, Ticket
+from tickets.services import ticket_set_due
 from tickets.services.events import event_record
 
 log = logging.getLogger(__name__)
@@ -95,10 +96,12 @@ def timer_arm(
 ) -> Timer:
     """Arm a timer, replacing an armed one of the same ticket and kind (or escalation)."""
     with transaction.atomic():
-        timers_cancel(ticket=ticket, kinds=[kind], escalation=escalation)
-        return Timer.objects.create(
+        _cancel(ticket=ticket, kinds=[kind], escalation=escalation)
+        timer = Timer.objects.create(
             ticket=ticket, kind=kind, started_at=started_at, due_at=due_at, escalation=escalation
         )
+        due_refresh(ticket)
+        return timer
 
 
 def timers_cancel(
@@ -110,6 +113,18 @@ def timers_cancel(
 ) -> int:
     """Stop armed timers of the ticket (of these kinds / of this escalation). The version
     moves too, so that a step that was claimed before cannot finish on a stale read."""
+    stopped = _cancel(ticket=ticket, kinds=kinds, escalation=escalation, at=at)
+    due_refresh(ticket)
+    return stopped
+
+
+def _cancel(
+    *,
+    ticket: Ticket,
+    kinds: list[TimerKind] | None = None,
+    escalation: Escalation | None = None,
+    at: datetime | None = None,
+) -> int:
     timers = Timer.objects.filter(ticket=ticket, state=TimerState.ARMED)
     if kinds is not None:
         timers = timers.filter(kind__in=kinds)
@@ -120,6 +135,35 @@ def timers_cancel(
     return timers.update(
         state=TimerState.CANCELLED, ended_at=at or timezone.now(), version=F("version") + 1
     )
+
+
+def due_refresh(ticket: Ticket) -> None:
+    """Keep the ticket's due time (``Ticket.due_at``, the queue's "Due" column; past it the
+    ticket is overdue): the earliest of its first answer's target, while it is unanswered
+    (the timer armed, or fired and still unanswered), and each waiting escalation's next
+    level point (``next_level_percent`` of the group's target). Waiting on the user has no
+    due time: the desk's own reminders resolve such a ticket. One or two queries, and an
+    UPDATE when it changed."""
+    if ticket.status not in OPEN_STATUSES:
+        ticket_set_due(ticket=ticket, due_at=None)
+        return
+    timers = Timer.objects.filter(ticket=ticket).filter(
+        Q(state=TimerState.ARMED, kind=TimerKind.EXPERT_RESPONSE)
+        | Q(state__in=[TimerState.ARMED, TimerState.DONE], kind=TimerKind.FIRST_RESPONSE)
+    )
+    dues = []
+    for timer in timers.select_related("escalation"):
+        if timer.kind == TimerKind.FIRST_RESPONSE:
+            if ticket.first_response_at is None:
+                dues.append(timer.due_at)
+            continue
+        esc = timer.escalation
+        if esc is None or timer.step >= 1 or esc.remind_percent >= esc.next_level_percent:
+            dues.append(timer.due_at)  # the timer's next step is the next level
+        else:
+            hours = esc.target_hours * esc.next_level_percent / 100
+            dues.append(max(timer.due_at, after_working(ticket.team, timer.started_at, hours)))
+    ticket_set_due(ticket=ticket, due_at=min(dues, default=None))
 
 
 # --- the sweep ------------------------------------------------------------------------------
@@ -228,10 +272,12 @@ def _step(pk: int, version: int, now: datetime) -> bool:
     if outcome.postpone_to is not None:
         timer.due_at = outcome.postpone_to
         timer.save(update_fields=["due_at", "version"])
+        due_refresh(timer.ticket)
         return False  # looked at, not run
     if outcome.cancelled:
         timer.state, timer.ended_at = TimerState.CANCELLED, now
         timer.save(update_fields=["state", "ended_at", "version"])
+        due_refresh(timer.ticket)
         return True
     TimerRun.objects.create(
         timer=timer,
@@ -263,4 +309,5 @@ def _step(pk: int, version: int, now: datetime) -> bool:
         timer.step += 1
         timer.due_at = outcome.next_due
     timer.save(update_fields=["state", "ended_at", "step", "due_at", "version"])
+    due_refresh(timer.ticket)
     return True

@@ -12,8 +12,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -289,7 +290,8 @@ def _period(request: HttpRequest, team: Team) -> tuple[date, date, list[str]]:
 def credits(request: HttpRequest) -> HttpResponse:
     team = _team(request)
     if not is_coordinator(team, request.user):
-        return HttpResponseForbidden("Credits are for the team's coordinators.")
+        # The styled 403 page (templates/403.html) says why, with the way back.
+        raise PermissionDenied("Credits are for the team's coordinators.")
     first, last, errors = _period(request, team)
     rows = credit_totals(team, first, last, timezone.now())
     if request.GET.get("format") == "csv" and not errors:

@@ -33,8 +33,11 @@ def chromium_path() -> str | None:
 
 
 @contextlib.contextmanager
-def chromium(*, width: int = 1366, height: int = 900) -> Iterator[object]:
-    """A fresh browser context (its own profile folder), closed afterwards."""
+def chromium(
+    *, width: int = 1366, height: int = 900, timezone_id: str | None = None
+) -> Iterator[object]:
+    """A fresh browser context (its own profile folder), closed afterwards; ``timezone_id``:
+    the zone the browser says it is in (default: the machine's)."""
     from playwright.sync_api import sync_playwright
 
     executable = chromium_path()
@@ -49,6 +52,7 @@ def chromium(*, width: int = 1366, height: int = 900) -> Iterator[object]:
                 headless=True,
                 args=CHROMIUM_ARGS,
                 viewport={"width": width, "height": height},
+                **({"timezone_id": timezone_id} if timezone_id else {}),
             )
             try:
                 yield context

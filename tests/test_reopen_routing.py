@@ -82,12 +82,12 @@ def test_a_reopened_ticket_whose_owner_is_off_shift_goes_to_the_shifter_on_duty(
     )
 
 
-def test_a_reopened_ticket_with_nobody_on_shift_waits_unassigned_for_the_next_shift(team):
+def test_a_reopened_ticket_with_nobody_on_shift_waits_with_its_owner_for_the_next_shift(team):
     ticket = _reopened(team, "anna", shadow="tomas")
     route = ticket_reroute(ticket=ticket, at=_at(SATURDAY, 11))
     ticket.refresh_from_db()
     assert not route.routed
-    assert (ticket.assignee, ticket.shadow, ticket.after_hours) == (None, None, True)
+    assert (ticket.assignee, ticket.after_hours) == (team.people["anna"], True)
     assert route_waiting(at=_at(MONDAY, 8, 5)) == 1
     ticket.refresh_from_db()
     assert ticket.assignee == team.people["pierre"]
@@ -97,7 +97,7 @@ def test_an_uncovered_slot_counts_as_nobody_on_shift(team):
     ticket = _reopened(team, "anna")
     ticket_reroute(ticket=ticket, at=_at(date(2026, 11, 19), 10))  # Thursday: EU unbooked
     ticket.refresh_from_db()
-    assert (ticket.assignee, ticket.after_hours) == (None, True)
+    assert (ticket.assignee, ticket.after_hours) == (team.people["anna"], True)
 
 
 @pytest.mark.frozen_at(_at(WEDNESDAY, 10))

@@ -223,6 +223,12 @@ def test_times_show_in_the_viewers_time_zone(client, desk):
     assert "09:00 UTC" in page(client, desk.ticket)
 
 
+@pytest.mark.parametrize("cookie", ["America%2FChicago", "America/Chicago"])
+def test_the_time_zone_cookie_is_understood_percent_encoded_or_plain(client, desk, cookie):
+    client.cookies["tz"] = cookie
+    assert "03:00 CST" in page(client, desk.ticket)
+
+
 def test_quoted_history_is_folded_and_mail_html_is_sanitised(client, desk):
     MessageFactory(
         ticket=desk.ticket,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from django import forms
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from tickets.models import Attachment, Category, Status, Ticket
 
@@ -17,6 +19,7 @@ SORTS = {
     "oldest": ("Oldest", ("created_at", "pk")),
     "priority": ("Priority", ("-priority", "-last_message_at", "-pk")),
     "number": ("Number", ("-number",)),
+    "due": ("Due first", (F("due_at").asc(nulls_last=True), "-last_message_at", "-pk")),
 }
 
 
@@ -108,18 +111,36 @@ class QueueFilter(forms.Form):
         )
 
 
-def queue_views(user_id: int) -> dict[str, tuple[str, Q]]:
-    """The queue's views for one person: name -> (label, condition)."""
+def overdue_condition(now: datetime) -> Q:
+    """Overdue, as a shifter means it: an open ticket whose due time has passed (its first
+    answer's target while unanswered, or an escalation's next level: ``Ticket.due_at``), or
+    that a timer marked overdue (the first answer came late, a group stayed silent past its
+    next level) and nobody has answered since. Waiting on the user is not overdue: the
+    desk's reminders and its automatic resolution follow those up."""
+    return Q(overdue_since__isnull=False) | Q(due_at__lte=now)
+
+
+def drafts_pending() -> Exists:
+    """The ticket has a trainee's reply waiting for approval."""
+    from tickets.models import DraftState, ReplyDraft
+
+    return Exists(ReplyDraft.objects.filter(ticket=OuterRef("pk"), state=DraftState.PENDING))
+
+
+def queue_views(user_id: int, now: datetime | None = None) -> dict[str, tuple[str, Q]]:
+    """The queue's views for one person at ``now``: name -> (label, condition)."""
     from tickets.models import OPEN_STATUSES
 
+    now = now or timezone.now()
     open_ = Q(status__in=OPEN_STATUSES)
     return {
         "new": ("New / unassigned", open_ & (Q(status=Status.NEW) | Q(assignee__isnull=True))),
         "mine": ("Mine", open_ & Q(assignee_id=user_id)),
         "shadow": ("My shadow tickets", open_ & Q(shadow_id=user_id)),
+        "to_approve": ("To approve", open_ & Q(drafts_pending())),
         "waiting_user": ("Waiting on user", Q(status=Status.WAITING_ON_USER)),
         "waiting_expert": ("Waiting on expert", Q(status=Status.WAITING_ON_EXPERT)),
-        "overdue": ("Overdue", open_ & Q(overdue_since__isnull=False)),
+        "overdue": ("Overdue", open_ & overdue_condition(now)),
         "open": ("All open", open_),
         "done": ("Resolved / closed", Q(status__in=(Status.RESOLVED, Status.CLOSED))),
         "all": ("All", Q()),

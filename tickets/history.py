@@ -50,6 +50,13 @@ def _assigned(event: TicketEvent) -> str:
     verb = "handed it over to" if event.kind == EventKind.HANDED_OVER else "gave it to"
     if not event.data.get("to"):
         return "left it unassigned for the next shift"
+    # The owner it was taken from is kept in the history (a shift ending, an answer that
+    # came while they were away).
+    before = event.data.get("from_name")
+    if before and event.data.get("reason") == "off shift":
+        return f"{verb} {to}{zone}: {before} is off shift"
+    if before:
+        return f"{verb} {to}{zone}, from {before}"
     return f"{verb} {to}{zone}"
 
 

@@ -12,7 +12,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from tickets.access import may_act, may_do
-from tickets.forms import BulkAction, QueueFilter, queue_views
+from tickets.forms import BulkAction, QueueFilter, drafts_pending, queue_views
 from tickets.history import history_lines
 from tickets.models import Category, LinkKind, Priority, Status, Ticket
 from tickets.panels import render_panels
@@ -61,7 +61,9 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     filters = QueueFilter(request.GET)
     teams = list(teams_for_desk_user(request.user))
     found = ticket_search(request.user, q, teams=teams) if q else ticket_list_for_user(request.user)
-    tickets = filters.apply(found.filter(views[view][1]), ranked=bool(q))
+    # The row's "draft to approve" badge comes with the listing's own query.
+    listed = found.filter(views[view][1]).annotate(draft_pending=drafts_pending())
+    tickets = filters.apply(listed, ranked=bool(q))
     page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = with_message_counts(list(page.object_list))
     # The counts are of the whole queue: beside a search's results they would read as

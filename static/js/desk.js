@@ -2,10 +2,13 @@
 (function () {
   "use strict";
   // Times are shown in the viewer's time zone: tell the server which one this browser uses.
+  // Zone names ("Europe/Zurich", "Etc/GMT+5") are cookie-safe as they are: written plain,
+  // not percent-encoded (the server decodes an old encoded cookie all the same).
   try {
     var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-    if (zone && document.cookie.indexOf("tz=" + encodeURIComponent(zone)) === -1) {
-      document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; samesite=lax";
+    var found = /(?:^|;\s*)tz=([^;]*)/.exec(document.cookie);
+    if (zone && /^[A-Za-z0-9_+\-\/]{1,64}$/.test(zone) && (!found || found[1] !== zone)) {
+      document.cookie = "tz=" + zone + "; path=/; max-age=31536000; samesite=lax";
     }
   } catch (e) { /* an old browser: the team's time zone is used */ }
 
@@ -68,3 +71,20 @@ document.addEventListener("htmx:responseError", function (event) {
 document.addEventListener("htmx:sendError", function () {
   deskSaysFailed("The desk could not be reached. Check the connection and try again.");
 });
+
+// Merging cannot be undone: ask first. A form with data-confirm asks its question; the
+// queue's bulk form asks only when its action is a merge. Listening in the capture phase
+// runs before htmx's own submit handler, so a "Cancel" sends nothing.
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  if (!form.dataset) return;
+  var question = form.dataset.confirm || "";
+  if (form.dataset.confirmMerge) {
+    var action = form.querySelector("select[name=action]");
+    question = action && action.value === "merge" ? form.dataset.confirmMerge : "";
+  }
+  if (question && !window.confirm(question)) {
+    event.preventDefault();
+    event.stopPropagation();
+  }
+}, true);

@@ -212,6 +212,14 @@ class Ticket(models.Model):
     overdue_since = models.DateTimeField(
         null=True, blank=True, help_text="A response target passed without an answer."
     )
+    due_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=(
+            "When the desk's next target passes: the first answer while unanswered, or an "
+            "escalation's next level. Kept by the escalation app's timers."
+        ),
+    )
     unseen_reply_at = models.DateTimeField(
         null=True, blank=True, help_text="A reply came that the owner has not opened yet."
     )

@@ -12,6 +12,7 @@ from tickets.services.tickets import (
     ticket_mark_overdue,
     ticket_open,
     ticket_seen,
+    ticket_set_due,
     ticket_set_status,
     tickets_reassign,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "ticket_mark_overdue",
     "ticket_open",
     "ticket_seen",
+    "ticket_set_due",
     "ticket_set_status",
     "tickets_reassign",
 ]

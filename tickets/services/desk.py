@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 
 from tickets.models import (
@@ -31,8 +33,10 @@ from tickets.models import (
     TicketLink,
 )
 from tickets.models.events import EventKind
+from tickets.models.mail import OutboundKind
 from tickets.selectors import desk_people
 from tickets.services.events import actor_person, event_build, event_record, events_record
+from tickets.services.outbox import outbound_queue, tagged_subject
 from tickets.services.replies import ticket_reply
 from tickets.services.tickets import (
     Sender,
@@ -103,10 +107,36 @@ def ticket_answer(
                 uses=F("uses") + 1
             )
         if is_trainee(ticket, author):
-            return ReplyDraft.objects.create(
+            draft = ReplyDraft.objects.create(
                 ticket=ticket, author=author, body_text=body, created_at=timezone.now()
             )
+            _draft_announce(draft)
+            return draft
         return ticket_reply(ticket=ticket, author=author, body_text=body)
+
+
+def _draft_announce(draft: ReplyDraft) -> None:
+    """The shifter the trainee shadows hears of a draft waiting for them, by mail through the
+    outbox (sent after commit), with the link to approve it. Without an owner, the queue's
+    "To approve" view is where the team finds it."""
+    ticket, trainee = draft.ticket, draft.author
+    owner = ticket.assignee
+    if owner is None or not owner.email or owner.pk == trainee.pk:
+        return
+    name = trainee.get_full_name() or trainee.username
+    url = f"{settings.SITE_URL}{reverse('ticket-detail', args=[ticket.reference])}#d{draft.pk}"
+    outbound_queue(
+        team=ticket.team,
+        ticket=ticket,
+        kind=OutboundKind.NOTIFICATION,
+        to=[owner.email],
+        subject=tagged_subject(ticket, f"Draft reply to approve from {name}"),
+        body_text=(
+            f"{name} drafted a reply on {ticket.reference} “{ticket.subject}”. It waits for "
+            f"your approval (you may edit it, or send it back with a comment):\n\n{url}\n"
+        ),
+        automatic=True,
+    )
 
 
 def reply_draft_decide(

@@ -248,6 +248,14 @@ def ticket_mark_overdue(*, ticket: Ticket, at: datetime) -> None:
     ticket.overdue_since = ticket.overdue_since or at
 
 
+def ticket_set_due(*, ticket: Ticket, due_at: datetime | None) -> None:
+    """Store when the ticket's next target passes (shown in the queue; past it, the ticket
+    is overdue). Written only when it changes."""
+    if ticket.due_at != due_at:
+        Ticket.objects.filter(pk=ticket.pk).update(due_at=due_at)
+        ticket.due_at = due_at
+
+
 def ticket_flag_reply(*, ticket: Ticket, at: datetime) -> None:
     """A reply came that the owner should read (a badge in the queue until they open it)."""
     Ticket.objects.filter(pk=ticket.pk).update(unseen_reply_at=at)
@@ -312,26 +320,54 @@ def ticket_assign(
         updated_at=timezone.now(),
     )
     if changed:
+        before = _owner(ticket)
         ticket.assignee, ticket.shadow, ticket.after_hours = assignee, shadow, False
         ticket.zone = zone or ticket.zone
-        event_record(ticket=ticket, kind=EventKind.ASSIGNED, data=assignment_data(ticket, reason))
+        event_record(
+            ticket=ticket,
+            kind=EventKind.ASSIGNED,
+            data=assignment_data(ticket, reason, before=before),
+        )
     return changed == 1
 
 
-def assignment_data(ticket: Ticket, reason: str) -> dict[str, object]:
-    """What an assignment event keeps: who has the ticket now, who shadows, the zone."""
-    return {
+def _owner(ticket: Ticket) -> tuple[int | None, str]:
+    """Who has the ticket (pk, username) before a change: the name only when the owner is
+    loaded already (a handover's batch must not cost a query per ticket)."""
+    if ticket.assignee_id is None:
+        return None, ""
+    if Ticket.assignee.is_cached(ticket):
+        assert ticket.assignee is not None
+        return ticket.assignee_id, ticket.assignee.get_username()
+    return ticket.assignee_id, ""
+
+
+def assignment_data(
+    ticket: Ticket, reason: str, *, before: tuple[int | None, str] = (None, "")
+) -> dict[str, object]:
+    """What an assignment event keeps: who has the ticket now, who had it, who shadows, the
+    zone."""
+    data: dict[str, object] = {
         "to": ticket.assignee_id,
         "to_name": ticket.assignee.get_username() if ticket.assignee else "",
         "shadow": ticket.shadow_id,
         "zone": ticket.zone,
         "reason": reason,
     }
+    if before[0] is not None and before[0] != ticket.assignee_id:
+        data["from"], data["from_name"] = before
+    return data
 
 
-def ticket_mark_after_hours(*, ticket: Ticket) -> None:
-    Ticket.objects.filter(pk=ticket.pk, assignee__isnull=True).update(after_hours=True)
-    ticket.after_hours = ticket.assignee_id is None
+def ticket_mark_after_hours(*, ticket: Ticket, owned: bool = False, flag: bool = True) -> None:
+    """Flag a ticket waiting for the next shift (``flag=False``: it waits no longer). Only an
+    unassigned one unless ``owned``: an owner who went off shift keeps it until the next
+    shift takes it."""
+    tickets = Ticket.objects.filter(pk=ticket.pk)
+    if not owned:
+        tickets = tickets.filter(assignee__isnull=True)
+    if tickets.update(after_hours=flag):
+        ticket.after_hours = flag
 
 
 def tickets_reassign(
@@ -358,10 +394,14 @@ def tickets_reassign(
     if zone:
         fields["zone"] = zone
     changed = Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(**fields)
+    before = {t.pk: _owner(t) for t in tickets}
     for ticket in tickets:
         ticket.assignee, ticket.shadow, ticket.after_hours = assignee, shadow, assignee is None
         ticket.zone = zone or ticket.zone
     events_record(
-        [event_build(ticket=t, kind=kind, data=assignment_data(t, reason)) for t in tickets]
+        [
+            event_build(ticket=t, kind=kind, data=assignment_data(t, reason, before=before[t.pk]))
+            for t in tickets
+        ]
     )
     return changed
