@@ -426,6 +426,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(EVENT_SWEEP_INTERVAL_S),
         "options": {"expires": float(EVENT_SWEEP_INTERVAL_S)},
     },
+    "reports-mail": {
+        "task": "reports.tasks.weekly_mail_task",
+        "schedule": float(REPORTS_MAIL_INTERVAL_S),
+    },
     "timers": {
         "task": "escalation.tasks.timer_sweep_task",
         "schedule": float(TIMER_SWEEP_INTERVAL_S),

@@ -240,6 +240,42 @@ def rates(data: ReportData) -> Table:
     return table
 
 
+def ticket_list(data: ReportData) -> Table:
+    """One row per ticket opened in the period: what the other figures count, for a
+    spreadsheet. CSV and API only (a year is thousands of rows)."""
+    prefix = data.team.ticket_prefix
+    table = Table(
+        "tickets",
+        "Tickets of the period",
+        f"Every ticket opened {data.period.label}, with its figures.",
+        [
+            Column("ticket", "Ticket"),
+            Column("opened_at", "Opened (UTC)"),
+            Column("zone", "Zone"),
+            Column("category", "Category"),
+            Column("first_response_hours", "First answer", "covered h"),
+            Column("resolution_hours", "Resolution", "covered h"),
+            Column("reopened", "Reopened", "times"),
+            Column("merged", "Merged"),
+        ],
+    )
+    rows = sorted(_opened_in(data, data.period), key=lambda t: t["opened_at"])
+    table.rows = [
+        {
+            "ticket": f"{prefix}-{t['ticket__number']}",
+            "opened_at": t["opened_at"].isoformat(),
+            "zone": t["zone"],
+            "category": t["category"],
+            "first_response_hours": hours(t["first_response_s"]),
+            "resolution_hours": hours(t["resolution_s"]),
+            "reopened": t["reopen_count"],
+            "merged": "yes" if t["merged"] else "no",
+        }
+        for t in rows
+    ]
+    return table
+
+
 def incidents(data: ReportData) -> Table:
     """Tickets per site and cloud: those whose opening mail names the site, and those
     escalated to the site or cloud."""

@@ -26,7 +26,10 @@ FIGURES: dict[str, bool] = {
     "coverage": False,
     "credits": True,
     "incidents": False,
+    "tickets": False,
 }
+# Figures only downloaded (CSV, API), not drawn on the page.
+DOWNLOAD_ONLY = ("tickets",)
 # What each figure reads, so that the API asks the database for no more than it needs.
 SECTIONS = {
     "volume_zones": ("mail",),
@@ -40,6 +43,7 @@ SECTIONS = {
     "coverage": ("calendar",),
     "credits": ("calendar",),
     "incidents": ("tickets", "escalations"),
+    "tickets": ("tickets",),
 }
 
 
@@ -67,6 +71,8 @@ def figure_table(key: str, data: ReportData, link: Link, now: datetime) -> Table
             return figures_time.credits(data, now)
         case "incidents":
             return figures.incidents(data)
+        case "tickets":
+            return figures.ticket_list(data)
     raise KeyError(key)
 
 
@@ -74,8 +80,7 @@ def report_tables(
     data: ReportData, link: Link, now: datetime, *, coordinator: bool, only: str = ""
 ) -> dict[str, Table]:
     keys = [k for k, shifters in FIGURES.items() if coordinator or shifters]
-    if only:
-        keys = [k for k in keys if k == only]
+    keys = [k for k in keys if k == only] if only else [k for k in keys if k not in DOWNLOAD_ONLY]
     return {key: figure_table(key, data, link, now) for key in keys}
 
 

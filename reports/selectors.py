@@ -71,6 +71,7 @@ def team_people(team: Team) -> tuple[dict[int, set[str]], dict[int, User]]:
 
 TICKET_VALUES = (
     "ticket_id",
+    "ticket__number",
     "opened_at",
     "zone",
     "category",

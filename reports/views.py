@@ -68,6 +68,9 @@ def report_page(request: HttpRequest) -> HttpResponse:
             "categories": Category.choices,
             "groups": sorted(data.groups.values(), key=lambda g: (g.kind, g.name)),
             "people": sorted(where.people.values(), key=lambda p: p.get_full_name() or p.username),
+            "tickets_csv": "?" + urlencode({**base, "figure": "tickets", "format": "csv"})
+            if where.coordinator
+            else "",
             "headline": report_headline(data, queue_link, now, coordinator=where.coordinator),
             "figures": [
                 (t, chart_geometry(t), "?" + urlencode({**base, "figure": t.key, "format": "csv"}))
