@@ -10,7 +10,7 @@ from math import ceil, log10
 from reports.tables import Table
 
 WIDTH, HEIGHT = 760, 280
-LEFT, RIGHT, TOP, BOTTOM = 56, 12, 28, 64
+LEFT, RIGHT, TOP, BOTTOM = 68, 12, 28, 64
 PALETTE = ("#1f5f99", "#d9822b", "#4a9b5c", "#a23b72", "#6b6b6b", "#8c6d1f")
 
 
@@ -41,9 +41,10 @@ class Geometry:
     bars: list[Bar] = field(default_factory=list)
     x_ticks: list[Tick] = field(default_factory=list)
     y_ticks: list[Tick] = field(default_factory=list)
-    legend: list[tuple[str, str]] = field(default_factory=list)  # (color, name)
+    legend: list[tuple[float, str, str]] = field(default_factory=list)  # (x, color, name)
     cells: list[Bar] = field(default_factory=list)
     plot_bottom: float = HEIGHT - BOTTOM
+    plot_middle: float = (TOP + HEIGHT - BOTTOM) / 2
     left: int = LEFT
 
 
@@ -94,7 +95,10 @@ def chart_geometry(table: Table) -> Geometry | None:
     slot = plot_w / max(1, len(categories))
     bar_w = max(1.0, slot * 0.8 / max(1, len(series)))
     colors = {name: PALETTE[n % len(PALETTE)] for n, name in enumerate(series)}
-    geo.legend = [(colors[s], s) for s in series]
+    x = float(LEFT)
+    for name in series:
+        geo.legend.append((x, colors[name], name))
+        x += 24 + 6.5 * len(name)  # the swatch, the name at about 6.5 units a letter
     every = max(1, ceil(len(categories) / 14))
     for i, cat in enumerate(categories):
         if i % every == 0:

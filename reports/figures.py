@@ -4,6 +4,7 @@ and merge rates, incidents per site and cloud; and the headline numbers. No quer
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
@@ -186,15 +187,19 @@ def backlog(data: ReportData) -> Table:
         ends.append(sunday)
         sunday += timedelta(days=7)
     counts: dict[date, Counter[str]] = {day: Counter() for day in ends}
-    instants = {
-        day: datetime.combine(day + timedelta(days=1), time(), tzinfo=data.tz) for day in ends
-    }
+    instants = [datetime.combine(day + timedelta(days=1), time(), tzinfo=data.tz) for day in ends]
     for t in data.tickets:
         if t["merged"]:
             continue
+        # Only the week ends between its opening and its final resolution can count it.
+        first = bisect_right(instants, t["opened_at"])
+        done = t["resolved_at"] if t["timeline"][-1][1] in DONE else None
+        last = bisect_right(instants, done) if done is not None else len(instants)
+        if first >= last:
+            continue
         changes = [(datetime.fromisoformat(at), status) for at, status in t["timeline"]]
-        for day in ends:
-            at = instants[day]
+        for n in range(first, last):
+            day, at = ends[n], instants[n]
             status = next((s for when, s in reversed(changes) if when < at), None)
             if status is None or status in DONE:
                 continue
