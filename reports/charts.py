@@ -23,11 +23,18 @@ class Bar:
     color: str
     label: str  # "<category>, <series>: <value> <unit>", for the bar's <title>
 
+    def __post_init__(self) -> None:
+        # Rounded here: the template prints them as they are (floatformat is slow).
+        self.x, self.y, self.w, self.h = (round(v, 1) for v in (self.x, self.y, self.w, self.h))
+
 
 @dataclass
 class Tick:
     pos: float
     text: str
+
+    def __post_init__(self) -> None:
+        self.pos = round(self.pos, 1)
 
 
 @dataclass
@@ -44,7 +51,7 @@ class Geometry:
     legend: list[tuple[float, str, str]] = field(default_factory=list)  # (x, color, name)
     cells: list[Bar] = field(default_factory=list)
     plot_bottom: float = HEIGHT - BOTTOM
-    plot_middle: float = (TOP + HEIGHT - BOTTOM) / 2
+    plot_middle: int = (TOP + HEIGHT - BOTTOM) // 2
     left: int = LEFT
 
 
@@ -97,7 +104,7 @@ def chart_geometry(table: Table) -> Geometry | None:
     colors = {name: PALETTE[n % len(PALETTE)] for n, name in enumerate(series)}
     x = float(LEFT)
     for name in series:
-        geo.legend.append((x, colors[name], name))
+        geo.legend.append((round(x, 1), colors[name], name))
         x += 24 + 6.5 * len(name)  # the swatch, the name at about 6.5 units a letter
     every = max(1, ceil(len(categories) / 14))
     for i, cat in enumerate(categories):
@@ -136,7 +143,7 @@ def _heat(table: Table, names: dict[str, str], unit: dict[str, str]) -> Geometry
     cell_w = plot_w / len(spec.values)
     cell_h = 24.0
     geo.height = int(TOP + cell_h * len(table.rows) + 36)
-    geo.plot_bottom = TOP + cell_h * len(table.rows)
+    geo.plot_bottom = round(TOP + cell_h * len(table.rows))
     top = max([float(r[k] or 0) for r in table.rows for k in spec.values] or [0]) or 1
     busiest = ("", "", -1.0)
     for i, row in enumerate(table.rows):

@@ -50,6 +50,12 @@ def _zones(data: ReportData) -> list[str]:
 
 def _mail(data: ReportData) -> list[tuple[date, int, str, str, int]]:
     """(local day, local hour, zone, kind, count) of each counted mail hour."""
+    if "mail" not in data.memo:
+        data.memo["mail"] = _mail_hours(data)
+    return data.memo["mail"]
+
+
+def _mail_hours(data: ReportData) -> list[tuple[date, int, str, str, int]]:
     zone_of = _zone_of_hour(data.cal.slots)
     out = []
     for hour, kind, n in data.mail_hours:

@@ -85,13 +85,20 @@ def report_tables(
 
 
 def report_headline(
-    data: ReportData, link: Link, now: datetime, *, coordinator: bool
+    data: ReportData,
+    link: Link,
+    now: datetime,
+    *,
+    coordinator: bool,
+    tables: dict[str, Table] | None = None,
 ) -> list[dict[str, Any]]:
-    """The headline numbers of the period and of the one before (from the same data)."""
+    """The headline numbers of the period and of the one before (from the same data;
+    ``tables``: the period's figures when the caller has them already)."""
     keys = ("volume_zones", "first_response", "resolution", "backlog")
     before = dataclasses.replace(data, period=data.previous)
     allowed = [k for k in keys if coordinator or FIGURES[k]]
+    have = tables or {}
     return figures.headline(
-        {k: figure_table(k, data, link, now) for k in allowed},
+        {k: have[k] if k in have else figure_table(k, data, link, now) for k in allowed},
         {k: figure_table(k, before, link, now) for k in allowed},
     )

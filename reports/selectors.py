@@ -52,6 +52,9 @@ class ReportData:
     groups: dict[int, ExpertGroup] = field(default_factory=dict)
     bookings: list[Booking] = field(default_factory=list)
     people: dict[int, User] = field(default_factory=dict)
+    # What several figures derive from the same rows, computed once (shared by the copy
+    # that report_headline makes for the previous period).
+    memo: dict[str, Any] = field(default_factory=dict)
 
     @property
     def tz(self) -> ZoneInfo:

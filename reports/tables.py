@@ -42,10 +42,15 @@ class Table:
     # (row index, column key) -> the queue with the tickets behind that number
     links: dict[tuple[int, str], str] = field(default_factory=dict)
 
-    def cells(self) -> list[list[tuple[Cell, str]]]:
-        """Each row's values in column order, with the link behind each ("" for none)."""
+    def cells(self) -> list[list[tuple[str, str]]]:
+        """Each row's values in column order as shown ("—" for none), with the link behind
+        each ("" for none)."""
+        keys = [c.key for c in self.columns]
         return [
-            [(row.get(c.key), self.links.get((n, c.key), "")) for c in self.columns]
+            [
+                ("\u2014" if row.get(k) is None else str(row.get(k)), self.links.get((n, k), ""))
+                for k in keys
+            ]
             for n, row in enumerate(self.rows)
         ]
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from reports.charts import chart_geometry
 from reports.params import NotYours, parse, queue_link, reach
 from reports.period import KINDS
+from reports.render import table_body
 from reports.report import SECTIONS, report_headline, report_tables
 from reports.selectors import report_data
 from tickets.models import Category
@@ -71,9 +72,16 @@ def report_page(request: HttpRequest) -> HttpResponse:
             "tickets_csv": "?" + urlencode({**base, "figure": "tickets", "format": "csv"})
             if where.coordinator
             else "",
-            "headline": report_headline(data, queue_link, now, coordinator=where.coordinator),
+            "headline": report_headline(
+                data, queue_link, now, coordinator=where.coordinator, tables=tables
+            ),
             "figures": [
-                (t, chart_geometry(t), "?" + urlencode({**base, "figure": t.key, "format": "csv"}))
+                (
+                    t,
+                    chart_geometry(t),
+                    "?" + urlencode({**base, "figure": t.key, "format": "csv"}),
+                    table_body(t),
+                )
                 for t in tables.values()
             ],
         },
