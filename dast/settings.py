@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "shifts",
     "escalation",
     "grid",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -254,6 +255,21 @@ TIMER_STEP_CHUNK = env_int("TIMER_STEP_CHUNK", 25, minimum=1)
 # How often a response timer looks again while its escalation mail is still in the outbox.
 TIMER_UNSENT_RECHECK_S = env_int("TIMER_UNSENT_RECHECK_S", 60, minimum=1)
 
+# --- reports ----------------------------------------------------------------------------------
+# Shifts a year per person that the team aims for (the credits figure marks who is outside).
+REPORTS_SHIFTS_OPTIMUM = (
+    env_int("REPORTS_SHIFTS_OPTIMUM_LOW", 12, minimum=0),
+    env_int("REPORTS_SHIFTS_OPTIMUM_HIGH", 14, minimum=0),
+)
+if REPORTS_SHIFTS_OPTIMUM[0] > REPORTS_SHIFTS_OPTIMUM[1]:
+    raise SettingError("REPORTS_SHIFTS_OPTIMUM_LOW must not be above REPORTS_SHIFTS_OPTIMUM_HIGH")
+# The resolution target the report measures against, in covered hours (five shifts).
+REPORTS_RESOLUTION_TARGET_HOURS = env_int("REPORTS_RESOLUTION_TARGET_HOURS", 40, minimum=1)
+# The weekly figures mail to the coordinators: ISO weekday and local hour (team time).
+REPORTS_MAIL_WEEKDAY = env_int("REPORTS_MAIL_WEEKDAY", 1, minimum=1)
+REPORTS_MAIL_HOUR = env_int("REPORTS_MAIL_HOUR", 8, minimum=0)
+REPORTS_MAIL_INTERVAL_S = env_int("REPORTS_MAIL_INTERVAL_S", 600, minimum=1)
+
 # --- shifts -----------------------------------------------------------------------------------
 # Credit per slot worked, by booking role (percent of a full shift).
 SHIFT_CREDIT_WEIGHTS = {
@@ -442,6 +458,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.tasks.events_sweep_task",
         "schedule": float(EVENT_SWEEP_INTERVAL_S),
         "options": {"expires": float(EVENT_SWEEP_INTERVAL_S)},
+    },
+    "reports-mail": {
+        "task": "reports.tasks.weekly_mail_task",
+        "schedule": float(REPORTS_MAIL_INTERVAL_S),
     },
     "timers": {
         "task": "escalation.tasks.timer_sweep_task",

@@ -32,10 +32,12 @@ from django.utils import timezone
 
 from tickets.mail.parse import Noise
 from tickets.models import RawMessage, RawState, Status, Tag, Team, Ticket
+from tickets.models.events import ActorKind, EventKind, TicketEvent
 from tickets.models.mail import RawSource
 from tickets.services.batch import BatchFiler, Caps, Item, Thread, prepare
 from tickets.services.bulk import bulk_insert
 from tickets.services.duplicates import duplicates_mark
+from tickets.services.events import Actor, actor_requester, event_build, events_record
 from tickets.services.mailstore import is_own
 
 _PR_SET_PDEATHSIG = 1  # prctl(2)
@@ -175,6 +177,46 @@ class ArchiveImporter(BatchFiler):
             ["last_message_at", "first_response_at", "status", "resolved_at", "closed_at"],
         )
         self._save_labels()
+        self._record(items, new_threads)
+
+    def _record(self, items: list[Item], new_threads: list[Thread]) -> None:
+        """The batch's history in the event log, with the mails' own dates: nobody reacts
+        (no routing, no acknowledgement), but the consumers that keep figures get each
+        ticket the batch touched once, on its last event (they read the whole ticket)."""
+        events: list[TicketEvent] = []
+        for item in items:
+            thread, message = item.thread, item.message
+            if thread is None or message is None or message.pk is None:
+                continue
+            ticket, at = thread.ticket, message.created_at
+            sender = message.sender_email.lower()
+            if item.outcome == "new_tickets":
+                kind, data = EventKind.OPENED, {"message": message.pk, "channel": "archive"}
+            else:
+                kind, data = EventKind.MESSAGE_RECEIVED, {"message": message.pk}
+                if message.noise == "none" and sender != thread.requester_email:
+                    kind = EventKind.REPLY_SENT  # someone answered the requester on the list
+            actor = (
+                actor_requester(sender)
+                if kind != EventKind.REPLY_SENT
+                else Actor(ActorKind.PERSON, None, sender[:254])
+            )
+            events.append(event_build(ticket=ticket, kind=kind, actor=actor, data=data, at=at))
+        for thread in new_threads:
+            if thread.ticket.status == Status.CLOSED:
+                closed = {"old": str(Status.NEW), "new": str(Status.CLOSED), "imported": True}
+                events.append(
+                    event_build(
+                        ticket=thread.ticket,
+                        kind=EventKind.STATUS_CHANGED,
+                        data=closed,
+                        at=thread.last_at,
+                    )
+                )
+        last: dict[int, int] = {event.ticket_id: n for n, event in enumerate(events)}
+        told = set(last.values())
+        events_record([e for n, e in enumerate(events) if n not in told], deliver=False)
+        events_record([events[n] for n in sorted(told)], deliver=False, history=True)
 
     def _save_labels(self) -> None:
         """Gmail labels become the tickets' tags."""

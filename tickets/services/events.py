@@ -56,20 +56,30 @@ class Consumer:
     handle: Handler
     # Consumers whose earlier deliveries on the same ticket must be done first.
     after: tuple[str, ...] = field(default=())
+    # Keeps figures from history (the reports' rollups): also gets the events of an archive
+    # import, which asks nobody to react.
+    history: bool = False
 
 
 CONSUMERS: dict[str, Consumer] = {}
 
 
 def consumer_register(
-    name: str, kinds: Iterable[str], handle: Handler, *, after: Sequence[str] = ()
+    name: str,
+    kinds: Iterable[str],
+    handle: Handler,
+    *,
+    after: Sequence[str] = (),
+    history: bool = False,
 ) -> None:
     """Called explicitly from an AppConfig.ready(); registering a name again replaces it."""
-    CONSUMERS[name] = Consumer(name, frozenset(kinds), handle, tuple(after))
+    CONSUMERS[name] = Consumer(name, frozenset(kinds), handle, tuple(after), history)
 
 
-def _consumers_of(kind: str) -> list[str]:
-    return [c.name for c in CONSUMERS.values() if kind in c.kinds]
+def _consumers_of(kind: str, *, history_only: bool = False) -> list[str]:
+    return [
+        c.name for c in CONSUMERS.values() if kind in c.kinds and (c.history or not history_only)
+    ]
 
 
 # --- recording ------------------------------------------------------------------------------
@@ -130,15 +140,19 @@ def event_record(
     return events_record([event_build(ticket=ticket, kind=kind, actor=actor, data=data, at=at)])[0]
 
 
-def events_record(events: list[TicketEvent], *, deliver: bool = True) -> list[TicketEvent]:
+def events_record(
+    events: list[TicketEvent], *, deliver: bool = True, history: bool = False
+) -> list[TicketEvent]:
     """Record a batch of events and their deliveries: two INSERTs whatever the size.
-    ``deliver=False`` records history only (an archive import asks nobody to react)."""
+    ``deliver=False`` records history only (an archive import asks nobody to react); with
+    ``history=True`` as well, the consumers registered with ``history`` (the reports'
+    rollups) still get these events."""
     if not events:
         return []
     # No savepoint of its own: the events belong to the caller's transaction.
     with transaction.atomic(savepoint=False):
         TicketEvent.objects.bulk_create(events)
-        if not deliver:
+        if not deliver and not history:
             return events
         now = timezone.now()
         deliveries = [
@@ -150,7 +164,7 @@ def events_record(events: list[TicketEvent], *, deliver: bool = True) -> list[Ti
                 created_at=now,
             )
             for event in events
-            for name in _consumers_of(event.kind)
+            for name in _consumers_of(event.kind, history_only=not deliver)
         ]
         if deliveries:
             EventDelivery.objects.bulk_create(deliveries)

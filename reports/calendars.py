@@ -1,0 +1,81 @@
+"""A team's calendars over a span of days, read once: the covered hours (every zone's
+slots, closures excepted), the working hours (expert targets), and which zone covers an
+instant. Two queries (zones, closures); the arithmetic is escalation.businesstime's and
+shifts.rota's."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+
+from escalation.businesstime import (
+    Calendar,
+    WorkingHours,
+    business_time_between,
+    intervals_calendar,
+)
+from shifts.models import Closure, Zone
+from shifts.rota import Slot, ZoneHours, covering_slot, next_slot, slots_in
+from shifts.selectors import zone_hours
+from tickets.models import Team
+
+
+@dataclass
+class TeamCalendar:
+    tz: ZoneInfo
+    zones: list[ZoneHours]
+    closures: list[tuple[date, date]]
+    slots: list[Slot]
+    covered_calendar: Calendar
+    working_calendar: WorkingHours
+
+    def covered(self, start: datetime, end: datetime) -> timedelta:
+        return business_time_between(start, end, self.covered_calendar, self.tz)
+
+    def working(self, start: datetime, end: datetime) -> timedelta:
+        return business_time_between(start, end, self.working_calendar, self.tz)
+
+    def zone_at(self, at: datetime) -> str:
+        """The zone covering ``at``, or the one whose shift comes next (as routing does)."""
+        slot = covering_slot(self.zones, at, self.tz, self.closures)
+        if slot is None:
+            slot = next_slot(self.zones, at, self.tz, self.closures)
+        return slot.zone if slot else ""
+
+
+def team_calendar(
+    team: Team, first: date, last: date, zones: list[Zone] | None = None
+) -> TeamCalendar:
+    """The team's calendars on the local days first..last (a day either side for slots
+    running past midnight)."""
+    tz = ZoneInfo(team.time_zone)
+    if zones is None:
+        zones = list(Zone.objects.filter(team=team))
+    closures = list(Closure.objects.filter(team=team).values_list("starts_on", "ends_on"))
+    hours = [zone_hours(z) for z in zones]
+    slots = [
+        slot
+        for zone in hours
+        for slot in slots_in(
+            zone, first - timedelta(days=1), last + timedelta(days=1), tz, closures
+        )
+    ]
+    # As escalation.timers.working_hours, with the closures read here already.
+    working = WorkingHours(
+        tz,
+        settings.WORKDAY_START,
+        timedelta(hours=settings.WORKDAY_HOURS),
+        frozenset(range(1, 6)),
+        tuple(closures),
+    )
+    return TeamCalendar(
+        tz,
+        hours,
+        closures,
+        slots,
+        intervals_calendar([(s.starts_at, s.ends_at) for s in slots], tz),
+        working,
+    )

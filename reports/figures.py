@@ -1,0 +1,361 @@
+"""Figures of tickets and escalations from their rollups: response and resolution times in
+covered hours, escalation waits in working hours, the backlog at each week's end, reopen
+and merge rates, incidents per site and cloud; and the headline numbers. No queries."""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.conf import settings
+
+from reports.period import Period
+from reports.rollup import DONE
+from reports.selectors import ReportData
+from reports.tables import Chart, Column, Table, hours, percentile, ratio
+from tickets.models import Category
+
+Link = Callable[..., str]
+AGES = (("under_1d", "< 1 day", 1), ("d1_7", "1\u20137 days", 7), ("d7_30", "7\u201330 days", 30))
+STATUSES = ("new", "open", "waiting_user", "waiting_expert")
+
+
+def _opened_in(data: ReportData, period: Period) -> list[dict[str, Any]]:
+    start, end = period.start(data.tz), period.end(data.tz)
+    return [t for t in data.tickets if start <= t["opened_at"] < end]
+
+
+def _timing_table(data: ReportData, link: Link, which: str) -> Table:
+    first = which == "first_response"
+    target = (
+        settings.FIRST_RESPONSE_COVERED_HOURS if first else settings.REPORTS_RESOLUTION_TARGET_HOURS
+    )
+    field = "first_response_s" if first else "resolution_s"
+    name = "First-response time" if first else "Resolution time"
+    table = Table(
+        which,
+        f"{name} in covered hours",
+        f"Tickets opened {data.period.label} (merged ones left out): "
+        f"{'until the first answer' if first else 'until finally resolved'}, counting only the "
+        f"zones' shift hours; within target: {target} covered hours.",
+        [
+            Column("by", "By"),
+            Column("value", "Which"),
+            Column("count", "Tickets", "tickets"),
+            Column("p50_hours", "Median (p50)", "covered h"),
+            Column("p90_hours", "p90", "covered h"),
+            Column("within_target_pct", "Within target", "%"),
+            Column("pending", "Not yet", "tickets"),
+        ],
+        chart=Chart("bar", "value", ("p50_hours", "p90_hours"), f"{name} (covered hours)"),
+    )
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for t in _opened_in(data, data.period):
+        if t["merged"]:
+            continue
+        groups["all", ""].append(t)
+        groups["zone", t["zone"] or "—"].append(t)
+        groups["category", t["category"]].append(t)
+        if t["shifter_id"]:
+            groups["shifter", str(t["shifter_id"])].append(t)
+    labels = dict(Category.choices)
+    order = {"all": 0, "zone": 1, "category": 2, "shifter": 3}
+    for (by, value), rows in sorted(groups.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])):
+        done = [t[field] for t in rows if t[field] is not None]
+        shown = value or "all"
+        if by == "category":
+            shown = str(labels.get(value, value))
+        elif by == "shifter":
+            person = data.people.get(int(value))
+            shown = (person.get_full_name() or person.username) if person else f"#{value}"
+        table.rows.append(
+            {
+                "by": by,
+                "value": shown,
+                "count": len(done),
+                "p50_hours": hours(percentile(done, 50)),
+                "p90_hours": hours(percentile(done, 90)),
+                "within_target_pct": ratio(sum(s <= target * 3600 for s in done), len(done)),
+                "pending": len(rows) - len(done),
+            }
+        )
+        filters = {"zone": value} if by == "zone" and value != "—" else {}
+        filters = {"category": value} if by == "category" else filters
+        filters = {"assignee": value} if by == "shifter" else filters
+        if by == "all" or filters:
+            table.links[len(table.rows) - 1, "count"] = link(
+                opened_from=data.period.first, opened_to=data.period.last, **filters
+            )
+    return table
+
+
+def first_response(data: ReportData, link: Link) -> Table:
+    return _timing_table(data, link, "first_response")
+
+
+def resolution(data: ReportData, link: Link) -> Table:
+    return _timing_table(data, link, "resolution")
+
+
+def _esc_row(
+    name: str, kind: str, cloud: str, rows: list[dict[str, Any]], end: datetime
+) -> dict[str, Any]:
+    waits = [r["wait_s"] for r in rows if r["wait_s"] is not None]
+    return {
+        "name": name,
+        "kind": kind,
+        "cloud": cloud,
+        "count": len(rows),
+        "answered": len(waits),
+        "p50_hours": hours(percentile(waits, 50)),
+        "p90_hours": hours(percentile(waits, 90)),
+        "reminders": sum(r["reminders"] for r in rows),
+        "next_levels": sum(r["next_levels"] for r in rows),
+        "never_answered": sum(
+            1
+            for r in rows
+            if r["cancelled_at"] is None and (r["answered_at"] is None or r["answered_at"] >= end)
+        ),
+    }
+
+
+def escalations(data: ReportData) -> Table:
+    """Per expert group and per cloud (its own escalations and its sites')."""
+    start, end = data.period.start(data.tz), data.period.end(data.tz)
+    rows = [r for r in data.escalations if start <= r["escalated_at"] < end]
+    table = Table(
+        "escalations",
+        "Escalations: waits for an answer in working hours",
+        f"Escalated {data.period.label}: how many, how long the group took to answer (working "
+        "hours), reminders and next-level escalations their timers sent, and how many were "
+        "never answered by the period's end.",
+        [
+            Column("name", "Group"),
+            Column("kind", "Kind"),
+            Column("cloud", "Cloud"),
+            Column("count", "Escalations", "escalations"),
+            Column("answered", "Answered", "escalations"),
+            Column("p50_hours", "Median wait (p50)", "working h"),
+            Column("p90_hours", "p90 wait", "working h"),
+            Column("reminders", "Reminders", "mails"),
+            Column("next_levels", "Next levels", "escalations"),
+            Column("never_answered", "Never answered", "escalations"),
+        ],
+        chart=Chart("bar", "name", ("p50_hours", "p90_hours"), "Wait (working hours)"),
+    )
+    by_group: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_cloud: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    meta: dict[str, tuple[str, str]] = {}
+    for r in rows:
+        group = data.groups.get(r["group_id"]) if r["group_id"] else None
+        cloud = data.groups.get(r["cloud_id"]) if r["cloud_id"] else None
+        by_group[r["group_name"]].append(r)
+        meta[r["group_name"]] = (r["group_kind"], cloud.name if cloud else "")
+        if r["group_kind"] == "cloud" and group is not None:
+            by_cloud[group.name].append(r)
+        elif cloud is not None:
+            by_cloud[cloud.name].append(r)
+    for name, group_rows in sorted(by_group.items()):
+        kind, cloud_name = meta[name]
+        table.rows.append(_esc_row(name, kind, cloud_name, group_rows, end))
+    for name, cloud_rows in sorted(by_cloud.items()):
+        table.rows.append(_esc_row(f"{name} (whole cloud)", "cloud total", name, cloud_rows, end))
+    return table
+
+
+def backlog(data: ReportData) -> Table:
+    """Open tickets at each week's end (Sunday 24:00, team time) by status and by age."""
+    table = Table(
+        "backlog",
+        "Backlog at each week's end",
+        "Tickets open at the end of each Sunday (team time), by status and by age.",
+        [
+            Column("week_end", "Week ending"),
+            Column("total", "Open in all", "tickets"),
+            *(Column(s, s.replace("_", " ").capitalize(), "tickets") for s in STATUSES),
+            *(Column(key, label, "tickets") for key, label, _ in AGES),
+            Column("d30_plus", "> 30 days", "tickets"),
+        ],
+        chart=Chart("bar", "week_end", ("under_1d", "d1_7", "d7_30", "d30_plus"), "Open tickets"),
+    )
+    sunday = data.period.first + timedelta(days=(6 - data.period.first.weekday()))
+    ends = []
+    while sunday <= data.period.last:
+        ends.append(sunday)
+        sunday += timedelta(days=7)
+    counts: dict[date, Counter[str]] = {day: Counter() for day in ends}
+    instants = [datetime.combine(day + timedelta(days=1), time(), tzinfo=data.tz) for day in ends]
+    for t in data.tickets:
+        if t["merged"]:
+            continue
+        # Only the week ends between its opening and its final resolution can count it.
+        first = bisect_right(instants, t["opened_at"])
+        done = t["resolved_at"] if t["timeline"][-1][1] in DONE else None
+        last = bisect_right(instants, done) if done is not None else len(instants)
+        if first >= last:
+            continue
+        changes = [(datetime.fromisoformat(at), status) for at, status in t["timeline"]]
+        for n in range(first, last):
+            day, at = ends[n], instants[n]
+            status = next((s for when, s in reversed(changes) if when < at), None)
+            if status is None or status in DONE:
+                continue
+            age = (at - t["opened_at"]).days
+            bucket = next((key for key, _, limit in AGES if age < limit), "d30_plus")
+            counts[day].update(["total", status, bucket])
+    for day in ends:
+        c = counts[day]
+        keys = ("total", *STATUSES, *(k for k, _, _ in AGES), "d30_plus")
+        table.rows.append({"week_end": day.isoformat(), **{k: c[k] for k in keys}})
+    return table
+
+
+def rates(data: ReportData) -> Table:
+    table = Table(
+        "rates",
+        "Reopen and merge rates",
+        "Of the tickets opened in each period: reopened at least once, merged into another.",
+        [
+            Column("period", "Period"),
+            Column("opened", "Tickets opened", "tickets"),
+            Column("reopened", "Reopened", "tickets"),
+            Column("reopen_rate_pct", "Reopen rate", "%"),
+            Column("merged", "Merged", "tickets"),
+            Column("merge_rate_pct", "Merge rate", "%"),
+        ],
+        chart=Chart("bar", "period", ("reopen_rate_pct", "merge_rate_pct"), "Rate (%)"),
+    )
+    for period in (data.period, data.previous):
+        opened = _opened_in(data, period)
+        reopened = sum(1 for t in opened if t["reopen_count"])
+        merged = sum(1 for t in opened if t["merged"])
+        table.rows.append(
+            {
+                "period": period.label,
+                "opened": len(opened),
+                "reopened": reopened,
+                "reopen_rate_pct": ratio(reopened, len(opened)),
+                "merged": merged,
+                "merge_rate_pct": ratio(merged, len(opened)),
+            }
+        )
+    return table
+
+
+def ticket_list(data: ReportData) -> Table:
+    """One row per ticket opened in the period: what the other figures count, for a
+    spreadsheet. CSV and API only (a year is thousands of rows)."""
+    prefix = data.team.ticket_prefix
+    table = Table(
+        "tickets",
+        "Tickets of the period",
+        f"Every ticket opened {data.period.label}, with its figures.",
+        [
+            Column("ticket", "Ticket"),
+            Column("opened_at", "Opened (UTC)"),
+            Column("zone", "Zone"),
+            Column("category", "Category"),
+            Column("first_response_hours", "First answer", "covered h"),
+            Column("resolution_hours", "Resolution", "covered h"),
+            Column("reopened", "Reopened", "times"),
+            Column("merged", "Merged"),
+        ],
+    )
+    rows = sorted(_opened_in(data, data.period), key=lambda t: t["opened_at"])
+    table.rows = [
+        {
+            "ticket": f"{prefix}-{t['ticket__number']}",
+            "opened_at": t["opened_at"].isoformat(),
+            "zone": t["zone"],
+            "category": t["category"],
+            "first_response_hours": hours(t["first_response_s"]),
+            "resolution_hours": hours(t["resolution_s"]),
+            "reopened": t["reopen_count"],
+            "merged": "yes" if t["merged"] else "no",
+        }
+        for t in rows
+    ]
+    return table
+
+
+def incidents(data: ReportData) -> Table:
+    """Tickets per site and cloud: those whose opening mail names the site, and those
+    escalated to the site or cloud."""
+    start, end = data.period.start(data.tz), data.period.end(data.tz)
+    naming: dict[str, set[int]] = defaultdict(set)
+    for t in _opened_in(data, data.period):
+        for site in t["sites"] or []:
+            naming[site].add(t["ticket_id"])
+    escalated: dict[tuple[str, str, str], set[int]] = defaultdict(set)
+    for r in data.escalations:
+        if not start <= r["escalated_at"] < end or r["group_kind"] not in ("site", "cloud"):
+            continue
+        parent = data.groups.get(r["cloud_id"]) if r["cloud_id"] else None
+        cloud_name = parent.name if parent else ""
+        escalated[r["group_name"], r["group_kind"], cloud_name].add(r["ticket_id"])
+        if parent is not None:
+            escalated[parent.name, "cloud", ""].add(r["ticket_id"])
+    table = Table(
+        "incidents",
+        "Incidents per site and cloud",
+        f"Tickets opened {data.period.label} whose first mail names a site, and tickets "
+        "escalated to a site or cloud (a cloud counts its sites' too).",
+        [
+            Column("name", "Site or cloud"),
+            Column("kind", "Kind"),
+            Column("cloud", "Cloud"),
+            Column("escalated", "Tickets escalated", "tickets"),
+            Column("named", "Tickets naming it", "tickets"),
+        ],
+        chart=Chart("bar", "name", ("escalated", "named"), "Tickets"),
+    )
+    keys = set(escalated) | {(site, "named", "") for site in naming}
+    merged: dict[str, dict[str, Any]] = {}
+    for name, kind, cloud in keys:
+        row = merged.setdefault(
+            name, {"name": name, "kind": "", "cloud": "", "escalated": 0, "named": 0}
+        )
+        if kind != "named":
+            row["kind"], row["cloud"] = kind, cloud or row["cloud"]
+            row["escalated"] = len(escalated[name, kind, cloud])
+        row["named"] = len(naming.get(name, ()))
+    table.rows = sorted(merged.values(), key=lambda r: (-(r["escalated"] + r["named"]), r["name"]))[
+        :40
+    ]
+    return table
+
+
+def headline(now: dict[str, Table], before: dict[str, Table]) -> list[dict[str, Any]]:
+    """The few numbers that head the page and the weekly mail, now and in the period before."""
+
+    def pick(tables: dict[str, Table], key: str, column: str) -> Any:
+        table = tables.get(key)
+        if table is None or not table.rows:
+            return None
+        if key == "volume_zones":
+            rows: list[dict[str, Any]] = table.rows
+            if column == "mails_per_covered_hour":
+                covered = sum(float(r["covered_hours"] or 0) for r in rows)
+                mails = sum(int(r["mails_in"]) for r in rows if r["zone"] != "none")
+                return round(mails / covered, 2) if covered else None
+            return sum(int(r[column] or 0) for r in rows)
+        if key == "backlog":
+            return table.rows[-1][column]
+        return table.rows[0][column]  # the "all tickets" row
+
+    wanted = [
+        ("Mails in", "volume_zones", "mails_in", "mails"),
+        ("Tickets opened", "volume_zones", "tickets_opened", "tickets"),
+        ("Mails per covered hour", "volume_zones", "mails_per_covered_hour", "mails/h"),
+        ("First answer, median", "first_response", "p50_hours", "covered h"),
+        ("Resolution, median", "resolution", "p50_hours", "covered h"),
+        ("Open at the last week's end", "backlog", "total", "tickets"),
+    ]
+    return [
+        {"label": label, "now": pick(now, key, col), "before": pick(before, key, col), "unit": unit}
+        for label, key, col, unit in wanted
+        if key in now
+    ]

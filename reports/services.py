@@ -1,0 +1,219 @@
+"""Writes of the reports app: the rollups (one ticket after each of its events, or a whole
+team from the log) and the weekly figures mail."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
+from itertools import groupby, islice
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max, Min
+from django.utils import timezone
+
+from reports.calendars import TeamCalendar, team_calendar
+from reports.models import EscalationFigures, TicketFigures
+from reports.rollup import Ev, escalation_rollups, ticket_rollup
+from tickets.gridtext import find_ids
+from tickets.models import Message, Team, Ticket
+from tickets.models.events import DeliveryState, EventDelivery, TicketEvent
+
+CONSUMER = "reports"
+EVENT_FIELDS = ("ticket_id", "kind", "at", "actor_kind", "actor_id", "data")
+TICKET_FIELDS = [
+    "team",
+    "requester",
+    "opened_at",
+    "channel",
+    "zone",
+    "category",
+    "shifter",
+    "first_response_at",
+    "first_response_s",
+    "resolved_at",
+    "resolution_s",
+    "reopen_count",
+    "merged",
+    "sites",
+    "timeline",
+]
+ESCALATION_FIELDS = [
+    "ticket",
+    "team",
+    "group_id",
+    "group_name",
+    "group_kind",
+    "cloud_id",
+    "escalated_at",
+    "answered_at",
+    "cancelled_at",
+    "wait_s",
+    "reminders",
+    "next_levels",
+]
+
+
+def _sites(subject: str, body: str) -> list[str]:
+    # The opening mail is what a requester says is broken; the rest of the thread quotes it.
+    return list(find_ids(f"{subject}\n{body[:4000]}").sites[:10])
+
+
+def _figures(
+    ticket: Ticket, events: list[Ev], cal: TeamCalendar, opening: dict[int, tuple[str, str]]
+) -> tuple[TicketFigures, list[EscalationFigures]]:
+    rollup = ticket_rollup(
+        events,
+        opened_at=ticket.created_at,
+        category=ticket.category,
+        covered=cal.covered,
+        zone_at=cal.zone_at,
+    )
+    text = opening.get(rollup.opening_message_id or 0)
+    figures = TicketFigures(
+        ticket_id=ticket.pk,
+        team_id=ticket.team_id,
+        requester_id=ticket.requester_id,
+        opened_at=rollup.opened_at,
+        channel=rollup.channel,
+        zone=rollup.zone,
+        category=rollup.category,
+        shifter_id=rollup.shifter_id,
+        first_response_at=rollup.first_response_at,
+        first_response_s=rollup.first_response_s,
+        resolved_at=rollup.resolved_at,
+        resolution_s=rollup.resolution_s,
+        reopen_count=rollup.reopen_count,
+        merged=rollup.merged,
+        sites=_sites(*text) if text else [],
+        timeline=rollup.timeline,
+    )
+    escalations = [
+        EscalationFigures(
+            escalation_id=row.escalation_id,
+            ticket_id=ticket.pk,
+            team_id=ticket.team_id,
+            group_id=row.group_id,
+            group_name=row.group_name[:200],
+            group_kind=row.group_kind,
+            cloud_id=row.cloud_id,
+            escalated_at=row.escalated_at,
+            answered_at=row.answered_at,
+            cancelled_at=row.cancelled_at,
+            wait_s=row.wait_s,
+            reminders=row.reminders,
+            next_levels=row.next_levels,
+        )
+        for row in escalation_rollups(events, working=cal.working)
+    ]
+    return figures, escalations
+
+
+def _ev(row: dict[str, Any]) -> Ev:
+    return Ev(row["kind"], row["at"], row["actor_kind"], row["actor_id"], row["data"] or {})
+
+
+def _opening_texts(ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+    return {
+        pk: (subject, body)
+        for pk, subject, body in Message.objects.filter(pk__in=list(ids)).values_list(
+            "pk", "subject", "body_text"
+        )
+    }
+
+
+def _save(figures: list[TicketFigures], escalations: list[EscalationFigures]) -> None:
+    """Upserts: running the same rollup twice leaves the same rows."""
+    TicketFigures.objects.bulk_create(
+        figures, update_conflicts=True, unique_fields=["ticket"], update_fields=TICKET_FIELDS
+    )
+    if escalations:
+        EscalationFigures.objects.bulk_create(
+            escalations,
+            update_conflicts=True,
+            unique_fields=["escalation_id"],
+            update_fields=ESCALATION_FIELDS,
+        )
+
+
+def ticket_figures_refresh(*, ticket: Ticket, now: datetime | None = None) -> TicketFigures:
+    """Recompute one ticket's rollups from its whole history (the consumer's work)."""
+    events = [
+        _ev(row)
+        for row in TicketEvent.objects.filter(ticket_id=ticket.pk)
+        .order_by("id")
+        .values(*EVENT_FIELDS)
+    ]
+    tz_day = (now or timezone.now()).date()
+    first = min([ticket.created_at, *(e.at for e in events)]).date()
+    last = max([tz_day, *(e.at.date() for e in events)])
+    cal = team_calendar(ticket.team, first, last)
+    opened = next((e for e in events if e.kind == "opened"), None)
+    message = opened.data.get("message") if opened else None
+    figures, escalations = _figures(
+        ticket, events, cal, _opening_texts([message]) if message else {}
+    )
+    with transaction.atomic():
+        _save([figures], escalations)
+    return figures
+
+
+def _chunks(items: Iterable[int], size: int) -> Iterator[list[int]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def figures_rebuild(
+    *, team: Team, ticket_ids: Iterable[int] | None = None, chunk: int = 2000
+) -> int:
+    """Recompute the rollups of the team's tickets (or of ``ticket_ids``) from the event log,
+    ``chunk`` tickets to a transaction; deliveries to the reports consumer that this read
+    covers are marked done. Returns how many tickets were rebuilt."""
+    tickets = Ticket.objects.filter(team=team)
+    if ticket_ids is not None:
+        tickets = tickets.filter(pk__in=list(ticket_ids))
+    ids = list(tickets.order_by("pk").values_list("pk", flat=True))
+    if not ids:
+        return 0
+    span = TicketEvent.objects.filter(team=team).aggregate(last=Max("id"), first=Min("at"))
+    seen = span["last"] or 0
+    first_ticket = tickets.aggregate(first=Min("created_at"))["first"]
+    first = min(d for d in (span["first"], first_ticket) if d is not None)
+    cal = team_calendar(team, first.date(), timezone.now().date() + timedelta(days=1))
+    done = 0
+    for part in _chunks(ids, chunk):
+        rows = Ticket.objects.filter(pk__in=part).only(
+            "pk", "team_id", "requester_id", "created_at", "category"
+        )
+        by_ticket = {t.pk: t for t in rows}
+        events = (
+            TicketEvent.objects.filter(ticket_id__in=part, id__lte=seen)
+            .order_by("ticket_id", "id")
+            .values(*EVENT_FIELDS)
+        )
+        grouped = {
+            pk: [_ev(r) for r in group] for pk, group in groupby(events, lambda r: r["ticket_id"])
+        }
+        openings = [
+            int(e.data["message"])
+            for evs in grouped.values()
+            for e in evs
+            if e.kind == "opened" and e.data.get("message")
+        ]
+        texts = _opening_texts(openings)
+        figures, escalations = [], []
+        for pk in part:
+            one, escs = _figures(by_ticket[pk], grouped.get(pk, []), cal, texts)
+            figures.append(one)
+            escalations.extend(escs)
+        with transaction.atomic():
+            _save(figures, escalations)
+            EventDelivery.objects.filter(
+                consumer=CONSUMER,
+                state=DeliveryState.PENDING,
+                ticket_pk__in=part,
+                event_id__lte=seen,
+            ).update(state=DeliveryState.DONE, done_at=timezone.now())
+        done += len(part)
+    return done
