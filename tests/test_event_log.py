@@ -45,13 +45,6 @@ def escalation_consumers_only(monkeypatch):
     monkeypatch.setattr(event_log, "CONSUMERS", kept)
 
 
-@pytest.fixture(autouse=True)
-def without_reports(monkeypatch):
-    """These tests count the deliveries of the desk's reacting consumers; the reports'
-    rollups (which follow every event) are tested in test_reports."""
-    monkeypatch.delitem(event_log.CONSUMERS, "reports", raising=False)
-
-
 @pytest.fixture
 def team():
     team = shift_team({"anna": Role.SHIFTER, "elena": Role.COORDINATOR})
