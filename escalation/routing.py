@@ -84,8 +84,8 @@ def _route_by(duty: OnDuty, ticket: Ticket, *, take: bool, reason: str = "routin
 
 
 def ticket_route(*, ticket: Ticket, at: datetime | None = None) -> Route:
-    """Assign the ticket by the shift calendar at ``at`` (default now). Six queries, one of
-    them recording the assignment."""
+    """Assign the ticket by the shift calendar at ``at`` (default now). Seven queries, two of
+    them recording the assignment (its event and the event's deliveries)."""
     if ticket.assignee_id is not None:
         return Route(ticket, ticket.assignee, OnDuty(None))
     return _route_by(on_duty(ticket.team, at or timezone.now()), ticket, take=False)
@@ -95,7 +95,7 @@ def ticket_reroute(*, ticket: Ticket, at: datetime | None = None, reason: str = 
     """Route a ticket that needs a shifter at ``at`` (default now): its owner keeps it if
     booked first level on the slot covering ``at``; else the on-duty shifter takes it, or,
     with nobody on shift, it waits flagged after-hours for the next shift (with its owner,
-    if it has one). At most six queries."""
+    if it has one). At most seven queries."""
     duty = on_duty(ticket.team, at or timezone.now())
     on_shift = {b.person_id for b in duty.first_level}
     if ticket.assignee_id is not None and ticket.assignee_id in on_shift:

@@ -32,6 +32,7 @@ def test_pip_installs_only_the_product_packages():
         "shifts*",
         "escalation*",
         "grid*",
+        "reports*",
     ]
 
 
