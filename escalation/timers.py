@@ -15,9 +15,11 @@ next sweep runs the step. Nothing lives in Redis but the "sweep now" tick.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -32,9 +34,10 @@ from escalation.models import Escalation, Timer, TimerKind, TimerRun, TimerState
 from shifts.models import Closure, Zone
 from shifts.rota import slots_in
 from shifts.selectors import zone_hours
+from tickets.caching import memo_scope
 from tickets.models import OPEN_STATUSES, EventKind, Team, Ticket
 from tickets.services import ticket_set_due
-from tickets.services.events import event_record
+from tickets.services.events import event_record, events_buffered, events_mark
 
 log = logging.getLogger(__name__)
 HOUR = timedelta(hours=1)
@@ -137,33 +140,73 @@ def _cancel(
     )
 
 
+_DEFERRED: ContextVar[dict[int, Ticket] | None] = ContextVar("due_deferred", default=None)
+
+
+@contextlib.contextmanager
+def due_refresh_deferred() -> Iterator[None]:
+    """Within the block, tickets whose due time needs a look are noted and looked at
+    together when it ends: one query for a sweep's chunk instead of one a step."""
+    noted: dict[int, Ticket] = {}
+    token = _DEFERRED.set(noted)
+    try:
+        yield
+    finally:
+        _DEFERRED.reset(token)
+    _due_refresh_many(list(noted.values()))
+
+
 def due_refresh(ticket: Ticket) -> None:
     """Keep the ticket's due time (``Ticket.due_at``, the queue's "Due" column; past it the
     ticket is overdue): the earliest of its first answer's target, while it is unanswered
     (the timer armed, or fired and still unanswered), and each waiting escalation's next
     level point (``next_level_percent`` of the group's target). Waiting on the user has no
-    due time: the desk's own reminders resolve such a ticket. One or two queries, and an
-    UPDATE when it changed."""
-    if ticket.status not in OPEN_STATUSES:
-        ticket_set_due(ticket=ticket, due_at=None)
+    due time: the desk's own reminders resolve such a ticket. One query, and an UPDATE when
+    it changed; within ``due_refresh_deferred``, later and together with the others."""
+    noted = _DEFERRED.get()
+    if noted is not None:
+        noted[ticket.pk] = ticket
         return
-    timers = Timer.objects.filter(ticket=ticket).filter(
+    _due_refresh_many([ticket])
+
+
+def _due_refresh_many(tickets: list[Ticket]) -> None:
+    if not tickets:
+        return
+    # What the database holds now (a step that rolled back may have left the objects
+    # changed): one query.
+    fresh = Ticket.objects.in_bulk([t.pk for t in tickets])
+    for ticket in tickets:
+        row = fresh.get(ticket.pk)
+        if row is not None:
+            ticket.status, ticket.first_response_at = row.status, row.first_response_at
+            ticket.due_at = row.due_at
+    tickets = [t for t in tickets if t.pk in fresh]
+    open_ones = {t.pk: t for t in tickets if t.status in OPEN_STATUSES}
+    for ticket in tickets:
+        if ticket.pk not in open_ones:
+            ticket_set_due(ticket=ticket, due_at=None)
+    timers = Timer.objects.filter(ticket_id__in=list(open_ones)).filter(
         Q(state=TimerState.ARMED, kind=TimerKind.EXPERT_RESPONSE)
         | Q(state__in=[TimerState.ARMED, TimerState.DONE], kind=TimerKind.FIRST_RESPONSE)
     )
-    dues = []
-    for timer in timers.select_related("escalation"):
+    dues: dict[int, list[datetime]] = {pk: [] for pk in open_ones}
+    for timer in timers.select_related("escalation") if open_ones else ():
+        ticket = open_ones[timer.ticket_id]
         if timer.kind == TimerKind.FIRST_RESPONSE:
             if ticket.first_response_at is None:
-                dues.append(timer.due_at)
+                dues[ticket.pk].append(timer.due_at)
             continue
         esc = timer.escalation
         if esc is None or timer.step >= 1 or esc.remind_percent >= esc.next_level_percent:
-            dues.append(timer.due_at)  # the timer's next step is the next level
+            dues[ticket.pk].append(timer.due_at)  # the timer's next step is the next level
         else:
             hours = esc.target_hours * esc.next_level_percent / 100
-            dues.append(max(timer.due_at, after_working(ticket.team, timer.started_at, hours)))
-    ticket_set_due(ticket=ticket, due_at=min(dues, default=None))
+            dues[ticket.pk].append(
+                max(timer.due_at, after_working(ticket.team, timer.started_at, hours))
+            )
+    for pk, ticket in open_ones.items():
+        ticket_set_due(ticket=ticket, due_at=min(dues[pk], default=None))
 
 
 # --- the sweep ------------------------------------------------------------------------------
@@ -209,8 +252,8 @@ def timer_sweep(
 ) -> int:
     """Run every due step; returns how many steps this sweeper ran or ended.
 
-    Steps run TIMER_STEP_CHUNK to a transaction, each in a savepoint of its own (one commit,
-    one fsync, for the chunk; a failing step rolls back alone). With the real clock the sweep
+    Steps run TIMER_STEP_CHUNK to a transaction (one commit, one fsync, one claim for the
+    chunk; a failing step rolls back alone: see ``_chunk_run``). With the real clock the sweep
     looks again once a batch is done and goes on while there is work and budget
     (``budget_s``, default four sweep intervals): a backlog is worked off at once instead of
     waiting for the next tick, and beat's ticks that arrive meanwhile expire harmlessly."""
@@ -224,17 +267,46 @@ def timer_sweep(
         due = timers_due(at, limit or settings.TIMER_SWEEP_BATCH)
         progress = 0
         for start in range(0, len(due), settings.TIMER_STEP_CHUNK):
-            with transaction.atomic():
-                for pk, version in due[start : start + settings.TIMER_STEP_CHUNK]:
-                    try:
-                        progress += timer_step(pk, version, at)
-                    except Exception:
-                        # One broken timer must not hold up the others; it stays armed and
-                        # due, so it is tried again on the next sweep (and logged each time).
-                        log.exception("timer %s failed", pk)
+            progress += _chunk_run(dict(due[start : start + settings.TIMER_STEP_CHUNK]), at)
         ran += progress
         if fixed or not progress or time.monotonic() - started > budget:
             return ran
+
+
+@contextlib.contextmanager
+def _chunk_scope() -> Iterator[None]:
+    """One transaction for a chunk of steps; the shift calendar and team settings read
+    once; the steps' events and due times written together at its end."""
+    with transaction.atomic(), memo_scope(), events_buffered(), due_refresh_deferred():
+        yield
+
+
+def _chunk_run(versions: dict[int, int], now: datetime) -> int:
+    """Run a chunk of due steps (``versions``: pk -> the version read). The quick way first:
+    all steps in one transaction without a savepoint each. If any step fails, that
+    transaction rolls back whole (no write, no mail) and the chunk runs again the careful
+    way, each step in a savepoint of its own, so that the broken one fails alone."""
+    ran, current = 0, None
+    try:
+        with _chunk_scope():
+            for timer in _claim(versions, now):
+                current = timer.pk
+                ran += _step(timer, versions[timer.pk], now)
+        return ran
+    except Exception:
+        log.warning("timer %s failed; running the chunk's steps one by one", current, exc_info=True)
+    ran = 0
+    with _chunk_scope():
+        for timer in _claim(versions, now):
+            forget = events_mark()
+            try:
+                ran += _step_in_savepoint(timer, versions[timer.pk], now)
+            except Exception:
+                # One broken timer must not hold up the others; it stays armed and due,
+                # so it is tried again on the next sweep (and logged each time).
+                forget()
+                log.exception("timer %s failed", timer.pk)
+    return ran
 
 
 def timer_step(pk: int, version: int, now: datetime | None = None) -> bool:
@@ -247,26 +319,40 @@ def timer_step(pk: int, version: int, now: datetime | None = None) -> bool:
     its TimerRun (unique per timer and step: the database refuses a second run) and its
     mail are one transaction (a savepoint when the sweep runs steps in chunks)."""
     now = now or timezone.now()
-    try:
-        with transaction.atomic():
-            return _step(pk, version, now)
-    except IntegrityError:
-        # The step has run before (a replayed claim): its writes and its mail are undone.
-        log.error("timer %s: step already ran; not again", pk)
-        return False
+    with transaction.atomic():
+        timers = _claim({pk: version}, now)
+        return bool(timers) and _step_in_savepoint(timers[0], version, now)
 
 
-def _step(pk: int, version: int, now: datetime) -> bool:
-    timer = (
+def _claim(versions: dict[int, int], now: datetime) -> list[Timer]:
+    """Lock the timers still armed, due and at the version they were read at (``versions``:
+    pk -> version); another sweeper's rows are skipped, not waited for. One query."""
+    claimable = Q()
+    for pk, version in versions.items():
+        claimable |= Q(pk=pk, version=version)
+    return list(
         Timer.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related(
             "ticket__team", "ticket__requester", "ticket__assignee", "escalation__group"
         )
-        .filter(pk=pk, version=version, state=TimerState.ARMED, due_at__lte=now)
-        .first()
+        .filter(claimable, state=TimerState.ARMED, due_at__lte=now)
+        .order_by("due_at")
     )
-    if timer is None:
+
+
+def _step_in_savepoint(timer: Timer, version: int, now: datetime) -> bool:
+    forget = events_mark()
+    try:
+        with transaction.atomic():
+            return _step(timer, version, now)
+    except IntegrityError:
+        # The step has run before (a replayed claim): its writes and its mail are undone.
+        forget()
+        log.error("timer %s: step already ran; not again", timer.pk)
         return False
+
+
+def _step(timer: Timer, version: int, now: datetime) -> bool:
     timer.version = version + 1
     outcome = STEPS[timer.kind](timer, now)
     if outcome.postpone_to is not None:

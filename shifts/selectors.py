@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 
 from shifts.models import Booking, Closure, ShiftRole, Zone
 from shifts.rota import Slot, ZoneHours, covering_slot, is_closed, next_slot, slot_on, slots_in
+from tickets.caching import scoped
 from tickets.models import Membership, Role, Team
 
 
@@ -52,7 +53,12 @@ def _calendar(team: Team, around: datetime) -> tuple[list[Zone], list[tuple]]:
 
 def on_duty(team: Team, at: datetime) -> OnDuty:
     """The covering slot at ``at`` and who is booked on it. Three queries, whatever the size
-    of the calendar: zones, closures, the slot's bookings."""
+    of the calendar: zones, closures, the slot's bookings; none again for the same team and
+    instant within a ``tickets.caching.memo_scope`` (a timer sweep)."""
+    return scoped(("on_duty", team.pk, at), lambda: _on_duty(team, at))
+
+
+def _on_duty(team: Team, at: datetime) -> OnDuty:
     zones, closures = _calendar(team, at)
     slot = covering_slot([zone_hours(z) for z in zones], at, ZoneInfo(team.time_zone), closures)
     if slot is None:

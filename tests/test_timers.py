@@ -255,3 +255,31 @@ def test_the_sweep_finds_due_timers_in_one_query(desk, django_assert_num_queries
     )
     with django_assert_num_queries(1):
         assert timers_due(geneva(2026, 11, 19), 500) == []
+
+
+def test_a_broken_step_fails_alone_leaving_no_write_no_mail_and_no_event(desk, monkeypatch):
+    from escalation import timers
+    from tickets.models import TicketEvent
+
+    broken, fine = (open_ticket(desk, geneva(2026, 11, 18, 9, n)) for n in (0, 1))
+    for ticket in (broken, fine):
+        first_response_arm(ticket=ticket)
+    real = timers.STEPS[TimerKind.FIRST_RESPONSE]
+
+    def step(timer, now):
+        outcome = real(timer, now)  # writes and mail of its own first, then it breaks
+        if timer.ticket_id == broken.pk:
+            raise RuntimeError("a bug in the step")
+        return outcome
+
+    monkeypatch.setitem(timers.STEPS, TimerKind.FIRST_RESPONSE, step)
+    assert sweep(geneva(2026, 11, 18, 12)) == 1
+    assert TimerRun.objects.filter(timer__ticket=fine).count() == 1
+    assert TimerRun.objects.filter(timer__ticket=broken).count() == 0
+    assert Timer.objects.get(ticket=broken).state == TimerState.ARMED  # tried again later
+    assert sent(OutboundKind.NOTIFICATION, ticket=fine).count() == 1
+    assert not sent(ticket=broken).exclude(kind=OutboundKind.ACKNOWLEDGEMENT).exists()
+    fired = TicketEvent.objects.filter(kind="timer_fired")
+    assert list(fired.values_list("ticket_id", flat=True)) == [fine.pk]
+    broken.refresh_from_db()
+    assert broken.overdue_since is None

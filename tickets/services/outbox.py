@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from tickets.caching import scoped
 from tickets.models import Mailbox, OutboundMail, OutboundState, Team, Ticket
 from tickets.models.mail import OutboundKind
 
@@ -29,7 +30,12 @@ MAX_BACKOFF = timedelta(hours=1)
 
 
 def team_sending_address(team: Team) -> str:
-    """The desk's own address for a team: the first address of its first active mailbox."""
+    """The desk's own address for a team: the first address of its first active mailbox
+    (read once within a ``tickets.caching.memo_scope``)."""
+    return scoped(("sending_address", team.pk), lambda: _sending_address(team))
+
+
+def _sending_address(team: Team) -> str:
     mailbox = (
         Mailbox.objects.filter(team=team, active=True).order_by("pk").only("addresses").first()
     )
