@@ -213,6 +213,10 @@ GRID_MONITOR_URLS = {
     "queue": env_str("MONITOR_QUEUE_URL", "https://bigpanda.cern.ch/site/{name}/"),
     "site": env_str("MONITOR_SITE_URL", "https://atlas-cric.cern.ch/core/rse/detail/{name}/"),
 }
+# A ticket page shows the thread's first message and the latest THREAD_LATEST_MESSAGES; "show
+# older" loads the others THREAD_OLDER_PAGE at a time.
+THREAD_LATEST_MESSAGES = env_int("THREAD_LATEST_MESSAGES", 50, minimum=1)
+THREAD_OLDER_PAGE = env_int("THREAD_OLDER_PAGE", 100, minimum=1)
 # The queue page refreshes itself this often while it is open and nobody is using it.
 QUEUE_REFRESH_SECONDS = env_int("QUEUE_REFRESH_SECONDS", 60, minimum=1)
 # JIRA projects whose keys (ATLASPANDA-426) are recognised in mail.
