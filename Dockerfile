@@ -13,6 +13,7 @@ COPY tickets ./tickets
 COPY shifts ./shifts
 COPY escalation ./escalation
 COPY accounts ./accounts
+COPY retention ./retention
 RUN pip install --no-cache-dir .
 COPY manage.py ./
 COPY templates ./templates

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "reports",
     "social_django",
     "accounts",
+    "retention",
 ]
 
 MIDDLEWARE = [
@@ -369,6 +370,7 @@ AUDIT_CONFIG_MODELS = (
     "escalation.ExpertGroup",
     "shifts.Zone",
     "accounts.MappingRule",
+    "retention.RetentionPolicy",
 )
 AUDIT_ADMIN_PATH = "/admin/"
 
@@ -567,4 +569,13 @@ CELERY_BEAT_SCHEDULE["grid-directory"] = {
     "task": "grid.tasks.grid_directory_task",
     "schedule": float(GRID_DOWNTIME_INTERVAL_S),
     "options": {"expires": float(GRID_DOWNTIME_INTERVAL_S)},
+}
+
+# --- data retention (retention/): the nightly run of the teams' policies, and its beat entry --
+# Kept apart from the schedule above. Each run, and each dry run, is in the audit trail.
+RETENTION_INTERVAL_S = env_int("RETENTION_INTERVAL_S", 86_400, minimum=60)
+CELERY_BEAT_SCHEDULE["retention"] = {
+    "task": "retention.tasks.retention_task",
+    "schedule": float(RETENTION_INTERVAL_S),
+    "options": {"expires": float(RETENTION_INTERVAL_S)},
 }

@@ -11,7 +11,16 @@ from pathlib import Path
 from tests.procs import child_env
 
 ROOT = Path(__file__).resolve().parent.parent
-PRODUCT = {"dast", "tickets", "shifts", "escalation", "accounts", "templates", "static"}
+PRODUCT = {
+    "dast",
+    "tickets",
+    "shifts",
+    "escalation",
+    "accounts",
+    "retention",
+    "templates",
+    "static",
+}
 
 
 def test_the_dockerfile_copies_the_product_and_no_tools():
@@ -34,6 +43,7 @@ def test_pip_installs_only_the_product_packages():
         "grid*",
         "reports*",
         "accounts*",
+        "retention*",
     ]
 
 
