@@ -12,6 +12,8 @@ COPY dast ./dast
 COPY tickets ./tickets
 COPY shifts ./shifts
 COPY escalation ./escalation
+COPY accounts ./accounts
+COPY retention ./retention
 RUN pip install --no-cache-dir .
 COPY manage.py ./
 COPY templates ./templates

@@ -17,6 +17,9 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpResponse
 from django.utils import timezone
 
+from accounts.audit import audit_record
+from accounts.models import AuditKind
+from accounts.views import sso_providers
 from tickets import ratelimit
 from tickets.http import client_ip, client_network
 
@@ -59,6 +62,12 @@ class ThrottledLogin:
             (ratelimit.blocked(hit, now=now) or 0.0 for hit in (account, address)), default=0.0
         )
         if until:
+            audit_record(
+                kind=AuditKind.LOCKOUT,
+                subject=username[:150],
+                request=self.request,
+                data={"until": datetime.fromtimestamp(until, UTC).isoformat()},
+            )
             raise forms.ValidationError(lockout_message(until, now), code="locked")
         try:
             cleaned: dict[str, Any] = super().clean()  # type: ignore[misc]
@@ -82,6 +91,9 @@ class LoginView(auth_views.LoginView):
     """Django's sign-in page, with LoginForm; a lockout answers 429."""
 
     form_class = LoginForm
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {**super().get_context_data(**kwargs), "sso_providers": sso_providers(self.request)}
 
     def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_invalid(form)

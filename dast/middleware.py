@@ -64,12 +64,14 @@ class ContentSecurityPolicyMiddleware:
     attachment downloads set stricter ones of their own). Scripts and styles come only from
     this site; the few inline scripts left carry the request's nonce
     (``{{ request.csp_nonce }}``); no eval, so htmx's trigger filters and hx-on are out.
-    Images: this site and data: only, so a mail shown on a page cannot call home."""
+    Images: this site and data: only, so a mail shown on a page cannot call home. A page
+    whose forms lead elsewhere (the sign-in page's single sign-on buttons, redirected to the
+    provider) names those origins in ``request.csp_form_action``."""
 
     POLICY = (
         "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; "
         "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        "form-action 'self'{form_action}; frame-ancestors 'none'; base-uri 'none'"
     )
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -80,5 +82,8 @@ class ContentSecurityPolicyMiddleware:
         request.csp_nonce = nonce  # type: ignore[attr-defined]
         response = self.get_response(request)
         if "Content-Security-Policy" not in response.headers:
-            response.headers["Content-Security-Policy"] = self.POLICY.format(nonce=nonce)
+            extra = "".join(f" {origin}" for origin in getattr(request, "csp_form_action", ()))
+            response.headers["Content-Security-Policy"] = self.POLICY.format(
+                nonce=nonce, form_action=extra
+            )
         return response

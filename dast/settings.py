@@ -44,6 +44,9 @@ INSTALLED_APPS = [
     "escalation",
     "grid",
     "reports",
+    "social_django",
+    "accounts",
+    "retention",
 ]
 
 MIDDLEWARE = [
@@ -55,6 +58,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "dast.middleware.ViewerTimeZoneMiddleware",
@@ -210,6 +214,10 @@ GRID_MONITOR_URLS = {
     "queue": env_str("MONITOR_QUEUE_URL", "https://bigpanda.cern.ch/site/{name}/"),
     "site": env_str("MONITOR_SITE_URL", "https://atlas-cric.cern.ch/core/rse/detail/{name}/"),
 }
+# A ticket page shows the thread's first message and the latest THREAD_LATEST_MESSAGES; "show
+# older" loads the others THREAD_OLDER_PAGE at a time.
+THREAD_LATEST_MESSAGES = env_int("THREAD_LATEST_MESSAGES", 50, minimum=1)
+THREAD_OLDER_PAGE = env_int("THREAD_OLDER_PAGE", 100, minimum=1)
 # The queue page refreshes itself this often while it is open and nobody is using it.
 QUEUE_REFRESH_SECONDS = env_int("QUEUE_REFRESH_SECONDS", 60, minimum=1)
 # JIRA projects whose keys (ATLASPANDA-426) are recognised in mail.
@@ -312,6 +320,59 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "ticket-list"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- single sign-on (OpenID Connect, accounts/; python-social-auth) -------------------------
+# SSO_PROVIDERS names the providers offered on the sign-in page (cern, egi); each needs its
+# client id and secret (registered with the provider, redirect URI
+# <SITE_URL>/sso/complete/<name>/) and may move its issuer (SSO_<NAME>_ENDPOINT, the URL
+# under which /.well-known/openid-configuration is found). Password sign-in stays.
+SSO_TITLES = {"cern": "CERN", "egi": "EGI Check-in"}
+SSO_PROVIDERS = env_list("SSO_PROVIDERS", "")
+for _name in SSO_PROVIDERS:
+    if _name not in SSO_TITLES:
+        raise SettingError(f"SSO_PROVIDERS: {_name!r} is not one of {', '.join(SSO_TITLES)}")
+SOCIAL_AUTH_CERN_OIDC_ENDPOINT = env_str(
+    "SSO_CERN_ENDPOINT", "https://auth.cern.ch/auth/realms/cern"
+).rstrip("/")
+SOCIAL_AUTH_CERN_KEY = env_str("SSO_CERN_CLIENT_ID", None if "cern" in SSO_PROVIDERS else "")
+SOCIAL_AUTH_CERN_SECRET = env_str("SSO_CERN_CLIENT_SECRET", None if "cern" in SSO_PROVIDERS else "")
+SOCIAL_AUTH_EGI_OIDC_ENDPOINT = env_str(
+    "SSO_EGI_ENDPOINT", "https://aai.egi.eu/auth/realms/egi"
+).rstrip("/")
+SOCIAL_AUTH_EGI_KEY = env_str("SSO_EGI_CLIENT_ID", None if "egi" in SSO_PROVIDERS else "")
+SOCIAL_AUTH_EGI_SECRET = env_str("SSO_EGI_CLIENT_SECRET", None if "egi" in SSO_PROVIDERS else "")
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.CernOpenIdConnect",
+    "accounts.backends.EgiCheckinBackend",
+]
+SOCIAL_AUTH_URL_NAMESPACE = "social"
+SOCIAL_AUTH_JSONFIELD_ENABLED = True
+SOCIAL_AUTH_LOGIN_REDIRECT_URL = "/tickets/"
+# Accounts are matched by the provider's subject only, never by e-mail address (an address
+# another provider vouches for is no proof). The last step applies the mapping rules.
+SOCIAL_AUTH_PIPELINE = (
+    "social_core.pipeline.social_auth.social_details",
+    "social_core.pipeline.social_auth.social_uid",
+    "social_core.pipeline.social_auth.auth_allowed",
+    "social_core.pipeline.social_auth.social_user",
+    "social_core.pipeline.user.get_username",
+    "social_core.pipeline.user.create_user",
+    "social_core.pipeline.social_auth.associate_user",
+    "social_core.pipeline.social_auth.load_extra_data",
+    "social_core.pipeline.user.user_details",
+    "accounts.pipeline.apply_mapping_rules",
+)
+# Audit trail (accounts/): people's saves of these models are recorded; entries made under
+# this path say they came from the admin.
+AUDIT_CONFIG_MODELS = (
+    "tickets.Mailbox",
+    "escalation.ExpertGroup",
+    "shifts.Zone",
+    "accounts.MappingRule",
+    "retention.RetentionPolicy",
+)
+AUDIT_ADMIN_PATH = "/admin/"
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
@@ -508,4 +569,13 @@ CELERY_BEAT_SCHEDULE["grid-directory"] = {
     "task": "grid.tasks.grid_directory_task",
     "schedule": float(GRID_DOWNTIME_INTERVAL_S),
     "options": {"expires": float(GRID_DOWNTIME_INTERVAL_S)},
+}
+
+# --- data retention (retention/): the nightly run of the teams' policies, and its beat entry --
+# Kept apart from the schedule above. Each run, and each dry run, is in the audit trail.
+RETENTION_INTERVAL_S = env_int("RETENTION_INTERVAL_S", 86_400, minimum=60)
+CELERY_BEAT_SCHEDULE["retention"] = {
+    "task": "retention.tasks.retention_task",
+    "schedule": float(RETENTION_INTERVAL_S),
+    "options": {"expires": float(RETENTION_INTERVAL_S)},
 }

@@ -70,5 +70,5 @@ def sign_in(page, live_server, user, path: str = "/tickets/") -> None:  # type: 
     page.fill("#id_username", user.username)
     page.fill("#id_password", "pw")
     with page.expect_navigation():
-        page.click("button[type=submit]")
+        page.click("#password-login button[type=submit]")
     assert page.url == f"{live_server.url}{path}"

@@ -11,7 +11,16 @@ from pathlib import Path
 from tests.procs import child_env
 
 ROOT = Path(__file__).resolve().parent.parent
-PRODUCT = {"dast", "tickets", "shifts", "escalation", "templates", "static"}
+PRODUCT = {
+    "dast",
+    "tickets",
+    "shifts",
+    "escalation",
+    "accounts",
+    "retention",
+    "templates",
+    "static",
+}
 
 
 def test_the_dockerfile_copies_the_product_and_no_tools():
@@ -33,6 +42,8 @@ def test_pip_installs_only_the_product_packages():
         "escalation*",
         "grid*",
         "reports*",
+        "accounts*",
+        "retention*",
     ]
 
 

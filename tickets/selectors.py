@@ -9,13 +9,15 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import (
     Count,
     Exists,
+    IntegerField,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     prefetch_related_objects,
 )
-from django.db.models.functions import Lower
+from django.db.models.functions import Coalesce, Lower
 
 from tickets.access import desk_answer_known, desk_teams_q, may_see, visible_tickets_q
 from tickets.models import (
@@ -88,7 +90,12 @@ def queue_counts(user: AnyUser, views: dict[str, Q]) -> dict[str, int]:
 
 
 def ticket_get_for_user(
-    user: AnyUser, *, prefix: str, number: int, for_page: bool = False
+    user: AnyUser,
+    *,
+    prefix: str,
+    number: int,
+    for_page: bool = False,
+    latest: int | None = None,
 ) -> Ticket | None:
     """One ticket with its thread, or None when it does not exist or is not the user's to see.
 
@@ -98,7 +105,10 @@ def ticket_get_for_user(
     drafts waiting and links, so that the page asks for them only when it has some, and what
     the side panels asked for (tickets.panels).
     merged_into is left to load when set: joining it (and its team) doubles the time
-    PostgreSQL spends planning the query, for the few tickets merged away."""
+    PostgreSQL spends planning the query, for the few tickets merged away.
+    ``latest``: only the first message and the latest ``latest`` are loaded (a thread of ten
+    thousand stays fast; ``ticket.messages.all()`` is then those), and ``message_count`` is
+    annotated so that the page can say how many it left out (``thread_older`` pages them)."""
     tickets = Ticket.objects.filter(team__ticket_prefix=prefix.upper(), number=number)
     # Whom to ask about: a signed-in user who is not a superuser (who sees everything).
     viewer = user if isinstance(user, User) and not user.is_superuser else None
@@ -120,6 +130,8 @@ def ticket_get_for_user(
             ),
             **page_annotations(),
         )
+    if latest is not None:
+        tickets = tickets.annotate(message_count=_message_count())
     ticket = tickets.select_related("team", "requester", "assignee", "shadow").first()
     if ticket is None:
         return None
@@ -127,16 +139,66 @@ def ticket_get_for_user(
         desk_answer_known(viewer, ticket.team_id, ticket.viewer_works_desk)  # type: ignore[attr-defined]
     if not may_see(user, ticket):
         return None
-    prefetch_related_objects(
-        [ticket],
-        Prefetch(
-            "messages",
-            queryset=Message.objects.select_related("author").prefetch_related(
-                Prefetch("attachments", queryset=Attachment.objects.order_by("pk"))
-            ),
-        ),
-    )
+    messages = _thread_messages()
+    if latest is not None:
+        # Both ends by the (ticket, created_at) index: LIMITed subqueries, one query still.
+        of_ticket = Message.objects.filter(ticket_id=ticket.pk)
+        first = of_ticket.order_by("created_at", "pk").values("pk")[:1]
+        last = of_ticket.order_by("-created_at", "-pk").values("pk")[:latest]
+        messages = messages.filter(Q(pk__in=first) | Q(pk__in=last))
+    prefetch_related_objects([ticket], Prefetch("messages", queryset=messages))
     return ticket
+
+
+def _thread_messages() -> QuerySet[Message]:
+    return Message.objects.select_related("author").prefetch_related(
+        Prefetch("attachments", queryset=Attachment.objects.order_by("pk"))
+    )
+
+
+def _message_count() -> Coalesce:
+    return Coalesce(
+        Subquery(
+            Message.objects.filter(ticket=OuterRef("pk"))
+            .order_by()
+            .values("ticket")
+            .annotate(n=Count("pk"))
+            .values("n"),
+            output_field=IntegerField(),
+        ),
+        0,
+    )
+
+
+@dataclass(frozen=True)
+class OlderPage:
+    messages: list[Message]
+    remaining: int  # older still, after these (the first message not counted)
+
+
+def thread_older(ticket: Ticket, *, before: Message, size: int) -> OlderPage:
+    """The ``size`` messages just before ``before``, oldest first, leaving out the thread's
+    first message (the page always shows it), and how many older ones remain after them."""
+    of_ticket = Message.objects.filter(ticket_id=ticket.pk)
+    first_pk = of_ticket.order_by("created_at", "pk").values_list("pk", flat=True)[:1]
+    earlier = of_ticket.filter(
+        Q(created_at__lt=before.created_at) | Q(created_at=before.created_at, pk__lt=before.pk)
+    ).exclude(pk__in=first_pk)
+    page = list(
+        _thread_messages().filter(pk__in=earlier.order_by("-created_at", "-pk").values("pk")[:size])
+    )
+    remaining = 0
+    if page:
+        oldest = page[0]
+        remaining = (
+            earlier.filter(
+                Q(created_at__lt=oldest.created_at)
+                | Q(created_at=oldest.created_at, pk__lt=oldest.pk)
+            )
+            .order_by()
+            .count()
+        )
+    return OlderPage(page, remaining)
 
 
 def requester_by_email(email: str) -> Requester | None:

@@ -24,6 +24,11 @@ urlpatterns = [
     path("canned/new/", views_canned.canned_edit, name="canned-new"),
     path("canned/<int:pk>/", views_canned.canned_edit, name="canned-edit"),
     path("tickets/<ticketref:reference>/", views.ticket_detail, name="ticket-detail"),
+    path(
+        "tickets/<ticketref:reference>/older/",
+        views.ticket_thread_older,
+        name="ticket-thread-older",
+    ),
     path("tickets/<ticketref:reference>/history/", views.ticket_history, name="ticket-history"),
     path("tickets/<ticketref:reference>/reply/", views_actions.reply, name="ticket-reply"),
     path("tickets/<ticketref:reference>/note/", views_actions.note, name="ticket-note"),

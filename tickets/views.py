@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from tickets.access import may_act, may_do
 from tickets.forms import BulkAction, QueueFilter, drafts_pending, queue_views
 from tickets.history import history_lines
-from tickets.models import Category, LinkKind, Priority, Status, Ticket
+from tickets.models import Category, LinkKind, Message, Priority, Status, Ticket
 from tickets.panels import render_panels
 from tickets.search import ticket_search
 from tickets.selectors import (
@@ -22,6 +22,7 @@ from tickets.selectors import (
     desk_people_of,
     queue_counts,
     teams_for_desk_user,
+    thread_older,
     ticket_events,
     ticket_get_for_user,
     ticket_list_for_user,
@@ -172,12 +173,22 @@ def ticket_history(request: HttpRequest, reference: tuple[str, int]) -> HttpResp
 @login_required
 def ticket_detail(request: HttpRequest, reference: tuple[str, int]) -> HttpResponse:
     prefix, number = reference
-    ticket = ticket_get_for_user(request.user, prefix=prefix, number=number, for_page=True)
+    ticket = ticket_get_for_user(
+        request.user,
+        prefix=prefix,
+        number=number,
+        for_page=True,
+        latest=settings.THREAD_LATEST_MESSAGES,
+    )
     if ticket is None:
         # The same answer for "no such ticket" and "not yours": existence is not leaked.
         raise Http404("No such ticket")
     assert isinstance(request.user, User)
     ticket_seen(ticket=ticket, user=request.user)
+    shown = list(ticket.messages.all())
+    thread = thread_html(ticket, shown)
+    # A long thread: its first message, then "show older" for those left out, then the latest.
+    older = ticket.message_count - len(shown)  # type: ignore[attr-defined]
     return render(
         request,
         "tickets/ticket_detail.html",
@@ -185,7 +196,10 @@ def ticket_detail(request: HttpRequest, reference: tuple[str, int]) -> HttpRespo
             "ticket": ticket,
             "may_act": may_act(request.user, ticket.team_id),
             "extras": ticket_page_extras(ticket),
-            "thread": thread_html(ticket, list(ticket.messages.all())),
+            "thread": thread[:1] if older > 0 else thread,
+            "thread_latest": thread[1:] if older > 0 else [],
+            "older": older,
+            "older_before": shown[1].pk if older > 0 else None,
             "draft_body": request.session.get(f"draft-{ticket.pk}", ""),
             "statuses": Status.choices,
             "categories": Category.choices,
@@ -194,3 +208,28 @@ def ticket_detail(request: HttpRequest, reference: tuple[str, int]) -> HttpRespo
             "panels": render_panels(request, ticket),
         },
     )
+
+
+@login_required
+def ticket_thread_older(request: HttpRequest, reference: tuple[str, int]) -> HttpResponse:
+    """A page of the messages a long thread's page left out, older than ``before``: htmx
+    puts it in place of the "show older" link; without JavaScript the link opens it as a
+    page of its own, with a link to the page before it."""
+    prefix, number = reference
+    ticket = ticket_get_for_user(request.user, prefix=prefix, number=number, latest=0)
+    if ticket is None:
+        raise Http404("No such ticket")
+    try:
+        before = Message.objects.get(ticket=ticket, pk=int(request.GET.get("before", "")))
+    except (ValueError, Message.DoesNotExist):
+        raise Http404("No such message in this ticket") from None
+    page = thread_older(ticket, before=before, size=settings.THREAD_OLDER_PAGE)
+    context = {
+        "ticket": ticket,
+        "thread": thread_html(ticket, page.messages),
+        "older": page.remaining,
+        "older_before": page.messages[0].pk if page.messages else None,
+    }
+    htmx = getattr(request, "htmx", None)  # django_htmx's HtmxMiddleware sets it
+    template = "tickets/_thread_older.html" if htmx else "tickets/thread_older.html"
+    return render(request, template, context)
