@@ -14,6 +14,8 @@ COPY shifts ./shifts
 COPY escalation ./escalation
 COPY accounts ./accounts
 COPY retention ./retention
+COPY grid ./grid
+COPY reports ./reports
 RUN pip install --no-cache-dir .
 COPY manage.py ./
 COPY templates ./templates

@@ -11,40 +11,30 @@ from pathlib import Path
 from tests.procs import child_env
 
 ROOT = Path(__file__).resolve().parent.parent
-PRODUCT = {
-    "dast",
-    "tickets",
-    "shifts",
-    "escalation",
-    "accounts",
-    "retention",
-    "templates",
-    "static",
+CONFIG = tomllib.loads((ROOT / "pyproject.toml").read_text())
+# What pip installs: the product's packages (each app of the desk), never the tools.
+PACKAGES = {
+    name.rstrip("*") for name in CONFIG["tool"]["setuptools"]["packages"]["find"]["include"]
 }
 
 
-def test_the_dockerfile_copies_the_product_and_no_tools():
+def test_the_dockerfile_copies_every_product_package_and_no_tools():
     copied = set()
     for line in (ROOT / "Dockerfile").read_text().splitlines():
         if match := re.match(r"COPY\s+(.+)\s+\S+$", line.strip()):
             copied |= {Path(source).parts[0] for source in match.group(1).split()}
-    assert copied == PRODUCT | {"pyproject.toml", "README.md", "manage.py"}
+    assert copied == PACKAGES | {"templates", "static", "pyproject.toml", "README.md", "manage.py"}
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {"tools", "tests", "benchmarks"} <= set(ignored)
 
 
-def test_pip_installs_only_the_product_packages():
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    assert config["tool"]["setuptools"]["packages"]["find"]["include"] == [
-        "dast*",
-        "tickets*",
-        "shifts*",
-        "escalation*",
-        "grid*",
-        "reports*",
-        "accounts*",
-        "retention*",
-    ]
+def test_pip_installs_the_apps_and_not_the_tools():
+    from django.conf import settings
+
+    apps = {name.split(".")[0] for name in settings.INSTALLED_APPS}
+    assert "tools" not in PACKAGES
+    assert apps >= PACKAGES  # each installed package is an app of the desk
+    assert {p.name for p in ROOT.iterdir() if (p / "apps.py").exists()} <= PACKAGES
 
 
 def test_every_product_module_imports_without_the_tools():
