@@ -1,16 +1,21 @@
 """The reports page at DAST scale: one team-year of the imported 10-year archive (bench_queue's
 team; imported when run alone), with the rollups rebuilt from the event log the import wrote.
 Server time through Django's whole stack (the test client), queries per page, and the CSV of
-a year of tickets.
+a year of tickets. And the 2012 check: the page's mails per covered hour for 2012 against an
+independent count (the messages of 2012 over the covered hours of 2012 from the zones' shift
+hours), which must agree.
 """
 
 from __future__ import annotations
 
+import re
 import statistics
 import sys
 import time
 from collections import Counter
+from datetime import date, datetime, timedelta
 from datetime import time as clock
+from zoneinfo import ZoneInfo
 
 REQUESTS = 40
 
@@ -35,6 +40,54 @@ def _busiest_year(team) -> int:  # type: ignore[no-untyped-def]
         for at in TicketFigures.objects.filter(team=team).values_list("opened_at", flat=True)
     )
     return years.most_common(1)[0][0]
+
+
+def _cpu_check() -> float:
+    """Milliseconds this host takes for a fixed piece of pure Python (median of 5), as
+    bench_queue's: how busy the shared host was."""
+    timings = []
+    for _ in range(5):
+        started = time.perf_counter()
+        sum(i * i for i in range(1_000_000))
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
+
+
+def _independent_rate(team, year: int) -> tuple[int, float]:  # type: ignore[no-untyped-def]
+    """The year's mails (every message the archive holds, by its own date, team time) and
+    covered hours (each zone's shift on its weekdays, closed days left out), counted
+    without the event log, the rollups or the reports' calendar code."""
+    from shifts.models import Closure, Zone
+    from tickets.models import Message
+
+    tz = ZoneInfo(team.time_zone)
+    first, after = date(year, 1, 1), date(year + 1, 1, 1)
+    mails = Message.objects.filter(
+        team=team,
+        created_at__gte=datetime.combine(first, clock(), tzinfo=tz),
+        created_at__lt=datetime.combine(after, clock(), tzinfo=tz),
+    ).count()
+    closed = list(Closure.objects.filter(team=team).values_list("starts_on", "ends_on"))
+    hours = 0.0
+    for zone in Zone.objects.filter(team=team):
+        weekdays = {int(d) for d in zone.weekdays}
+        day = first
+        while day < after:
+            if day.isoweekday() in weekdays and not any(a <= day <= b for a, b in closed):
+                hours += zone.duration_minutes / 60
+            day += timedelta(days=1)
+    return mails, hours
+
+
+def _shown_rate(client, team, year: int) -> float:  # type: ignore[no-untyped-def]
+    """The mails per covered hour that /reports/ shows for the year (its headline)."""
+    page = client.get(f"/reports/?team={team.slug}&period=year&from={year}-01-01")
+    assert page.status_code == 200
+    found = re.search(
+        r"<dt>Mails per covered hour</dt><dd><strong>([0-9.]+)</strong>", page.content.decode()
+    )
+    assert found is not None, "no mails per covered hour on the page"
+    return float(found.group(1))
 
 
 def _timed(client, url: str, requests: int) -> tuple[float, float, int]:  # type: ignore[no-untyped-def]
@@ -87,9 +140,21 @@ def run(ctx) -> dict:  # type: ignore[no-untyped-def]
     client = Client()
     client.force_login(user)
     freeze_loaded_objects()
+    # The 2012 check: what the page shows against the independent count.
+    shown = _shown_rate(client, team, 2012)
+    mails, covered = _independent_rate(team, 2012)
+    independent = round(mails / covered, 2)
+    print(
+        f"bench_reports: 2012 mails per covered hour: page {shown}, independent {independent} "
+        f"({mails} messages / {covered:g} covered hours)",
+        file=sys.stderr,
+    )
+    assert abs(shown - independent) < 0.006, (shown, independent)
+    cpu_before = _cpu_check()
     page = f"/reports/?team={team.slug}&period=year&from={year}-01-01"
     p50, p95, queries = _timed(client, page, REQUESTS)
     csv_p50, _, _ = _timed(client, f"{page}&figure=tickets&format=csv", 10)
+    cpu_after = _cpu_check()
     body = client.get(page).content.decode()
     mark = 'id="volume_zones"'
     print(
@@ -97,7 +162,11 @@ def run(ctx) -> dict:  # type: ignore[no-untyped-def]
         f"CSV p50 {csv_p50:.1f} ms; volume_zones shown: {mark in body}",
         file=sys.stderr,
     )
+    rate = "mails/h"
     return {
+        "reports_2012_mails_per_covered_hour": {"value": shown, "unit": rate},
+        "reports_2012_mails_per_covered_hour_independent": {"value": independent, "unit": rate},
+        "reports_cpu_check_ms": {"value": round((cpu_before + cpu_after) / 2, 1), "unit": "ms"},
         "reports_p95_ms": {"value": round(p95, 2), "unit": "ms"},
         "reports_p50_ms": {"value": round(p50, 2), "unit": "ms"},
         "reports_queries": {"value": queries, "unit": "queries"},

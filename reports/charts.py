@@ -1,5 +1,5 @@
 """SVG chart geometry from a figure's table: where each bar or cell goes. Pure; the
-templates (templates/reports/_chart.html) draw it. The chart reads the table's own rows, so
+page draws it (reports.render.chart_svg). The chart reads the table's own rows, so
 it shows the same numbers as the table, the CSV and the API."""
 
 from __future__ import annotations

@@ -4,16 +4,15 @@ and merge rates, incidents per site and cloud; and the headline numbers. No quer
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 
-from reports.period import Period
-from reports.rollup import DONE
+from reports.aggregates import week_ends
+from reports.figures_time import volume_totals
 from reports.selectors import ReportData
 from reports.tables import Chart, Column, Table, hours, percentile, ratio
 from tickets.models import Category
@@ -21,11 +20,6 @@ from tickets.models import Category
 Link = Callable[..., str]
 AGES = (("under_1d", "< 1 day", 1), ("d1_7", "1\u20137 days", 7), ("d7_30", "7\u201330 days", 30))
 STATUSES = ("new", "open", "waiting_user", "waiting_expert")
-
-
-def _opened_in(data: ReportData, period: Period) -> list[dict[str, Any]]:
-    start, end = period.start(data.tz), period.end(data.tz)
-    return [t for t in data.tickets if start <= t["opened_at"] < end]
 
 
 def _timing_table(data: ReportData, link: Link, which: str) -> Table:
@@ -52,19 +46,14 @@ def _timing_table(data: ReportData, link: Link, which: str) -> Table:
         ],
         chart=Chart("bar", "value", ("p50_hours", "p90_hours"), f"{name} (covered hours)"),
     )
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for t in _opened_in(data, data.period):
-        if t["merged"]:
-            continue
-        groups["all", ""].append(t)
-        groups["zone", t["zone"] or "—"].append(t)
-        groups["category", t["category"]].append(t)
-        if t["shifter_id"]:
-            groups["shifter", str(t["shifter_id"])].append(t)
+    groups = [
+        (by, (value or "\u2014") if by == "zone" else value, timing)
+        for (when, f, by, value), timing in data.counts.timings.items()
+        if when == "now" and f == field and timing.tickets
+    ]
     labels = dict(Category.choices)
     order = {"all": 0, "zone": 1, "category": 2, "shifter": 3}
-    for (by, value), rows in sorted(groups.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])):
-        done = [t[field] for t in rows if t[field] is not None]
+    for by, value, timing in sorted(groups, key=lambda g: (order[g[0]], g[1])):
         shown = value or "all"
         if by == "category":
             shown = str(labels.get(value, value))
@@ -75,14 +64,14 @@ def _timing_table(data: ReportData, link: Link, which: str) -> Table:
             {
                 "by": by,
                 "value": shown,
-                "count": len(done),
-                "p50_hours": hours(percentile(done, 50)),
-                "p90_hours": hours(percentile(done, 90)),
-                "within_target_pct": ratio(sum(s <= target * 3600 for s in done), len(done)),
-                "pending": len(rows) - len(done),
+                "count": timing.count,
+                "p50_hours": hours(timing.p50),
+                "p90_hours": hours(timing.p90),
+                "within_target_pct": ratio(timing.within, timing.count),
+                "pending": timing.tickets - timing.count,
             }
         )
-        filters = {"zone": value} if by == "zone" and value != "—" else {}
+        filters = {"zone": value} if by == "zone" and value != "\u2014" else {}
         filters = {"category": value} if by == "category" else filters
         filters = {"assignee": value} if by == "shifter" else filters
         if by == "all" or filters:
@@ -181,33 +170,8 @@ def backlog(data: ReportData) -> Table:
         ],
         chart=Chart("bar", "week_end", ("under_1d", "d1_7", "d7_30", "d30_plus"), "Open tickets"),
     )
-    sunday = data.period.first + timedelta(days=(6 - data.period.first.weekday()))
-    ends = []
-    while sunday <= data.period.last:
-        ends.append(sunday)
-        sunday += timedelta(days=7)
-    counts: dict[date, Counter[str]] = {day: Counter() for day in ends}
-    instants = [datetime.combine(day + timedelta(days=1), time(), tzinfo=data.tz) for day in ends]
-    for t in data.tickets:
-        if t["merged"]:
-            continue
-        # Only the week ends between its opening and its final resolution can count it.
-        first = bisect_right(instants, t["opened_at"])
-        done = t["resolved_at"] if t["timeline"][-1][1] in DONE else None
-        last = bisect_right(instants, done) if done is not None else len(instants)
-        if first >= last:
-            continue
-        changes = [(datetime.fromisoformat(at), status) for at, status in t["timeline"]]
-        for n in range(first, last):
-            day, at = ends[n], instants[n]
-            status = next((s for when, s in reversed(changes) if when < at), None)
-            if status is None or status in DONE:
-                continue
-            age = (at - t["opened_at"]).days
-            bucket = next((key for key, _, limit in AGES if age < limit), "d30_plus")
-            counts[day].update(["total", status, bucket])
-    for day in ends:
-        c = counts[day]
+    for day in week_ends(data.period):
+        c = data.backlog.get(day, Counter())
         keys = ("total", *STATUSES, *(k for k, _, _ in AGES), "d30_plus")
         table.rows.append({"week_end": day.isoformat(), **{k: c[k] for k in keys}})
     return table
@@ -228,18 +192,16 @@ def rates(data: ReportData) -> Table:
         ],
         chart=Chart("bar", "period", ("reopen_rate_pct", "merge_rate_pct"), "Rate (%)"),
     )
-    for period in (data.period, data.previous):
-        opened = _opened_in(data, period)
-        reopened = sum(1 for t in opened if t["reopen_count"])
-        merged = sum(1 for t in opened if t["merged"])
+    for which, period in (("now", data.period), ("before", data.previous)):
+        opened, reopened, merged = data.counts.rates.get(which, (0, 0, 0))
         table.rows.append(
             {
                 "period": period.label,
-                "opened": len(opened),
+                "opened": opened,
                 "reopened": reopened,
-                "reopen_rate_pct": ratio(reopened, len(opened)),
+                "reopen_rate_pct": ratio(reopened, opened),
                 "merged": merged,
-                "merge_rate_pct": ratio(merged, len(opened)),
+                "merge_rate_pct": ratio(merged, opened),
             }
         )
     return table
@@ -264,7 +226,6 @@ def ticket_list(data: ReportData) -> Table:
             Column("merged", "Merged"),
         ],
     )
-    rows = sorted(_opened_in(data, data.period), key=lambda t: t["opened_at"])
     table.rows = [
         {
             "ticket": f"{prefix}-{t['ticket__number']}",
@@ -276,7 +237,7 @@ def ticket_list(data: ReportData) -> Table:
             "reopened": t["reopen_count"],
             "merged": "yes" if t["merged"] else "no",
         }
-        for t in rows
+        for t in data.ticket_rows
     ]
     return table
 
@@ -285,10 +246,7 @@ def incidents(data: ReportData) -> Table:
     """Tickets per site and cloud: those whose opening mail names the site, and those
     escalated to the site or cloud."""
     start, end = data.period.start(data.tz), data.period.end(data.tz)
-    naming: dict[str, set[int]] = defaultdict(set)
-    for t in _opened_in(data, data.period):
-        for site in t["sites"] or []:
-            naming[site].add(t["ticket_id"])
+    naming = data.sites
     escalated: dict[tuple[str, str, str], set[int]] = defaultdict(set)
     for r in data.escalations:
         if not start <= r["escalated_at"] < end or r["group_kind"] not in ("site", "cloud"):
@@ -312,7 +270,7 @@ def incidents(data: ReportData) -> Table:
         ],
         chart=Chart("bar", "name", ("escalated", "named"), "Tickets"),
     )
-    keys = set(escalated) | {(site, "named", "") for site in naming}
+    keys = set(escalated) | {(site, "named", "") for site in naming if naming[site]}
     merged: dict[str, dict[str, Any]] = {}
     for name, kind, cloud in keys:
         row = merged.setdefault(
@@ -321,27 +279,38 @@ def incidents(data: ReportData) -> Table:
         if kind != "named":
             row["kind"], row["cloud"] = kind, cloud or row["cloud"]
             row["escalated"] = len(escalated[name, kind, cloud])
-        row["named"] = len(naming.get(name, ()))
+        row["named"] = naming.get(name, 0)
     table.rows = sorted(merged.values(), key=lambda r: (-(r["escalated"] + r["named"]), r["name"]))[
         :40
     ]
     return table
 
 
-def headline(now: dict[str, Table], before: dict[str, Table]) -> list[dict[str, Any]]:
-    """The few numbers that head the page and the weekly mail, now and in the period before."""
+def headline(data: ReportData, now: dict[str, Table]) -> list[dict[str, Any]]:
+    """The few numbers that head the page and the weekly mail, now and in the period before
+    (``now``: the period's figures; the period before's numbers come from the same counts)."""
 
-    def pick(tables: dict[str, Table], key: str, column: str) -> Any:
-        table = tables.get(key)
+    def before(key: str, column: str) -> Any:
+        if key == "volume_zones":
+            mails, opened, rate, _ = volume_totals(data, "before")
+            return {"mails_in": mails, "tickets_opened": opened, "mails_per_covered_hour": rate}[
+                column
+            ]
+        if key == "backlog":
+            ends = week_ends(data.previous)
+            return data.backlog.get(ends[-1], Counter())["total"] if ends else None
+        timing = data.counts.timings.get(("before", f"{key}_s", "all", ""))
+        return hours(timing.p50) if timing is not None and timing.tickets else None
+
+    def pick(key: str, column: str) -> Any:
+        table = now.get(key)
         if table is None or not table.rows:
             return None
         if key == "volume_zones":
-            rows: list[dict[str, Any]] = table.rows
-            if column == "mails_per_covered_hour":
-                covered = sum(float(r["covered_hours"] or 0) for r in rows)
-                mails = sum(int(r["mails_in"]) for r in rows if r["zone"] != "none")
-                return round(mails / covered, 2) if covered else None
-            return sum(int(r[column] or 0) for r in rows)
+            mails, opened, rate, _ = volume_totals(data, "now")
+            return {"mails_in": mails, "tickets_opened": opened, "mails_per_covered_hour": rate}[
+                column
+            ]
         if key == "backlog":
             return table.rows[-1][column]
         return table.rows[0][column]  # the "all tickets" row
@@ -355,7 +324,7 @@ def headline(now: dict[str, Table], before: dict[str, Table]) -> list[dict[str, 
         ("Open at the last week's end", "backlog", "total", "tickets"),
     ]
     return [
-        {"label": label, "now": pick(now, key, col), "before": pick(before, key, col), "unit": unit}
+        {"label": label, "now": pick(key, col), "before": before(key, col), "unit": unit}
         for label, key, col, unit in wanted
         if key in now
     ]

@@ -6,20 +6,19 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 
-from reports.period import Period
+from reports.aggregates import OUTSIDE
 from reports.selectors import ReportData
 from reports.tables import Chart, Column, Table, ratio
 from shifts.models import ShiftRole
-from shifts.rota import Slot, is_closed, slot_on
+from shifts.rota import is_closed, slot_on
 from shifts.selectors import zone_hours
 from tickets.models.events import EventKind
 
-HOUR = timedelta(hours=1)
-OUTSIDE = "none"  # mail outside every zone's covered hours
+ALL = "all"  # volume_zones' row of every zone and every hour
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 Link = Callable[..., str]
 
@@ -28,63 +27,19 @@ def _monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def _zone_of_hour(slots: list[Slot]) -> dict[datetime, str]:
-    """Each covered hour (by its start, UTC) and its zone."""
-    out = {}
-    for slot in slots:
-        at = slot.starts_at
-        while at < slot.ends_at:
-            out[at] = slot.zone
-            at += HOUR
-    return out
-
-
-def _in(period: Period, day: date) -> bool:
-    return period.first <= day <= period.last
-
-
 def _zones(data: ReportData) -> list[str]:
     codes = [z.code for z in data.zones]
     return [data.filters.zone] if data.filters.zone in codes else codes
 
 
-def _mail(data: ReportData) -> list[tuple[date, int, str, str, int]]:
-    """(local day, local hour, zone, kind, count) of each counted mail hour."""
-    if "mail" not in data.memo:
-        data.memo["mail"] = _mail_hours(data)
-    return data.memo["mail"]
-
-
-def _mail_hours(data: ReportData) -> list[tuple[date, int, str, str, int]]:
-    zone_of = _zone_of_hour(data.cal.slots)
-    out = []
-    for hour, kind, n in data.mail_hours:
-        local = hour.astimezone(data.tz)
-        zone = zone_of.get(hour.astimezone(UTC), OUTSIDE)
-        out.append((local.date(), local.hour, zone, kind, n))
-    return out
-
-
-def _covered(data: ReportData, period: Period) -> defaultdict[tuple[date, str], float]:
-    """Covered hours per (week's Monday, zone) in the period."""
-    out: defaultdict[tuple[date, str], float] = defaultdict(float)
-    for slot in data.cal.slots:
-        if _in(period, slot.day):
-            out[_monday(slot.day), slot.zone] += (slot.ends_at - slot.starts_at) / HOUR
-    return out
-
-
 def volume_weeks(data: ReportData, link: Link) -> Table:
     period = data.period
-    mails: Counter[tuple[date, str, str]] = Counter()
-    for day, _, zone, kind, n in _mail(data):
-        if _in(period, day):
-            mails[_monday(day), zone, kind] += n
-    covered = _covered(data, period)
+    mails = data.mail.weeks
     table = Table(
         "volume",
         "Mail per week and per covered hour, by zone",
-        "Mail in (new tickets and replies) by the zone whose shift hours it arrived in; "
+        "Mail in (new tickets, replies, and answers posted on the list rather than through "
+        "the desk) by the zone whose shift hours it arrived in; "
         f"“{OUTSIDE}” is mail outside every zone's hours.",
         [
             Column("week", "Week of"),
@@ -100,16 +55,15 @@ def volume_weeks(data: ReportData, link: Link) -> Table:
     zones = [*_zones(data), *([] if data.filters.zone else [OUTSIDE])]
     while week <= period.last:
         for zone in zones:
-            got = (
-                mails[week, zone, EventKind.MESSAGE_RECEIVED] + mails[week, zone, EventKind.OPENED]
-            )
-            hours = round(covered[week, zone], 1)
+            opened = mails["now", week, zone, EventKind.OPENED]
+            got = mails["now", week, zone, EventKind.MESSAGE_RECEIVED] + opened
+            hours = round(float(data.covered["now", week, zone]), 1)
             table.rows.append(
                 {
                     "week": week.isoformat(),
                     "zone": zone,
                     "mails_in": got,
-                    "tickets_opened": mails[week, zone, EventKind.OPENED],
+                    "tickets_opened": opened,
                     "covered_hours": hours,
                     "mails_per_covered_hour": round(got / hours, 2) if hours else None,
                 }
@@ -123,21 +77,36 @@ def volume_weeks(data: ReportData, link: Link) -> Table:
     return table
 
 
+def volume_totals(data: ReportData, which: str) -> tuple[int, int, float | None, float]:
+    """Mails in, tickets opened and mails per covered hour of the period (``now``) or the one
+    before: volume_zones' "all" row (every mail, also those outside the zones' hours, over
+    the zones' covered hours), or the filtered zone's row."""
+    zones = [z.code for z in data.zones]
+    if data.filters.zone in zones:
+        zones = [data.filters.zone]
+    shown = {*zones, *([] if data.filters.zone else [OUTSIDE])}
+    mails = opened = 0
+    for (when, _, zone, kind), n in data.mail.weeks.items():
+        if when != which or zone not in shown:
+            continue
+        mails += n
+        opened += n if kind == EventKind.OPENED else 0
+    covered = round(sum(round(float(data.covered[which, zone]), 1) for zone in zones), 1)
+    return mails, opened, round(mails / covered, 2) if covered else None, covered
+
+
 def volume_zones(data: ReportData, link: Link) -> Table:
     """Totals per zone for the period, with the previous period's rate to compare."""
     sums: Counter[tuple[str, str, str]] = Counter()
-    for day, _, zone, kind, n in _mail(data):
-        which = "now" if _in(data.period, day) else "before"
+    for (which, _, zone, kind), n in data.mail.weeks.items():
         sums[which, zone, kind] += n
-    hours: defaultdict[tuple[str, str], float] = defaultdict(float)
-    for slot in data.cal.slots:
-        for which, period in (("now", data.period), ("before", data.previous)):
-            if _in(period, slot.day):
-                hours[which, slot.zone] += (slot.ends_at - slot.starts_at) / HOUR
+    hours = data.covered
     table = Table(
         "volume_zones",
         "Mails per covered hour by zone",
-        f"{data.period.label}, compared with {data.previous.label}.",
+        f"{data.period.label}, compared with {data.previous.label}. Each zone: the mail in "
+        f"its own shift hours over them; “{OUTSIDE}”: mail outside every zone's hours; "
+        f"“{ALL}”: every mail, whenever it came, over all the zones' covered hours.",
         [
             Column("zone", "Zone"),
             Column("mails_in", "Mails in", "mails"),
@@ -160,7 +129,8 @@ def volume_zones(data: ReportData, link: Link) -> Table:
                 sums[which, zone, EventKind.OPENED] + sums[which, zone, EventKind.MESSAGE_RECEIVED]
             )
 
-        now_h, before_h = round(hours["now", zone], 1), round(hours["before", zone], 1)
+        now_h = round(float(hours["now", zone]), 1)
+        before_h = round(float(hours["before", zone]), 1)
         table.rows.append(
             {
                 "zone": zone,
@@ -177,14 +147,31 @@ def volume_zones(data: ReportData, link: Link) -> Table:
             table.links[len(table.rows) - 1, "tickets_opened"] = link(
                 zone=zone, opened_from=data.period.first, opened_to=data.period.last
             )
+    if not data.filters.zone:
+        # Every mail, whenever it came (mail at night waits for the next covered hour), over
+        # the zones' covered hours: the load of a covered hour, as DAST's shift reports count.
+        now, before = volume_totals(data, "now"), volume_totals(data, "before")
+        table.rows.append(
+            {
+                "zone": ALL,
+                "mails_in": now[0],
+                "tickets_opened": now[1],
+                "covered_hours": now[3],
+                "mails_per_covered_hour": now[2],
+                "previous_mails_per_covered_hour": before[2],
+            }
+        )
+        table.links[len(table.rows) - 1, "tickets_opened"] = link(
+            opened_from=data.period.first, opened_to=data.period.last
+        )
     return table
 
 
 def busiest_hours(data: ReportData) -> Table:
     counts: Counter[tuple[int, int]] = Counter()
-    for day, hour, zone, _, n in _mail(data):
-        if _in(data.period, day) and (not data.filters.zone or zone == data.filters.zone):
-            counts[day.weekday(), hour] += n
+    for (which, weekday, hour, zone), n in data.mail.hours.items():
+        if which == "now" and (not data.filters.zone or zone == data.filters.zone):
+            counts[weekday, hour] += n
     hours = [f"h{h:02d}" for h in range(24)]
     table = Table(
         "busiest_hours",

@@ -3,7 +3,6 @@ the page, the CSV, the API and the weekly mail all call ``report_tables``."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -38,12 +37,12 @@ SECTIONS = {
     "first_response": ("tickets",),
     "resolution": ("tickets",),
     "escalations": ("escalations",),
-    "backlog": ("tickets",),
+    "backlog": ("backlog",),
     "rates": ("tickets",),
     "coverage": ("calendar",),
     "credits": ("calendar",),
-    "incidents": ("tickets", "escalations"),
-    "tickets": ("tickets",),
+    "incidents": ("backlog", "escalations"),
+    "tickets": ("ticket_rows",),
 }
 
 
@@ -95,10 +94,8 @@ def report_headline(
     """The headline numbers of the period and of the one before (from the same data;
     ``tables``: the period's figures when the caller has them already)."""
     keys = ("volume_zones", "first_response", "resolution", "backlog")
-    before = dataclasses.replace(data, period=data.previous)
     allowed = [k for k in keys if coordinator or FIGURES[k]]
     have = tables or {}
     return figures.headline(
-        {k: have[k] if k in have else figure_table(k, data, link, now) for k in allowed},
-        {k: figure_table(k, before, link, now) for k in allowed},
+        data, {k: have[k] if k in have else figure_table(k, data, link, now) for k in allowed}
     )

@@ -1,26 +1,37 @@
 """Reads for the reports: everything one page needs in a fixed handful of queries, whatever
-the period (zones, closures, the mail counts per hour, the rollups, the groups, the bookings).
+the period (zones, closures, the mail counts, the rollups' counts and percentiles, the
+backlog's tickets and the sites named, the groups, the escalations, the bookings). The sums
+are the database's (reports.aggregates), not Python's over every row.
 """
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
-from django.db.models import Count, Q
-from django.db.models.functions import Trunc
+from django.db.models import Q
 
 from escalation.models import ExpertGroup
+from reports.aggregates import (
+    MailCounts,
+    Scope,
+    TicketCounts,
+    backlog_and_sites,
+    covered_hours,
+    mail_counts,
+    ticket_counts,
+    week_ends,
+)
 from reports.calendars import TeamCalendar, team_calendar
 from reports.models import EscalationFigures, TicketFigures
 from reports.period import Period
 from shifts.models import Booking, Zone
 from tickets.models import Membership, Role, Team
-from tickets.models.events import EventKind, TicketEvent
 
 
 @dataclass(frozen=True)
@@ -45,16 +56,23 @@ class ReportData:
     filters: Filters
     cal: TeamCalendar
     zones: list[Zone]
-    # (local hour start as UTC instant, kind, count) of mail arriving in both periods
-    mail_hours: list[tuple[datetime, str, int]] = field(default_factory=list)
-    tickets: list[dict[str, Any]] = field(default_factory=list)
+    # Mail in of both periods by week, zone and kind, and by weekday and hour
+    mail: MailCounts = field(default_factory=MailCounts)
+    # Covered hours per (which, week's Monday, zone) and per (which, zone)
+    covered: defaultdict[Any, float] = field(default_factory=lambda: defaultdict(float))
+    # Tickets opened in both periods: durations' counts and percentiles, reopen/merge counts
+    counts: TicketCounts = field(default_factory=TicketCounts)
+    # Open tickets at the period's week ends and the previous period's last: week's end ->
+    # "total", per status, per age bucket
+    backlog: dict[date, Counter[str]] = field(default_factory=dict)
+    # Site -> tickets opened in the period whose first mail names it
+    sites: Counter[str] = field(default_factory=Counter)
+    # One row per ticket opened in the period (the CSV of tickets)
+    ticket_rows: list[dict[str, Any]] = field(default_factory=list)
     escalations: list[dict[str, Any]] = field(default_factory=list)
     groups: dict[int, ExpertGroup] = field(default_factory=dict)
     bookings: list[Booking] = field(default_factory=list)
     people: dict[int, User] = field(default_factory=dict)
-    # What several figures derive from the same rows, computed once (shared by the copy
-    # that report_headline makes for the previous period).
-    memo: dict[str, Any] = field(default_factory=dict)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -73,19 +91,14 @@ def team_people(team: Team) -> tuple[dict[int, set[str]], dict[int, User]]:
 
 
 TICKET_VALUES = (
-    "ticket_id",
     "ticket__number",
     "opened_at",
     "zone",
     "category",
-    "shifter_id",
     "first_response_s",
-    "resolved_at",
     "resolution_s",
     "reopen_count",
     "merged",
-    "sites",
-    "timeline",
 )
 ESCALATION_VALUES = (
     "escalation_id",
@@ -110,39 +123,43 @@ def report_data(
     filters: Filters,
     people: dict[int, User],
     *,
-    sections: Sequence[str] = ("mail", "tickets", "escalations", "calendar"),
+    sections: Sequence[str] = ("mail", "tickets", "backlog", "escalations", "calendar"),
 ) -> ReportData:
-    """What the figures of both periods are computed from. At most seven queries."""
+    """What the figures of both periods are computed from. At most eight queries (nine
+    with ``ticket_rows``)."""
     zones = list(Zone.objects.filter(team=team).order_by("starts_at"))
     cal = team_calendar(team, previous.first, period.last, zones)
     tz = cal.tz
     start, end = previous.start(tz), period.end(tz)
     data = ReportData(team, period, previous, filters, cal, zones, people=people)
+    scope = Scope(
+        team,
+        period,
+        previous,
+        cal,
+        zone=filters.zone,
+        category=filters.category,
+        shifter=filters.shifter,
+    )
     if "mail" in sections:
-        data.mail_hours = [
-            (row["hour"], row["kind"], row["n"])
-            for row in TicketEvent.objects.filter(
-                team=team,
-                kind__in=[EventKind.OPENED, EventKind.MESSAGE_RECEIVED],
-                at__gte=start,
-                at__lt=end,
-            )
-            .annotate(hour=Trunc("at", "hour", tzinfo=tz))
-            .values("hour", "kind")
-            .annotate(n=Count("id"))
-            .order_by()
-        ]
+        data.mail = mail_counts(scope)
+        data.covered = covered_hours(cal, (("now", period), ("before", previous)))
     if "tickets" in sections:
-        tickets = TicketFigures.objects.filter(team=team, opened_at__lt=end).filter(
-            Q(resolved_at__isnull=True) | Q(resolved_at__gte=start)
+        data.counts = ticket_counts(scope)
+    if "backlog" in sections:
+        ends = week_ends(period) + week_ends(previous)[-1:]
+        data.backlog, data.sites = backlog_and_sites(scope, ends)
+    if "ticket_rows" in sections:
+        rows = TicketFigures.objects.filter(
+            team=team, opened_at__gte=period.start(tz), opened_at__lt=end
         )
         if filters.zone:
-            tickets = tickets.filter(zone=filters.zone)
+            rows = rows.filter(zone=filters.zone)
         if filters.category:
-            tickets = tickets.filter(category=filters.category)
+            rows = rows.filter(category=filters.category)
         if filters.shifter:
-            tickets = tickets.filter(shifter_id=filters.shifter)
-        data.tickets = list(tickets.values(*TICKET_VALUES))
+            rows = rows.filter(shifter_id=filters.shifter)
+        data.ticket_rows = list(rows.order_by("opened_at", "ticket_id").values(*TICKET_VALUES))
     if "escalations" in sections:
         data.groups = {g.pk: g for g in ExpertGroup.objects.filter(team=team)}
         escalations = EscalationFigures.objects.filter(team=team, escalated_at__lt=end).filter(

@@ -15,7 +15,7 @@ from django.utils import timezone
 from reports.charts import chart_geometry
 from reports.params import NotYours, parse, queue_link, reach
 from reports.period import KINDS
-from reports.render import table_body
+from reports.render import chart_svg, table_body
 from reports.report import SECTIONS, report_headline, report_tables
 from reports.selectors import report_data
 from tickets.models import Category
@@ -78,7 +78,7 @@ def report_page(request: HttpRequest) -> HttpResponse:
             "figures": [
                 (
                     t,
-                    chart_geometry(t),
+                    chart_svg(geo, t.key) if (geo := chart_geometry(t)) and t.rows else "",
                     "?" + urlencode({**base, "figure": t.key, "format": "csv"}),
                     table_body(t),
                 )

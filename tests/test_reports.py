@@ -270,6 +270,14 @@ def test_mail_per_covered_hour_counts_each_zones_own_hours(desk, coordinator):
     assert (eu["mails_in"], eu["covered_hours"], eu["mails_per_covered_hour"]) == (5, 112.0, 0.04)
     assert (na["mails_in"], na["covered_hours"], na["mails_per_covered_hour"]) == (2, 112.0, 0.02)
     assert _by(rows, zone="none")["mails_in"] == 0
+    # Every mail over every zone's covered hours: 7 / 224 h.
+    everyone = _by(rows, zone="all")
+    assert (everyone["mails_in"], everyone["tickets_opened"], everyone["covered_hours"]) == (
+        7,
+        6,
+        224.0,
+    )
+    assert everyone["mails_per_covered_hour"] == 0.03
     heat = _rows(coordinator, "busiest_hours")
     assert _by(heat, weekday="Fri")["h23"] == 1
     assert _by(heat, weekday="Mon")["h10"] == 1

@@ -9,13 +9,15 @@ from datetime import UTC, datetime
 from io import StringIO
 
 import pytest
+import time_machine
 from django.core.management import call_command
+from django.test import Client
 
 from reports.models import TicketFigures
 from shifts.models import Zone
-from tests.factories import TeamFactory
+from tests.factories import MembershipFactory, TeamFactory
 from tests.mailfactory import make_mail
-from tickets.models import OutboundMail, Ticket
+from tickets.models import OutboundMail, Role, Ticket
 from tickets.models.events import DeliveryState, EventDelivery, TicketEvent
 from tickets.services.events import events_consume
 
@@ -66,3 +68,15 @@ def test_imported_mail_is_history_with_its_own_dates_and_keeps_the_rollups(team,
     assert figures.zone == "EU"
     assert figures.first_response_s == int(2.5 * 3600)
     assert figures.resolved_at == datetime(2012, 6, 5, 9, 30, tzinfo=UTC)
+    # Mail in counts the answer posted on the list too: the list's traffic, as DAST's shift
+    # reports count it. The week of 4 June 2012: 5 weekdays of 16 covered hours.
+    coordinator = MembershipFactory(team=team, role=Role.COORDINATOR).user
+    client = Client()
+    client.force_login(coordinator)
+    week = {"team": "dast", "period": "week", "from": "2012-06-04"}
+    with time_machine.travel(datetime(2012, 7, 1, tzinfo=UTC), tick=False):
+        rows = client.get("/api/v1/reports/volume_zones/", week).json()["rows"]
+    by_zone = {r["zone"]: r for r in rows}
+    assert (by_zone["EU"]["mails_in"], by_zone["EU"]["tickets_opened"]) == (2, 1)
+    assert (by_zone["all"]["mails_in"], by_zone["all"]["covered_hours"]) == (2, 80.0)
+    assert by_zone["all"]["mails_per_covered_hour"] == round(2 / 80, 2)
