@@ -15,11 +15,11 @@ from django.db.models import Count, Q
 from django.db.models.functions import Trunc
 
 from escalation.models import ExpertGroup
+from people.models import Membership, Role, Team
 from reports.calendars import TeamCalendar, team_calendar
 from reports.models import EscalationFigures, TicketFigures
 from reports.period import Period
 from shifts.models import Booking, Zone
-from tickets.models import Membership, Role, Team
 from tickets.models.events import EventKind, TicketEvent
 
 

@@ -11,9 +11,9 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
+from people.models import Membership, Role, Team
 from shifts.models import Booking, Closure, ShiftRole, Zone
 from shifts.rota import Slot, ZoneHours, covering_slot, is_closed, next_slot, slot_on, slots_in
-from tickets.models import Membership, Role, Team
 
 
 @dataclass(frozen=True)

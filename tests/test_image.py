@@ -11,7 +11,17 @@ from pathlib import Path
 from tests.procs import child_env
 
 ROOT = Path(__file__).resolve().parent.parent
-PRODUCT = {"dast", "tickets", "shifts", "escalation", "templates", "static"}
+PRODUCT = {
+    "common",
+    "people",
+    "dast",
+    "tickets",
+    "shifts",
+    "dispatch",
+    "escalation",
+    "templates",
+    "static",
+}
 
 
 def test_the_dockerfile_copies_the_product_and_no_tools():
@@ -27,9 +37,12 @@ def test_the_dockerfile_copies_the_product_and_no_tools():
 def test_pip_installs_only_the_product_packages():
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert config["tool"]["setuptools"]["packages"]["find"]["include"] == [
+        "common*",
+        "people*",
         "dast*",
         "tickets*",
         "shifts*",
+        "dispatch*",
         "escalation*",
         "grid*",
         "reports*",
@@ -44,7 +57,7 @@ sys.modules["tools"] = None  # as in the image: `import tools` raises ImportErro
 import django
 django.setup()
 count = 0
-for app in ("dast", "tickets", "shifts", "escalation"):
+for app in ("common", "people", "dast", "tickets", "shifts", "dispatch", "escalation"):
     package = importlib.import_module(app)
     for module in pkgutil.walk_packages(package.__path__, app + "."):
         importlib.import_module(module.name)
