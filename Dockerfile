@@ -8,9 +8,12 @@ RUN useradd --system --home-dir /var/lib/dast --create-home dast \
     && install -d -o dast /var/lib/dast/media
 
 COPY pyproject.toml README.md ./
+COPY common ./common
+COPY people ./people
 COPY dast ./dast
 COPY tickets ./tickets
 COPY shifts ./shifts
+COPY dispatch ./dispatch
 COPY escalation ./escalation
 COPY accounts ./accounts
 COPY retention ./retention

@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import AuditEntry, AuditKind, AuditVia
-from tickets.http import client_ip
+from common.net import client_ip
 
 _request: ContextVar[HttpRequest | None] = ContextVar("audit_request", default=None)
 _via: ContextVar[AuditVia | None] = ContextVar("audit_via", default=None)

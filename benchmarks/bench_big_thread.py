@@ -20,7 +20,8 @@ BODY = (
 
 
 def _ticket():
-    from tickets.models import Message, MessageKind, Requester, Team, Ticket
+    from people.models import Team
+    from tickets.models import Message, MessageKind, Requester, Ticket
 
     team, _ = Team.objects.get_or_create(
         slug=SLUG,
@@ -80,7 +81,7 @@ def run(ctx) -> dict:
     from django.test import Client
 
     from dast.process import freeze_loaded_objects
-    from tickets.models import Membership, Role
+    from people.models import Membership, Role
 
     ticket = _ticket()
     if connection.vendor == "postgresql":

@@ -14,7 +14,7 @@ import sys
 import time
 import uuid
 
-from tickets.models import Team
+from people.models import Team
 from tools.mailgen import write_archive
 
 

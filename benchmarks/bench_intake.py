@@ -27,18 +27,11 @@ from pathlib import Path
 
 from django.db import close_old_connections
 
+from people.models import Team
 from tests.mailfactory import make_mail
 from tests.mailservers import Dovecot
 from tests.procs import PYTHON, child_env, running, wait_for
-from tickets.models import (
-    DeliveryState,
-    EventDelivery,
-    Mailbox,
-    OutboundMail,
-    RawMessage,
-    Team,
-    Ticket,
-)
+from tickets.models import DeliveryState, EventDelivery, Mailbox, OutboundMail, RawMessage, Ticket
 from tickets.models.mail import OutboundKind
 from tickets.services.fetch import MailboxWatcher
 from tools.mailgen import iter_messages, render_message

@@ -23,7 +23,7 @@ def _archive_team(ctx):
     there is none."""
     from django.db.models import Count
 
-    from tickets.models import Team
+    from people.models import Team
     from tools.mailgen import write_archive
 
     team = (
@@ -142,7 +142,8 @@ def run(ctx) -> dict:
     from django.test import Client
 
     from dast.process import freeze_loaded_objects
-    from tickets.models import Membership, Message, Role, Ticket
+    from people.models import Membership, Role
+    from tickets.models import Message, Ticket
 
     team = _archive_team(ctx)
     user, _ = User.objects.get_or_create(username=f"{team.slug}-shifter")

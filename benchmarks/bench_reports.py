@@ -118,9 +118,10 @@ def run(ctx) -> dict:  # type: ignore[no-untyped-def]
 
     from benchmarks.bench_queue import _archive_team, _settle
     from dast.process import freeze_loaded_objects
+    from people.models import Membership, Role
     from reports.models import TicketFigures
     from reports.services import figures_rebuild
-    from tickets.models import Membership, Role, Ticket
+    from tickets.models import Ticket
 
     team = _archive_team(ctx)
     _zones(team)

@@ -16,8 +16,8 @@ REQUESTS = 200
 def _calendar(today: date):
     from django.contrib.auth.models import User
 
+    from people.models import Membership, Role, Team
     from shifts.models import Booking, ShiftRole, Zone
-    from tickets.models import Membership, Role, Team
 
     team, created = Team.objects.get_or_create(
         slug="bench-shifts",
@@ -59,7 +59,7 @@ def run(ctx) -> dict:
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
-    from escalation.routing import ticket_route
+    from dispatch.routing import ticket_route
     from shifts.models import Booking
     from shifts.selectors import on_duty
     from tickets.models import Ticket

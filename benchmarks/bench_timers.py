@@ -56,7 +56,8 @@ def _desk():
     """The bench team, its shifters and requester; what a previous run left is removed."""
     from django.contrib.auth.models import User
 
-    from tickets.models import Membership, OutboundMail, Requester, Role, Team, Ticket
+    from people.models import Membership, Role, Team
+    from tickets.models import OutboundMail, Requester, Ticket
 
     team, _ = Team.objects.get_or_create(
         slug=SLUG,
@@ -293,7 +294,6 @@ def _sweep_100(team, ticket_ids: list[int]) -> dict[str, dict]:
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
-    import escalation.steps  # noqa: F401 - registers the steps
     from escalation.models import Timer, TimerState
     from escalation.timers import timer_sweep, timers_due
     from tickets.models import Ticket

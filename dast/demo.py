@@ -15,11 +15,12 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from dispatch.routing import ticket_route
 from escalation.models import ExpertGroup, GroupKind, NextLevel
-from escalation.routing import ticket_route
 from escalation.services import first_response_arm
+from people.models import Role, Team
 from shifts.models import Booking, Closure, ShiftRole, SwapRequest, Zone
-from tickets.models import OPEN_STATUSES, MessageKind, Priority, Role, Status, Team, Ticket
+from tickets.models import OPEN_STATUSES, MessageKind, Priority, Status, Ticket
 from tickets.services import Sender, ticket_add_message, ticket_open, ticket_set_status
 
 if TYPE_CHECKING:

@@ -1,5 +1,5 @@
 """Password sign-in with brute-force protection: failures are counted per account and per
-client network (tickets.ratelimit); past LOGIN_FAILURES_PER_ACCOUNT (or _PER_ADDRESS) within
+client network (common.ratelimit); past LOGIN_FAILURES_PER_ACCOUNT (or _PER_ADDRESS) within
 LOGIN_LOCKOUT_MINUTES, even the right password is refused until the oldest failures age
 out, and the page says when that is. Used by /login/ and the admin's sign-in page."""
 
@@ -20,8 +20,8 @@ from django.utils import timezone
 from accounts.audit import audit_record
 from accounts.models import AuditKind
 from accounts.views import sso_providers
-from tickets import ratelimit
-from tickets.http import client_ip, client_network
+from common import ratelimit
+from common.net import client_ip, client_network
 
 
 def _hits(username: str, network: str) -> tuple[ratelimit.Hit, ratelimit.Hit]:

@@ -39,8 +39,10 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "dast",
+    "people",
     "tickets",
     "shifts",
+    "dispatch",
     "escalation",
     "grid",
     "reports",
@@ -408,10 +410,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    # Every API view, counted by tickets.ratelimit in the shared cache: per person (a script
+    # Every API view, counted by common.ratelimit in the shared cache: per person (a script
     # stuck in a loop stops here, a shifter's tooling never gets near it), or per client
     # address for the public on-duty answer.
-    "DEFAULT_THROTTLE_CLASSES": ["tickets.api_common.ApiThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["people.api_common.ApiThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "api": f"{env_int('API_RATE_PER_MINUTE', 600, minimum=1)}/min",
         "api_anonymous": f"{env_int('API_ANONYMOUS_RATE_PER_MINUTE', 60, minimum=1)}/min",
@@ -510,9 +512,9 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": float(OUTBOX_SWEEP_INTERVAL_S)},
     },
     "mail-poll": {"task": "tickets.tasks.mail_poll_task", "schedule": float(MAIL_POLL_INTERVAL_S)},
-    "route-waiting": {"task": "escalation.tasks.route_waiting_task", "schedule": 60.0},
+    "route-waiting": {"task": "dispatch.tasks.route_waiting_task", "schedule": 60.0},
     "handover": {
-        "task": "escalation.tasks.handover_task",
+        "task": "dispatch.tasks.handover_task",
         "schedule": float(HANDOVER_INTERVAL_S),
     },
     "events": {

@@ -47,8 +47,8 @@ from escalation.serializers import (
     TimerSerializer,
 )
 from escalation.services import EscalationError, escalation_cancel, escalation_create
-from tickets.access import is_coordinator, ticket_authorise
-from tickets.api_common import (
+from people.access import is_coordinator
+from people.api_common import (
     INVALID,
     NOT_COORDINATOR,
     NOT_FOUND,
@@ -62,8 +62,10 @@ from tickets.api_common import (
     request_team,
     valid,
 )
-from tickets.models import Team, parse_reference
-from tickets.teamcache import team_cache_forget
+from people.models import Team
+from people.teamcache import team_cache_forget
+from tickets.access import ticket_authorise
+from tickets.models import parse_reference
 
 # --- the schema (drf-spectacular) -----------------------------------------------------------
 

@@ -6,9 +6,9 @@ class EscalationConfig(AppConfig):
     verbose_name = "Escalation"
 
     def ready(self) -> None:
-        import escalation.steps  # noqa: F401 - registers the timer steps
-        from escalation import consumers
+        from escalation import consumers, steps
 
+        steps.register()
         consumers.register()
 
         from escalation.selectors import escalated_to_groups_of, page_annotations

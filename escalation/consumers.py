@@ -1,11 +1,13 @@
 """What escalation does when something happens to a ticket: consumers of the ticket event
-log (tickets.services.events), registered in EscalationConfig.ready(). Each runs in the
-sweep's transaction, once per event, and does nothing new when run again."""
+log (tickets.services.events) and what follows dispatch's routing of a new ticket,
+registered in EscalationConfig.ready(). Each runs in the sweep's transaction, once per
+event, and does nothing new when run again."""
 
 from __future__ import annotations
 
+from dispatch.consumers import ROUTING, event_ticket_locked, routed_register
+from dispatch.routing import ticket_follow_shift
 from escalation.models import Timer, TimerKind
-from escalation.routing import ticket_follow_shift, ticket_reroute, ticket_route, when_text
 from escalation.services import (
     expert_reply_take,
     first_response_arm,
@@ -13,40 +15,14 @@ from escalation.services import (
     status_timers,
 )
 from escalation.timers import timers_cancel
-from tickets.models import Message, MessageKind, OutboundMail, Status, Ticket
+from tickets.models import Message, Status, Ticket
 from tickets.models.events import EventKind, TicketEvent
-from tickets.models.mail import OutboundKind
 from tickets.services.events import consumer_register
-from tickets.services.replies import ticket_acknowledge
-
-ROUTING = "routing"
 
 
-def _ticket(event: TicketEvent) -> Ticket:
-    # Locked: a shifter taking the ticket by hand meanwhile waits for the routing, or wins.
-    return (
-        Ticket.objects.select_for_update(of=("self",))
-        .select_related("team", "requester", "assignee")
-        .get(pk=event.ticket_id)
-    )
-
-
-def on_routing_event(event: TicketEvent) -> None:
-    """A new ticket goes to whoever is on shift and its requester hears when a shifter will
-    look; a reopened one goes back to its owner if on shift, else to whoever is."""
-    ticket = _ticket(event)
-    if event.kind == EventKind.REOPENED:
-        ticket_reroute(ticket=ticket)
-        return
-    route = ticket_route(ticket=ticket)
-    first = ticket.messages.order_by("created_at", "pk").first()
-    if first is None or first.kind not in (MessageKind.EMAIL_IN, MessageKind.WEB):
-        return
-    acknowledged = OutboundMail.objects.filter(
-        ticket=ticket, kind=OutboundKind.ACKNOWLEDGEMENT
-    ).exists()
-    if not acknowledged:
-        ticket_acknowledge(ticket=ticket, when=when_text(route))
+def on_routed(ticket: Ticket, first: Message) -> None:
+    """A ticket a requester opened was routed: the clock of its first answer starts, and
+    the references in its first mail are stored."""
     if not Timer.objects.filter(ticket=ticket, kind=TimerKind.FIRST_RESPONSE).exists():
         first_response_arm(ticket=ticket)
     refs_from_message(message=first)
@@ -61,7 +37,7 @@ def on_message_received(event: TicketEvent) -> None:
     found = message.first()
     if found is None or found.ticket_id != event.ticket_id:
         return  # merged away since: the merge's own events speak for it
-    found.ticket = _ticket(event)
+    found.ticket = event_ticket_locked(event)
     ticket_follow_shift(ticket=found.ticket)
     expert_reply_take(message=found, at=event.at)
     if found.ticket.status != Status.WAITING_ON_USER:
@@ -79,7 +55,7 @@ def on_status_changed(event: TicketEvent) -> None:
 
 
 def register() -> None:
-    consumer_register(ROUTING, [EventKind.OPENED, EventKind.REOPENED], on_routing_event)
+    routed_register("first-answer-clock", on_routed)
     # An expert's answer is told to the owner of this shift: routing first.
     consumer_register(
         "expert-replies", [EventKind.MESSAGE_RECEIVED], on_message_received, after=[ROUTING]

@@ -34,8 +34,8 @@ from django.db import transaction
 
 from escalation.models import ExpertGroup, GroupKind, NextLevel, default_target_hours
 from escalation.selectors import GROUPS_CACHED
-from tickets.models import Team
-from tickets.teamcache import team_cache_forget
+from people.models import Team
+from people.teamcache import team_cache_forget
 
 COLUMNS = (
     "kind",

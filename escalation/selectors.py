@@ -17,8 +17,9 @@ from django.db.models import (
 from django.db.models.expressions import BaseExpression
 
 from escalation.models import Escalation, ExpertGroup, Timer, TimerRun, TimerState
-from tickets.models import ExternalRef, Team, Ticket
-from tickets.teamcache import team_cached
+from people.models import Team
+from people.teamcache import team_cached
+from tickets.models import ExternalRef, Ticket
 
 GROUPS_CACHED = "escalation-groups"
 

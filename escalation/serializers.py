@@ -24,8 +24,10 @@ from escalation.models import (
     TimerState,
     default_target_hours,
 )
-from tickets.api_common import UTCDateTimeField, display_name
-from tickets.models import ExternalRef, Team, Ticket, parse_reference
+from people.api_common import UTCDateTimeField
+from people.models import Team
+from people.names import display_name
+from tickets.models import ExternalRef, Ticket, parse_reference
 
 # --- the directory --------------------------------------------------------------------------
 

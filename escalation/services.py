@@ -12,8 +12,8 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare, salted_hmac
 
+from escalation.addresses import escalation_address, escalation_message_id, signed_by_desk
 from escalation.businesstime import NoBusinessTime
 from escalation.holds import hold_for
 from escalation.models import (
@@ -25,6 +25,7 @@ from escalation.models import (
 )
 from escalation.steps import mail_people, team_coordinators, ticket_url, waiting_user_due
 from escalation.timers import after_covered, after_working, timer_arm, timers_cancel
+from people.names import display_name
 from tickets.gridtext import find_ids
 from tickets.models import ExternalRef, Message, MessageKind, Status, Ticket
 from tickets.models.events import EventKind
@@ -41,7 +42,6 @@ from tickets.services.events import actor_group, actor_person, event_record
 from tickets.services.outbox import (
     outbound_queue,
     tagged_subject,
-    team_sending_address,
 )
 
 CLOSED = (Status.RESOLVED, Status.CLOSED)
@@ -55,39 +55,6 @@ class EscalationError(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
-
-
-def escalation_address(esc: Escalation) -> str:
-    """support+TICKETTOKEN.ESCTOKEN@host: the ticket's token threads the reply into the
-    ticket; the escalation's says which escalation it answers."""
-    local, _, domain = team_sending_address(esc.ticket.team).partition("@")
-    return f"{local.split('+')[0]}+{esc.ticket.reply_token}.{esc.token}@{domain}"
-
-
-def escalation_message_id(esc: Escalation) -> str:
-    """The Message-ID of the mail to the group: a random part and a signature of it bound to
-    this escalation (HMAC with SECRET_KEY). A reply that names it in In-Reply-To or
-    References answers the escalation; one naming any other id (an escalation's from before
-    ids were signed, or one made up in the same shape) is kept unverified."""
-    nonce = secrets.token_hex(12)
-    domain = team_sending_address(esc.ticket.team).partition("@")[2] or "dast-desk.invalid"
-    prefix = esc.ticket.team.ticket_prefix.lower()
-    return f"<{nonce}.{_message_id_signature(esc, nonce)}.{prefix}@{domain}>"
-
-
-def _message_id_signature(esc: Escalation, nonce: str) -> str:
-    value = f"{esc.pk}:{esc.token}:{nonce}"
-    return salted_hmac("escalation.message-id", value).hexdigest()[:32]
-
-
-def _signed_by_desk(esc: Escalation, message_id: str) -> bool:
-    """Whether ``message_id`` is one ``escalation_message_id`` made for ``esc``."""
-    local = message_id.strip().strip("<>").partition("@")[0]
-    nonce, _, rest = local.partition(".")
-    signature = rest.partition(".")[0]
-    if not nonce or not signature:
-        return False
-    return constant_time_compare(signature, _message_id_signature(esc, nonce))
 
 
 def _essentials(ticket: Ticket) -> str:
@@ -227,7 +194,7 @@ def _escalation_data(esc: Escalation) -> dict[str, object]:
 
 def _mail_group(esc: Escalation, group: ExpertGroup, by: User | None) -> None:
     ticket = esc.ticket
-    who = (by.get_full_name() or by.username) if by else "The shifters"
+    who = display_name(by) if by else "The shifters"
     esc.message_id = escalation_message_id(esc)
     outbound = outbound_queue(
         team=ticket.team,
@@ -304,7 +271,7 @@ def _escalation_of(message: Message) -> tuple[Escalation | None, bool, bool]:
     if ids:
         found = escalations.filter(message_id__in=ids).first()
         if found is not None:
-            return found, False, _signed_by_desk(found, found.message_id)
+            return found, False, signed_by_desk(found, found.message_id)
     return None, bool(tokens), False
 
 

@@ -9,12 +9,15 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import User
 
+from dispatch.routing import ticket_follow_shift
+from escalation.addresses import escalation_address
 from escalation.models import Escalation, EscalationState, Timer, TimerKind
-from escalation.routing import ticket_follow_shift
 from escalation.timers import Outcome, after_working, step
+from people.models import Membership, Role, Team
+from people.names import display_name
 from shifts.models import Zone
 from shifts.selectors import on_duty
-from tickets.models import Membership, Role, Status, Team, Ticket
+from tickets.models import Status, Ticket
 from tickets.models.mail import OutboundKind, OutboundState
 from tickets.services import ticket_mark_overdue, ticket_set_status
 from tickets.services.outbox import outbound_queue, tagged_subject
@@ -23,10 +26,6 @@ from tickets.services.replies import requester_notice
 
 def ticket_url(ticket: Ticket) -> str:
     return f"{settings.SITE_URL}/tickets/{ticket.reference}/"
-
-
-def _name(user: User) -> str:
-    return user.get_full_name() or user.username
 
 
 def _owner_on_shift(ticket: Ticket, now: datetime) -> list[User]:
@@ -76,7 +75,6 @@ def mail_people(ticket: Ticket, people: list[User], subject: str, body: str) -> 
 # --- the shifter's first answer -------------------------------------------------------------
 
 
-@step(TimerKind.FIRST_RESPONSE)
 def first_response_late(timer: Timer, now: datetime) -> Outcome:
     ticket = timer.ticket
     if ticket.first_response_at is not None or ticket.status in (Status.RESOLVED, Status.CLOSED):
@@ -107,7 +105,6 @@ def _escalation_clock(esc: Escalation, now: datetime) -> datetime | None:
     return esc.outbound.sent_at
 
 
-@step(TimerKind.EXPERT_RESPONSE)
 def expert_silent(timer: Timer, now: datetime) -> Outcome:
     esc = timer.escalation
     assert esc is not None
@@ -166,7 +163,6 @@ def _remind_group(esc: Escalation, now: datetime) -> Outcome:
         )
         outcome.action = f"reminded the owner about {esc.target_name}"
         return outcome
-    from escalation.services import escalation_address  # the mail's reply address
 
     outbound = outbound_queue(
         team=ticket.team,
@@ -203,7 +199,7 @@ def _next_level(esc: Escalation, now: datetime) -> Outcome:
     else:
         people = team_coordinators(ticket.team) if kind == "team" else _coordinators(ticket, now)
         targets = [p.email for p in people if p.email]
-        label = ", ".join(_name(p) for p in people) or "the coordinators"
+        label = ", ".join(display_name(p) for p in people) or "the coordinators"
     Escalation.objects.filter(pk=esc.pk).update(level=1)
     # Past the next level the ticket is overdue for the shifters too, until they answer.
     ticket_mark_overdue(ticket=ticket, at=now)
@@ -250,7 +246,6 @@ def waiting_user_due(team: Team, started: datetime, step_no: int) -> datetime:
     return after_working(team, started, days[step_no] * settings.WORKDAY_HOURS)
 
 
-@step(TimerKind.WAITING_USER)
 def waiting_user(timer: Timer, now: datetime) -> Outcome:
     ticket = timer.ticket
     if ticket.status != Status.WAITING_ON_USER:
@@ -288,3 +283,10 @@ def waiting_user(timer: Timer, now: datetime) -> Outcome:
         told=(ticket.requester.email,),
         outbound_id=outbound.pk,
     )
+
+
+def register() -> None:
+    """What each kind of timer does: called once by EscalationConfig.ready()."""
+    step(TimerKind.FIRST_RESPONSE)(first_response_late)
+    step(TimerKind.EXPERT_RESPONSE)(expert_silent)
+    step(TimerKind.WAITING_USER)(waiting_user)

@@ -29,13 +29,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from common.memo import memo_scope
 from escalation.businesstime import Calendar, WorkingHours, add_business_time, intervals_calendar
 from escalation.models import Escalation, Timer, TimerKind, TimerRun, TimerState
+from people.models import Team
 from shifts.models import Closure, Zone
 from shifts.rota import slots_in
 from shifts.selectors import zone_hours
-from tickets.caching import memo_scope
-from tickets.models import OPEN_STATUSES, EventKind, Team, Ticket
+from tickets.models import OPEN_STATUSES, EventKind, Ticket
 from tickets.services import ticket_set_due
 from tickets.services.events import event_record, events_buffered, events_mark
 

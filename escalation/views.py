@@ -16,7 +16,8 @@ from django.views.decorators.http import require_POST
 from escalation.models import Escalation, EscalationState, GroupKind
 from escalation.selectors import group_choices, groups_for_team, ticket_escalations
 from escalation.services import EscalationError, escalation_cancel, escalation_create
-from tickets.access import may_act, ticket_authorise
+from people.access import may_act
+from tickets.access import ticket_authorise
 from tickets.gridtext import find_ids
 from tickets.models import ExternalRef, Ticket
 from tickets.selectors import ticket_get_for_user

@@ -23,12 +23,12 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Trunc
 
+from people.models import Team
 from reports.calendars import TeamCalendar
 from reports.models import TicketFigures
 from reports.period import Period
 from reports.rollup import DONE
 from reports.tables import percentile
-from tickets.models import Team
 from tickets.models.events import ActorKind, EventKind, TicketEvent
 
 HOUR = timedelta(hours=1)

@@ -14,11 +14,11 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from people.api_common import INVALID, NOT_FOUND, NOT_SIGNED_IN, TEAM
 from reports.params import NotYours, parse, queue_link, reach
 from reports.period import KINDS
 from reports.report import FIGURES, SECTIONS, report_tables
 from reports.selectors import report_data
-from tickets.api_common import INVALID, NOT_FOUND, NOT_SIGNED_IN, TEAM
 
 
 class ColumnSerializer(serializers.Serializer):

@@ -17,10 +17,10 @@ from escalation.businesstime import (
     business_time_between,
     intervals_calendar,
 )
+from people.models import Team
 from shifts.models import Closure, Zone
 from shifts.rota import Slot, ZoneHours, covering_slot, next_slot, slots_in
 from shifts.selectors import zone_hours
-from tickets.models import Team
 
 
 @dataclass

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 
+from people.names import display_name
 from reports.aggregates import week_ends
 from reports.figures_time import volume_totals
 from reports.selectors import ReportData
@@ -59,7 +60,7 @@ def _timing_table(data: ReportData, link: Link, which: str) -> Table:
             shown = str(labels.get(value, value))
         elif by == "shifter":
             person = data.people.get(int(value))
-            shown = (person.get_full_name() or person.username) if person else f"#{value}"
+            shown = display_name(person) if person else f"#{value}"
         table.rows.append(
             {
                 "by": by,

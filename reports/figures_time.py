@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 
+from people.names import display_name
 from reports.aggregates import OUTSIDE
 from reports.selectors import ReportData
 from reports.tables import Chart, Column, Table, ratio
@@ -290,4 +291,4 @@ def credits(data: ReportData, now: datetime) -> Table:
 
 def _name(data: ReportData, pk: int) -> str:
     person = data.people.get(pk)
-    return (person.get_full_name() or person.username) if person else f"#{pk}"
+    return display_name(person) if person else f"#{pk}"

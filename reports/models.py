@@ -8,7 +8,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from tickets.models import Requester, Team, Ticket
+from people.models import Team
+from tickets.models import Requester, Ticket
 
 
 class TicketFigures(models.Model):

@@ -11,10 +11,11 @@ from zoneinfo import ZoneInfo
 from django.contrib.auth.models import User
 from django.urls import reverse
 
+from people.models import Role, Team
+from people.selectors import teams_for_desk_user
 from reports.period import Period, PeriodError, period_of
 from reports.selectors import Filters, team_people
-from tickets.models import Category, Role, Team
-from tickets.selectors import teams_for_desk_user
+from tickets.models import Category
 
 
 class NotYours(LookupError):

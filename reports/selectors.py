@@ -17,6 +17,7 @@ from django.contrib.auth.models import User
 from django.db.models import Q
 
 from escalation.models import ExpertGroup
+from people.models import Membership, Role, Team
 from reports.aggregates import (
     MailCounts,
     Scope,
@@ -31,7 +32,6 @@ from reports.calendars import TeamCalendar, team_calendar
 from reports.models import EscalationFigures, TicketFigures
 from reports.period import Period
 from shifts.models import Booking, Zone
-from tickets.models import Membership, Role, Team
 
 
 @dataclass(frozen=True)

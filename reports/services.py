@@ -12,11 +12,12 @@ from django.db import transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
+from people.models import Team
 from reports.calendars import TeamCalendar, team_calendar
 from reports.models import EscalationFigures, TicketFigures
 from reports.rollup import Ev, escalation_rollups, ticket_rollup
 from tickets.gridtext import find_ids
-from tickets.models import Message, Team, Ticket
+from tickets.models import Message, Ticket
 from tickets.models.events import DeliveryState, EventDelivery, TicketEvent
 
 CONSUMER = "reports"

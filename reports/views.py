@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from people.names import display_name
 from reports.charts import chart_geometry
 from reports.params import NotYours, parse, queue_link, reach
 from reports.period import KINDS
@@ -68,7 +69,7 @@ def report_page(request: HttpRequest) -> HttpResponse:
             "zones": data.zones,
             "categories": Category.choices,
             "groups": sorted(data.groups.values(), key=lambda g: (g.kind, g.name)),
-            "people": sorted(where.people.values(), key=lambda p: p.get_full_name() or p.username),
+            "people": sorted(where.people.values(), key=lambda p: display_name(p)),
             "tickets_csv": "?" + urlencode({**base, "figure": "tickets", "format": "csv"})
             if where.coordinator
             else "",

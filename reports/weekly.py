@@ -14,12 +14,12 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
+from people.models import Role, Team
 from reports.models import WeeklyMail
 from reports.params import queue_link
 from reports.period import period_of
 from reports.report import report_headline
 from reports.selectors import Filters, report_data, team_people
-from tickets.models import Role, Team
 from tickets.models.mail import OutboundKind
 from tickets.services.outbox import outbound_queue
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.validators import MinValueValidator
 from django.db import models
 
-from tickets.models import Team
+from people.models import Team
 
 
 class RetentionPolicy(models.Model):

@@ -32,6 +32,25 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from people.access import is_coordinator
+from people.api_common import (
+    DETAIL,
+    INVALID,
+    NOT_COORDINATOR,
+    NOT_FOUND,
+    NOT_SIGNED_IN,
+    PAGE,
+    REFUSED,
+    TEAM,
+    ApiThrottle,
+    editable_schema,
+    page,
+    paginated,
+    request_team,
+    valid,
+)
+from people.models import Team
+from people.selectors import teams_for_desk_user
 from shifts.models import Booking, Closure, Zone
 from shifts.selectors import bookings_filtered, credit_totals, month_grid, on_duty
 from shifts.serializers import (
@@ -58,25 +77,6 @@ from shifts.services import (
     closure_delete,
     zone_save,
 )
-from tickets.access import is_coordinator
-from tickets.api_common import (
-    DETAIL,
-    INVALID,
-    NOT_COORDINATOR,
-    NOT_FOUND,
-    NOT_SIGNED_IN,
-    PAGE,
-    REFUSED,
-    TEAM,
-    ApiThrottle,
-    editable_schema,
-    page,
-    paginated,
-    request_team,
-    valid,
-)
-from tickets.models import Team
-from tickets.selectors import teams_for_desk_user
 
 # The slot grid is computed, not stored: a bound keeps one request cheap (three months and
 # a day covers any calendar quarter).

@@ -8,13 +8,14 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 
+from people.names import display_name
 from shifts.models import Booking
 from shifts.rota import slot_on
 from shifts.selectors import zone_hours
 
 
 def _who(booking: Booking) -> str:
-    return booking.person.get_full_name() or booking.person.username
+    return display_name(booking.person)
 
 
 def feed_calendar(

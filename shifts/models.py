@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
-from tickets.models import Team
+from people.models import Team
 
 
 class Zone(models.Model):

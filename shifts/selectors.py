@@ -11,10 +11,10 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
+from common.memo import scoped
+from people.models import Membership, Role, Team
 from shifts.models import Booking, Closure, ShiftRole, Zone
 from shifts.rota import Slot, ZoneHours, covering_slot, is_closed, next_slot, slot_on, slots_in
-from tickets.caching import scoped
-from tickets.models import Membership, Role, Team
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def _calendar(team: Team, around: datetime) -> tuple[list[Zone], list[tuple]]:
 def on_duty(team: Team, at: datetime) -> OnDuty:
     """The covering slot at ``at`` and who is booked on it. Three queries, whatever the size
     of the calendar: zones, closures, the slot's bookings; none again for the same team and
-    instant within a ``tickets.caching.memo_scope`` (a timer sweep)."""
+    instant within a ``common.memo.memo_scope`` (a timer sweep)."""
     return scoped(("on_duty", team.pk, at), lambda: _on_duty(team, at))
 
 

@@ -14,10 +14,11 @@ from django.contrib.auth.models import User
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
+from people.api_common import UTCDateTimeField
+from people.models import Role, Team
+from people.names import display_name
 from shifts.models import Booking, Closure, ShiftRole, Zone
 from shifts.services import ZoneSpec
-from tickets.api_common import UTCDateTimeField, display_name
-from tickets.models import Role, Team
 
 # --- query parameters -----------------------------------------------------------------------
 

@@ -19,6 +19,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from people.access import is_coordinator
+from people.models import Role, Team
+from people.names import display_name
 from shifts.models import (
     Booking,
     CalendarFeed,
@@ -29,12 +32,9 @@ from shifts.models import (
     SwapState,
     Zone,
 )
+from shifts.notify import mail_person
 from shifts.rota import Slot, ZoneHours, overlap, slot_on
 from shifts.selectors import team_roles, uncovered_slots, zone_hours
-from tickets.access import is_coordinator
-from tickets.models import Role, Team
-from tickets.models.mail import OutboundKind
-from tickets.services.outbox import outbound_queue
 
 
 class ShiftError(Exception):
@@ -59,10 +59,6 @@ def _slot(zone: Zone, day: date) -> Slot:
     return slot_on(zone_hours(zone), day, ZoneInfo(zone.team.time_zone))
 
 
-def _name(user: User) -> str:
-    return user.get_full_name() or user.username
-
-
 def _check_slot_open(zone: Zone, day: date, at: datetime) -> Slot:
     if not zone.covers_weekday(day):
         raise ShiftError(f"{zone.code} has no shift on {day:%A %d %B %Y}.", field="day")
@@ -81,7 +77,8 @@ def _check_role(team: Team, person: User, role: str) -> None:
     needed = ROLE_NEEDS[ShiftRole(role)]
     if needed not in team_roles(team, person):
         raise ShiftError(
-            f"{_name(person)} is not a {needed.label.lower()} of {team.name}.", field="person"
+            f"{display_name(person)} is not a {needed.label.lower()} of {team.name}.",
+            field="person",
         )
 
 
@@ -103,7 +100,9 @@ def booking_create(
         Zone.objects.select_for_update().filter(pk=zone.pk).first()
         on_slot = list(Booking.objects.filter(zone=zone, day=day).values_list("person", "role"))
         if any(pk == person.pk for pk, _ in on_slot):
-            raise ShiftError(f"{_name(person)} is already booked on this slot.", field="person")
+            raise ShiftError(
+                f"{display_name(person)} is already booked on this slot.", field="person"
+            )
         if role == ShiftRole.TRAINEE and not any(r == ShiftRole.FIRST_LEVEL for _, r in on_slot):
             raise ShiftError(
                 "A trainee shadows a first-level shifter: book the first-level shifter on "
@@ -115,7 +114,7 @@ def booking_create(
                 return Booking.objects.create(zone=zone, day=day, person=person, role=role)
         except IntegrityError:
             raise ShiftError(
-                f"{_name(person)} is already booked on this slot.", field="person"
+                f"{display_name(person)} is already booked on this slot.", field="person"
             ) from None
 
 
@@ -207,7 +206,7 @@ def swap_request(
             zone.team,
             asked,
             f"Swap request: {give}",
-            f"{_name(by)} asks you to take their {give} shift{back}.\n"
+            f"{display_name(by)} asks you to take their {give} shift{back}.\n"
             + (f"\nTheir note: {note}\n" if note else "")
             + "\nAccept or decline it on the shift calendar.",
         )
@@ -216,7 +215,7 @@ def swap_request(
 
 def _check_free(person: User, booking: Booking) -> None:
     if Booking.objects.filter(zone=booking.zone, day=booking.day, person=person).exists():
-        raise ShiftError(f"{_name(person)} is already booked on that slot.", field="asked")
+        raise ShiftError(f"{display_name(person)} is already booked on that slot.", field="asked")
 
 
 def swap_decide(*, swap: SwapRequest, by: User, accept: bool, at: datetime | None = None) -> None:
@@ -252,7 +251,7 @@ def swap_decide(*, swap: SwapRequest, by: User, accept: bool, at: datetime | Non
             booking.zone.team,
             swap.offered_by,
             f"Swap {verdict}: {booking.zone.code} on {booking.day:%A %d %B}",
-            f"{_name(swap.asked)} {verdict} your swap request for the {booking.zone.code} "
+            f"{display_name(swap.asked)} {verdict} your swap request for the {booking.zone.code} "
             f"shift on {booking.day:%A %d %B}.",
         )
 
@@ -271,13 +270,11 @@ def swap_cancel(*, swap: SwapRequest, by: User, at: datetime | None = None) -> N
 
 def _notify(team: Team, person: User, subject: str, body: str) -> None:
     if person.email:
-        outbound_queue(
+        mail_person(
             team=team,
-            kind=OutboundKind.NOTIFICATION,
             to=[person.email],
             subject=f"[{team.name} shifts] {subject}",
-            body_text=f"Hello {_name(person)},\n\n{body}\n",
-            automatic=True,
+            body_text=f"Hello {display_name(person)},\n\n{body}\n",
         )
 
 

@@ -22,6 +22,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
+from people.access import is_coordinator
+from people.models import Role, Team
+from people.names import display_name
+from people.selectors import teams_for_desk_user
 from shifts.feeds import feed_calendar
 from shifts.models import Booking, CalendarFeed, ShiftRole, SwapRequest, SwapState, Zone
 from shifts.selectors import (
@@ -44,9 +48,6 @@ from shifts.services import (
     swap_decide,
     swap_request,
 )
-from tickets.access import is_coordinator
-from tickets.models import Role, Team
-from tickets.selectors import teams_for_desk_user
 
 
 def _team(request: HttpRequest) -> Team:
@@ -137,7 +138,7 @@ def _picker(people: dict[str, list[User]]) -> str:
         options = format_html_join(
             "",
             '<option value="{}:{}">{}</option>',
-            ((p.pk, role.value, p.get_full_name() or p.username) for p in people[role]),
+            ((p.pk, role.value, display_name(p)) for p in people[role]),
         )
         groups.append(format_html('<optgroup label="{}">{}</optgroup>', label, options))
     return mark_safe("".join(groups))  # noqa: S308 - built from format_html pieces
@@ -165,7 +166,7 @@ def book(request: HttpRequest) -> HttpResponse:
     except ShiftError as error:
         messages.error(request, error.message)
     else:
-        who = "You are" if person == user else f"{person.get_full_name() or person} is"
+        who = "You are" if person == user else f"{display_name(person)} is"
         messages.success(request, f"{who} booked on {zone.code}, {day:%A %d %B}.")
     return redirect(_back(team, day))
 
@@ -187,8 +188,7 @@ def release(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(
             request,
-            f"Removed: {booking.person.get_full_name() or booking.person}, "
-            f"{booking.zone.code} {booking.day:%A %d %B}.",
+            f"Removed: {display_name(booking.person)}, {booking.zone.code} {booking.day:%A %d %B}.",
         )
     return redirect(_back(booking.zone.team, booking.day))
 
@@ -228,7 +228,7 @@ def swap_new(request: HttpRequest, pk: int) -> HttpResponse:
             except ShiftError as refusal:
                 error = refusal.message
             else:
-                messages.success(request, f"Swap request sent to {asked.get_full_name() or asked}.")
+                messages.success(request, f"Swap request sent to {display_name(asked)}.")
                 return redirect(_back(team, booking.day))
     return render(
         request,
@@ -337,7 +337,7 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
     now = timezone.now()
     if found.person is not None:
         person = found.person
-        title = f"Shifts of {person.get_full_name() or person.username}"
+        title = f"Shifts of {display_name(person)}"
         bookings = bookings_for_feed(person=person, around=now.date())
     else:
         assert found.zone is not None

@@ -4,16 +4,8 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from tickets.models import (
-    Mailbox,
-    Membership,
-    Message,
-    MessageKind,
-    Requester,
-    Role,
-    Team,
-    Ticket,
-)
+from people.models import Membership, Role, Team
+from tickets.models import Mailbox, Message, MessageKind, Requester, Ticket
 
 
 class TeamFactory(factory.django.DjangoModelFactory):

@@ -17,8 +17,8 @@ from django.urls import reverse
 from accounts.audit import audit_record, serving
 from accounts.models import AuditEntry, AuditKind, AuditVia
 from escalation.models import ExpertGroup
+from people.models import Membership, Role
 from tests.factories import MailboxFactory, MembershipFactory, TeamFactory, UserFactory, shift_team
-from tickets.models import Membership, Role
 
 pytestmark = [pytest.mark.django_db, pytest.mark.frozen_at(datetime(2025, 6, 2, 10, 0, tzinfo=UTC))]
 
@@ -81,12 +81,12 @@ def test_a_role_added_and_removed_in_the_admin_is_recorded_as_the_admins(admin_c
     team = TeamFactory(slug="dast")
     anna = UserFactory(username="anna")
     admin_client.post(
-        reverse("admin:tickets_membership_add"),
+        reverse("admin:people_membership_add"),
         {"team": team.pk, "user": anna.pk, "role": Role.COORDINATOR},
     )
     membership = Membership.objects.get(user=anna)
     admin_client.post(
-        reverse("admin:tickets_membership_delete", args=[membership.pk]), {"post": "yes"}
+        reverse("admin:people_membership_delete", args=[membership.pk]), {"post": "yes"}
     )
     granted, revoked = entries(AuditKind.ROLE_GRANTED)[0], entries(AuditKind.ROLE_REVOKED)[0]
     assert (granted.via, granted.actor_name) == (AuditVia.ADMIN, "root")

@@ -12,8 +12,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from people.models import Role
 from tests.factories import MembershipFactory, MessageFactory, TeamFactory, TicketFactory
-from tickets.models import Role, Status
+from tickets.models import Status
 
 pytestmark = [pytest.mark.django_db, pytest.mark.frozen_at(datetime(2025, 5, 5, 12, 0, tzinfo=UTC))]
 START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)

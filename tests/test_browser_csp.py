@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from people.models import Role
 from tests.browser import sign_in
 from tests.factories import MailboxFactory, MembershipFactory, TeamFactory, UserFactory
-from tickets.models import Role
 from tickets.services import Sender, ticket_open
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -10,9 +10,10 @@ import pytest
 from playwright.sync_api import expect
 
 from escalation.models import Escalation, ExpertGroup
+from people.models import Role
 from tests.browser import sign_in
 from tests.factories import MailboxFactory, MembershipFactory, TeamFactory, UserFactory
-from tickets.models import CannedAnswer, OutboundMail, Role, Status, Ticket
+from tickets.models import CannedAnswer, OutboundMail, Status, Ticket
 from tickets.models.mail import OutboundKind
 from tickets.services import Sender, ticket_open
 

@@ -8,10 +8,11 @@ import os
 import pytest
 from playwright.sync_api import expect
 
+from people.models import Role
 from tests.browser import chromium, chromium_path, sign_in
 from tests.conftest import need_server
 from tests.factories import MailboxFactory, MembershipFactory, TeamFactory, UserFactory
-from tickets.models import Role, Ticket
+from tickets.models import Ticket
 from tickets.services import Sender, ticket_open
 
 pytestmark = pytest.mark.django_db(transaction=True)

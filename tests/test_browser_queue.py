@@ -7,9 +7,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
+from people.models import Role
 from tests.browser import sign_in
 from tests.factories import MembershipFactory, TeamFactory, TicketFactory, UserFactory
-from tickets.models import Role, Status
+from tickets.models import Status
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

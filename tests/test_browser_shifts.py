@@ -17,10 +17,10 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect
 
+from people.models import Role
 from shifts.models import Booking, Closure, ShiftRole, SwapRequest, SwapState, Zone
 from tests.browser import sign_in
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
-from tickets.models import Role
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SHOTS = Path(os.environ.get("DAST_SCREENSHOTS", "")) if os.environ.get("DAST_SCREENSHOTS") else None

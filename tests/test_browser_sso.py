@@ -7,9 +7,9 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.models import MappingRule
+from people.models import Membership, Role
 from tests.factories import TeamFactory
 from tests.oidc_provider import running
-from tickets.models import Membership, Role
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

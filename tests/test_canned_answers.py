@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from people.models import Role
 from tests.factories import MembershipFactory, TeamFactory
-from tickets.models import CannedAnswer, Role
+from tickets.models import CannedAnswer
 
 pytestmark = pytest.mark.django_db
 

@@ -9,11 +9,13 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from escalation.addresses import escalation_address
 from escalation.models import Escalation, EscalationState, ExpertGroup, Timer, TimerState
-from escalation.services import escalation_address, escalation_create
+from escalation.services import escalation_create
+from people.models import Role
 from tests.factories import MailboxFactory, MembershipFactory, TeamFactory, UserFactory
 from tickets.history import history_lines
-from tickets.models import ExternalRef, MessageKind, OutboundMail, Role, Status, Ticket, TicketEvent
+from tickets.models import ExternalRef, MessageKind, OutboundMail, Status, Ticket, TicketEvent
 from tickets.services import Sender, ticket_open, ticket_set_status
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
+from people.models import Role
 from tests.factories import shift_team
-from tickets.models import Role
 
 CSS = Path(__file__).resolve().parent.parent / "static" / "css" / "desk.css"
 

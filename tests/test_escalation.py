@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
+from escalation.addresses import escalation_address
 from escalation.models import (
     Escalation,
     EscalationState,
@@ -20,13 +21,13 @@ from escalation.models import (
 )
 from escalation.services import (
     EscalationError,
-    escalation_address,
     escalation_cancel,
     escalation_create,
 )
+from people.models import Role
 from tests.factories import MailboxFactory, MembershipFactory, TeamFactory, UserFactory
 from tests.mailfactory import make_mail
-from tickets.models import MessageKind, OutboundMail, Role, Status, Ticket
+from tickets.models import MessageKind, OutboundMail, Status, Ticket
 from tickets.models.mail import OutboundKind, RawSource
 from tickets.services import Sender, ticket_open
 from tickets.services.intake import raw_process, raw_store

@@ -13,8 +13,9 @@ from rest_framework.test import APIClient
 
 from escalation.models import Escalation, EscalationState, ExpertGroup, GroupKind, Timer
 from escalation.services import escalation_create
+from people.models import Role
 from tests.factories import MailboxFactory, MembershipFactory, TeamFactory, UserFactory
-from tickets.models import ExternalRef, OutboundMail, RefSystem, Role, Status, Ticket
+from tickets.models import ExternalRef, OutboundMail, RefSystem, Status, Ticket
 from tickets.models.mail import OutboundKind
 from tickets.services import Sender, external_refs_add, ticket_open
 

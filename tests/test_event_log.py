@@ -11,6 +11,7 @@ import pytest
 from django.db import transaction
 
 from escalation.models import Timer, TimerKind
+from people.models import Role
 from shifts.models import Booking, ShiftRole
 from tests import events
 from tests.factories import MailboxFactory, shift_team
@@ -21,7 +22,6 @@ from tickets.models import (
     EventDelivery,
     EventKind,
     OutboundMail,
-    Role,
     Ticket,
     TicketEvent,
 )
@@ -38,8 +38,8 @@ pytestmark = [pytest.mark.django_db, pytest.mark.frozen_at(TEN)]
 
 @pytest.fixture(autouse=True)
 def escalation_consumers_only(monkeypatch):
-    """These tests follow the escalation app's consumers; other apps' consumers (grid,
-    reports) have tests of their own."""
+    """These tests follow dispatch's routing and the escalation app's consumers; other
+    apps' consumers (grid, reports) have tests of their own."""
     mine = {"routing", "expert-replies", "first-answer", "status-timers"}
     kept = {name: c for name, c in event_log.CONSUMERS.items() if name in mine}
     monkeypatch.setattr(event_log, "CONSUMERS", kept)

@@ -10,14 +10,15 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from escalation.handover import handover_run, slot_hand_over
-from escalation.models import Handover
-from escalation.routing import route_waiting
+from dispatch.handover import handover_run, slot_hand_over
+from dispatch.models import Handover
+from dispatch.routing import route_waiting
+from people.models import Role
 from shifts.models import Booking, ShiftRole, Zone
 from shifts.rota import slot_on
 from shifts.selectors import zone_hours
 from tests.factories import MessageFactory, TeamFactory, TicketFactory, UserFactory, shift_team
-from tickets.models import MessageKind, OutboundMail, Role, Status, Ticket
+from tickets.models import MessageKind, OutboundMail, Status, Ticket
 from tickets.models.mail import OutboundKind
 
 pytestmark = pytest.mark.django_db

@@ -10,8 +10,9 @@ import pytest
 from django.contrib.staticfiles import finders
 from django.urls import reverse
 
+from people.models import Role
 from tests.factories import MembershipFactory, MessageFactory, TeamFactory, TicketFactory
-from tickets.models import Role, Status, Ticket
+from tickets.models import Status, Ticket
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "queue"}

@@ -6,7 +6,7 @@ from ipaddress import ip_network
 import pytest
 from django.test import RequestFactory
 
-from tickets.http import client_ip
+from common.net import client_ip
 
 
 def _request(peer: str, forwarded: str | None = None):

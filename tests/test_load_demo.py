@@ -11,8 +11,9 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from escalation.models import ExpertGroup, GroupKind
+from people.models import Team
 from shifts.models import Booking, ShiftRole, Zone
-from tickets.models import Message, Team, Ticket
+from tickets.models import Message, Ticket
 
 pytestmark = pytest.mark.django_db
 

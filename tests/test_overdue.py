@@ -15,9 +15,10 @@ from django.urls import reverse
 from escalation.models import ExpertGroup, GroupKind
 from escalation.services import escalation_create
 from escalation.timers import timer_sweep
+from people.models import Role
 from shifts.models import Booking, ShiftRole
 from tests.factories import TicketFactory, shift_team
-from tickets.models import OutboundMail, Role, Status, Ticket
+from tickets.models import OutboundMail, Status, Ticket
 from tickets.models.mail import OutboundKind, OutboundState
 from tickets.services import Sender, ticket_open, ticket_set_status
 from tickets.services.events import events_consume

@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 
 from escalation.models import Escalation, ExpertGroup
 from escalation.services import escalation_create
+from people.models import Role
 from tests.factories import (
     MailboxFactory,
     MembershipFactory,
@@ -32,7 +33,6 @@ from tickets.models import (
     MessageKind,
     ReplyDraft,
     RequesterSignIn,
-    Role,
     Status,
     Ticket,
     TicketLink,

@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from people.models import Role
 from tests.factories import (
     MembershipFactory,
     MessageFactory,
@@ -19,7 +20,7 @@ from tests.factories import (
     TeamFactory,
     TicketFactory,
 )
-from tickets.models import Attachment, Role, Status, Ticket
+from tickets.models import Attachment, Status, Ticket
 
 GENEVA = ZoneInfo("Europe/Zurich")
 NOW = datetime(2026, 11, 18, 10, 0, tzinfo=GENEVA)

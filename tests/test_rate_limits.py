@@ -1,4 +1,4 @@
-"""One rate limiter (tickets.ratelimit) behind every limit: password sign-in per account and
+"""One rate limiter (common.ratelimit) behind every limit: password sign-in per account and
 per address with a lockout that says when to retry, and a throttle on every API (issue 16)."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import time_machine
 from django.test import Client
 from rest_framework.test import APIClient
 
+from common import ratelimit
+from people.models import Role
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
-from tickets import ratelimit
-from tickets.models import Role
 
 pytestmark = pytest.mark.django_db
 NOON = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)

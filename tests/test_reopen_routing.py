@@ -7,12 +7,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from escalation.routing import route_waiting, ticket_reroute
+from dispatch.routing import route_waiting, ticket_reroute
+from people.models import Role
 from shifts.models import ShiftRole
 from tests import events
 from tests.factories import MailboxFactory, TicketFactory, shift_team
 from tests.mailfactory import make_mail
-from tickets.models import Role, Status, Ticket
+from tickets.models import Status, Ticket
 from tickets.models.mail import RawSource
 from tickets.services.intake import raw_process, raw_store
 from tickets.services.tickets import ticket_set_status

@@ -20,11 +20,12 @@ import time_machine
 from django.test import Client
 
 from escalation.models import ExpertGroup, GroupKind
+from people.models import Role
 from reports.models import EscalationFigures, TicketFigures
 from reports.services import figures_rebuild, ticket_figures_refresh
 from shifts.models import Booking, Closure, ShiftRole
 from tests.factories import MessageFactory, TicketFactory, shift_team
-from tickets.models import Role, Ticket
+from tickets.models import Ticket
 from tickets.models.events import EventKind
 from tickets.services.events import (
     actor_group,

@@ -13,11 +13,12 @@ import time_machine
 from django.core.management import call_command
 from django.test import Client
 
+from people.models import Role
 from reports.models import TicketFigures
 from shifts.models import Zone
 from tests.factories import MembershipFactory, TeamFactory
 from tests.mailfactory import make_mail
-from tickets.models import OutboundMail, Role, Ticket
+from tickets.models import OutboundMail, Ticket
 from tickets.models.events import DeliveryState, EventDelivery, TicketEvent
 from tickets.services.events import events_consume
 

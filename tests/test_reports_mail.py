@@ -8,10 +8,11 @@ from zoneinfo import ZoneInfo
 
 import time_machine
 
+from people.models import Role
 from reports.models import WeeklyMail
 from reports.weekly import weekly_mail_send
 from tests.factories import TicketFactory, shift_team
-from tickets.models import OutboundMail, Role
+from tickets.models import OutboundMail
 from tickets.models.events import EventKind
 from tickets.services.events import event_record
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 import time_machine
 
+from people.models import Role
 from tests.factories import MembershipFactory, MessageFactory, TeamFactory, TicketFactory
-from tickets.models import Role
 
 pytestmark = pytest.mark.django_db
 

@@ -7,10 +7,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from escalation.routing import route_waiting, ticket_route
+from dispatch.routing import route_waiting, ticket_route
+from people.models import Role
 from shifts.models import Booking, ShiftRole, Zone
 from tests.factories import MembershipFactory, TeamFactory, TicketFactory, UserFactory
-from tickets.models import OutboundMail, Role, Status
+from tickets.models import OutboundMail, Status
 from tickets.services import Sender, ticket_open
 
 pytestmark = pytest.mark.django_db

@@ -10,15 +10,17 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from dispatch.routing import route_waiting, ticket_reroute
+from escalation.addresses import escalation_address
 from escalation.models import ExpertGroup, GroupKind, Timer, TimerKind
-from escalation.routing import route_waiting, ticket_reroute
-from escalation.services import escalation_address, escalation_create
+from escalation.services import escalation_create
 from escalation.timers import timer_sweep
+from people.models import Role
 from shifts.models import Booking, ShiftRole
 from tests.factories import MailboxFactory, TicketFactory, shift_team
 from tests.mailfactory import make_mail
 from tickets.history import history_lines
-from tickets.models import OutboundMail, Role, Status, Ticket
+from tickets.models import OutboundMail, Status, Ticket
 from tickets.models.events import EventKind, TicketEvent
 from tickets.models.mail import OutboundKind, RawSource
 from tickets.services import Sender, ticket_open

@@ -12,9 +12,9 @@ import pytest
 from django.urls import reverse
 from icalendar import Calendar
 
+from people.models import Role
 from shifts.models import Booking, CalendarFeed, SwapRequest, SwapState
 from tests.factories import MembershipFactory, TeamFactory, shift_team
-from tickets.models import Role
 
 GENEVA = ZoneInfo("Europe/Zurich")
 NOW = datetime(2026, 11, 16, 9, 0, tzinfo=GENEVA)  # Monday

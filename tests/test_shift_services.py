@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from people.models import Role
 from shifts.models import (
     Booking,
     Closure,
@@ -32,7 +33,7 @@ from shifts.services import (
     zone_save,
 )
 from tests.factories import shift_team
-from tickets.models import OutboundMail, Role
+from tickets.models import OutboundMail
 
 pytestmark = pytest.mark.django_db
 GENEVA = ZoneInfo("Europe/Zurich")

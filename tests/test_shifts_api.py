@@ -9,9 +9,9 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from people.models import Role
 from shifts.models import Booking, Closure, ShiftRole, Zone
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
-from tickets.models import Role
 
 API = "/api/v1/shifts"
 GENEVA = ZoneInfo("Europe/Zurich")

@@ -12,9 +12,9 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from accounts.models import AuditEntry, AuditKind, AuditVia, MappingRule, RuleGrant
+from people.models import Membership, Role
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
 from tests.oidc_provider import new_key, running
-from tickets.models import Membership, Role
 
 pytestmark = [pytest.mark.django_db, pytest.mark.frozen_at(datetime(2025, 3, 4, 9, 0, tzinfo=UTC))]
 

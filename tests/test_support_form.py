@@ -15,9 +15,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
+from people.models import Role
 from shifts.models import Booking, ShiftRole
 from tests.factories import MembershipFactory, TeamFactory, shift_team
-from tickets.models import Attachment, Message, MessageKind, OutboundMail, Role, Ticket
+from tickets.models import Attachment, Message, MessageKind, OutboundMail, Ticket
 from tickets.models.mail import OutboundKind
 from tickets.services.webform import RATE_LIMIT_PER_HOUR, client_network
 

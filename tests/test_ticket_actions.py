@@ -11,6 +11,7 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import reverse
 
+from people.models import Role
 from tests.factories import MembershipFactory, MessageFactory, TeamFactory, TicketFactory
 from tickets.models import (
     Attachment,
@@ -20,7 +21,6 @@ from tickets.models import (
     MessageKind,
     OutboundMail,
     ReplyDraft,
-    Role,
     Status,
     Ticket,
     TicketLink,

@@ -14,9 +14,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from people.models import Membership, Role
 from tests.factories import MembershipFactory, MessageFactory, TeamFactory, TicketFactory
 from tickets import thread
-from tickets.models import CannedAnswer, Membership, Message, Role, Status, TicketLink
+from tickets.models import CannedAnswer, Message, Status, TicketLink
 
 pytestmark = pytest.mark.django_db
 

@@ -1,8 +1,9 @@
 import pytest
 from django.urls import reverse
 
+from people.models import Role
 from tests.factories import MembershipFactory, MessageFactory, TeamFactory, TicketFactory
-from tickets.models import Role, Status
+from tickets.models import Status
 
 pytestmark = pytest.mark.django_db
 

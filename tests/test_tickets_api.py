@@ -20,6 +20,7 @@ from drf_spectacular.validation import validate_schema
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from people.models import Role, Team
 from tests.factories import (
     MailboxFactory,
     MembershipFactory,
@@ -35,9 +36,7 @@ from tickets.models import (
     MessageKind,
     OutboundMail,
     ReplyDraft,
-    Role,
     Status,
-    Team,
     Ticket,
 )
 from tickets.models.mail import OutboundKind

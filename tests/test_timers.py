@@ -21,9 +21,10 @@ from escalation.models import (
 )
 from escalation.services import escalation_create, first_response_arm, status_timers
 from escalation.timers import timer_step, timer_sweep, timers_due
+from people.models import Role
 from shifts.models import Zone
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
-from tickets.models import OutboundMail, Role, Status, Ticket
+from tickets.models import OutboundMail, Status, Ticket
 from tickets.models.mail import OutboundKind, OutboundState
 from tickets.services import Sender, ticket_open, ticket_set_status
 from tickets.services.replies import ticket_reply

@@ -12,8 +12,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from people.models import Role
 from tests.factories import TicketFactory, shift_team
-from tickets.models import OutboundMail, ReplyDraft, Role, Status
+from tickets.models import OutboundMail, ReplyDraft, Status
 from tickets.models.mail import OutboundKind
 from tickets.services.desk import reply_draft_decide, ticket_answer
 

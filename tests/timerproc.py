@@ -481,8 +481,9 @@ def _build(
     from escalation.models import EscalationState, ExpertGroup, Timer, TimerKind
     from escalation.services import escalation_create
     from escalation.timers import timer_arm
+    from people.models import Role, Team
     from tests.factories import shift_team
-    from tickets.models import Role, Status, Team, Ticket
+    from tickets.models import Status, Ticket
     from tickets.services import Sender, external_refs_add, ticket_open
 
     now = timezone.now()

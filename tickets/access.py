@@ -1,7 +1,8 @@
-"""Who may see which tickets. The team's desk people (shifters, trainees, coordinators,
-admins) see all of the team's tickets; other apps add what else a person may see (an
-expert: the tickets escalated to their group) by registering a condition at start-up, so
-``tickets`` needs to know nothing of them. Seeing is not acting: only desk people act.
+"""Who may see which tickets, on ``people.access`` (who works which desk). The team's desk
+people (shifters, trainees, coordinators, admins) see all of the team's tickets; other apps
+add what else a person may see (an expert: the tickets escalated to their group) by
+registering a condition at start-up, so ``tickets`` needs to know nothing of them. Seeing
+is not acting: only desk people act.
 
 Every write on a ticket (the ticket page's forms, the queue's bulk actions, the API, the
 escalation panel) asks ``ticket_authorise`` or ``may_do``: one rule, so that a path added
@@ -11,28 +12,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.contrib.auth.models import AnonymousUser, User
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404
 
-from tickets.models import DESK_ROLES, Membership, Role, Team, Ticket
+from people.access import AnyUser, desk_teams_q, may_act
+from people.models import Team
+from tickets.models import Ticket
 
-AnyUser = User | AnonymousUser
 Condition = Callable[[User], Q]
 _extra: dict[str, Condition] = {}
 
 
 def register(name: str, condition: Condition) -> None:
     _extra[name] = condition
-
-
-def desk_teams_q(user: AnyUser) -> Q:
-    if not user.is_authenticated:
-        return Q(pk__in=[])
-    if user.is_superuser:
-        return Q()
-    return Q(pk__in=Membership.objects.filter(user=user, role__in=DESK_ROLES).values("team_id"))
 
 
 def visible_tickets_q(user: AnyUser) -> Q:
@@ -46,27 +40,6 @@ def visible_tickets_q(user: AnyUser) -> Q:
     for condition in _extra.values():
         q |= condition(user)
     return q
-
-
-def may_act(user: AnyUser, team_id: int) -> bool:
-    """Whether ``user`` works the team's desk (may reply, assign, escalate, ...). The answer
-    is kept on the user object, as Django keeps permissions (``_perm_cache``): a request's
-    page and its panels ask once. Load the user again to see a membership changed since."""
-    if not user.is_authenticated:
-        return False
-    if user.is_superuser:
-        return True
-    answers: dict[int, bool] = user.__dict__.setdefault("_desk_team_answers", {})
-    if team_id not in answers:
-        answers[team_id] = Membership.objects.filter(
-            user=user, team_id=team_id, role__in=DESK_ROLES
-        ).exists()
-    return answers[team_id]
-
-
-def desk_answer_known(user: User, team_id: int, works_desk: bool) -> None:
-    """Keep what a query already found out for ``may_act`` (see ``ticket_get_for_user``)."""
-    user.__dict__.setdefault("_desk_team_answers", {})[team_id] = works_desk
 
 
 def may_see(user: AnyUser, ticket: Ticket) -> bool:
@@ -101,15 +74,3 @@ def ticket_authorise(user: AnyUser, ticket: Ticket | None, action: str) -> Ticke
     if not may_do(user, ticket, action):
         raise PermissionDenied("Only the team's desk people act on its tickets.")
     return ticket
-
-
-def is_coordinator(team: Team, person: AnyUser) -> bool:
-    """Coordinators and team admins run the team (its calendar, its canned answers), and so
-    does a superuser."""
-    if not person.is_authenticated:
-        return False
-    if person.is_superuser:
-        return True
-    return Membership.objects.filter(
-        team=team, user=person, role__in=(Role.COORDINATOR, Role.ADMIN)
-    ).exists()

@@ -35,8 +35,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from people.api_common import PAGE, REFUSED, page, paginated, request_team, valid
 from tickets.access import ticket_authorise
-from tickets.api_common import PAGE, REFUSED, page, paginated, request_team, valid
 from tickets.forms import QueueFilter, queue_views
 from tickets.http import attachment_download
 from tickets.models import Attachment, Message, MessageKind, ReplyDraft, Ticket

@@ -6,7 +6,12 @@ class TicketsConfig(AppConfig):
     verbose_name = "Tickets"
 
     def ready(self) -> None:
-        from tickets import gridpanel, panels
+        from tickets import gridpanel, panels, tasks
+        from tickets.services import events, outbox
 
         # First among the side panels: what the ticket is about, on the grid.
         panels.register("grid", gridpanel.panel)
+        # The services queue their tasks through these, so that they need not import the
+        # tasks module (which imports them).
+        outbox.send_later_set(tasks.outbound_send_later)
+        events.nudge_set(tasks.events_nudge_task)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from people.names import display_name
 from tickets.models import ActorKind, Category, EventKind, Priority, Status, TicketEvent
 
 CHANNELS = {
@@ -33,7 +34,7 @@ def _who(event: TicketEvent) -> str:
     if event.actor_kind == ActorKind.DESK:
         return "The desk"
     if event.actor is not None:
-        return event.actor.get_full_name() or event.actor.get_username()
+        return display_name(event.actor)
     return event.actor_label or ActorKind(event.actor_kind).label
 
 

@@ -23,13 +23,10 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 
-from tickets.models import Message, Team, Ticket, parse_reference
-from tickets.selectors import (
-    AnyUser,
-    teams_for_desk_user,
-    ticket_list_for_user,
-    ticket_list_of_teams,
-)
+from people.models import Team
+from people.selectors import teams_for_desk_user
+from tickets.models import Message, Ticket, parse_reference
+from tickets.selectors import AnyUser, ticket_list_for_user, ticket_list_of_teams
 
 # The best this many tickets are ranked and listed: a search is for finding, not browsing.
 MAX_HITS = 200

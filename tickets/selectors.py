@@ -19,34 +19,29 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Lower
 
-from tickets.access import desk_answer_known, desk_teams_q, may_see, visible_tickets_q
+from people.access import desk_answer_known
+from people.models import DESK_ROLES, Membership, Team
+from people.selectors import teams_for_desk_user
+from people.teamcache import team_cached
+from tickets.access import may_see, visible_tickets_q
 from tickets.models import (
-    DESK_ROLES,
     OPEN_STATUSES,
     Attachment,
     CannedAnswer,
     DraftState,
-    Membership,
     Message,
     ReplyDraft,
     Requester,
-    Team,
     Ticket,
     TicketEvent,
     TicketLink,
     parse_reference,
 )
 from tickets.panels import page_annotations
-from tickets.teamcache import team_cached
 
 AnyUser = User | AnonymousUser
-# Names of the team lists the ticket page takes from tickets.teamcache.
+# Names of the team lists the ticket page takes from people.teamcache.
 PEOPLE_CACHED, CANNED_CACHED = "people", "canned"
-
-
-def teams_for_desk_user(user: AnyUser) -> QuerySet[Team]:
-    """The teams whose queue this person works (all teams for a superuser)."""
-    return Team.objects.filter(desk_teams_q(user))
 
 
 def ticket_list_for_user(user: AnyUser) -> QuerySet[Ticket]:
@@ -261,7 +256,7 @@ def _desk_people(teams: Sequence[Team | int]) -> QuerySet[User]:
 def ticket_page_extras(ticket: Ticket) -> TicketPage:
     """No query for a ticket loaded ``for_page`` without drafts or links (else one for each,
     and one for the linked tickets); the team's people and canned answers come from the
-    cache (tickets.teamcache) once it has them."""
+    cache (people.teamcache) once it has them."""
     team_id = ticket.team_id
     people = team_cached(
         team_id,

@@ -17,7 +17,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
 
-from tickets.api_common import UTCDateTimeField, display_name
+from people.api_common import UTCDateTimeField
+from people.models import Team
+from people.names import display_name
 from tickets.forms import QueueFilter, queue_views
 from tickets.models import (
     Attachment,
@@ -27,7 +29,6 @@ from tickets.models import (
     Priority,
     ReplyDraft,
     Status,
-    Team,
     Ticket,
 )
 from tickets.selectors import desk_people

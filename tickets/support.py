@@ -16,8 +16,9 @@ from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
+from people.models import Team
 from tickets.gridtext import find_ids, parse_job_or_url, parse_task_or_url
-from tickets.models import Category, Team
+from tickets.models import Category
 
 # How many ids of one kind a form may carry; more belong in an attached list.
 MAX_IDS = 50

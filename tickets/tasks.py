@@ -18,6 +18,11 @@ def outbound_send_task(outbound_id: int) -> bool:
     return outbound_send(outbound_id)
 
 
+def outbound_send_later(outbound_id: int) -> None:
+    """Queue the sending of one outbox row (tickets.services.outbox, after commit)."""
+    outbound_send_task.delay(outbound_id)
+
+
 @shared_task(name="tickets.tasks.outbox_sweep_task")
 def outbox_sweep_task() -> int:
     """Send every outbox row that is due: retries, and rows whose task was lost."""

@@ -11,7 +11,10 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
-from tickets.access import may_act, may_do
+from people.access import may_act
+from people.names import display_name
+from people.selectors import teams_for_desk_user
+from tickets.access import may_do
 from tickets.forms import BulkAction, QueueFilter, drafts_pending, queue_views
 from tickets.history import history_lines
 from tickets.models import Category, LinkKind, Message, Priority, Status, Ticket
@@ -21,7 +24,6 @@ from tickets.selectors import (
     desk_people,
     desk_people_of,
     queue_counts,
-    teams_for_desk_user,
     thread_older,
     ticket_events,
     ticket_get_for_user,
@@ -151,7 +153,7 @@ def _bulk(user: User, tickets: list[Ticket], data: dict[str, object]) -> str:
         if person is None or any(t.team_id != tickets[0].team_id for t in tickets):
             raise DeskError("Choose someone of the team the tickets belong to.", field="assignee")
         changed = tickets_bulk(tickets=tickets, by=user, assignee=person)
-        return f"{changed} assigned to {person.get_full_name() or person.username}."
+        return f"{changed} assigned to {display_name(person)}."
     if action == "category":
         changed = tickets_bulk(tickets=tickets, by=user, category=str(data["category"]))
         return f"Category set on {changed}."

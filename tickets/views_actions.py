@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_GET, require_POST
 
+from people.names import display_name
 from tickets.access import may_do, ticket_authorise
 from tickets.http import attachment_download
 from tickets.models import Attachment, CannedAnswer, ReplyDraft, Ticket
@@ -118,7 +119,7 @@ def assign(request: HttpRequest, ticket: Ticket, user: User) -> str:
         if person is None:
             raise DeskError("Choose someone of the team.", field="to")
     ticket_give(ticket=ticket, assignee=person, by=user)
-    return f"Assigned to {person.get_full_name() or person.username}." if person else "Unassigned."
+    return f"Assigned to {display_name(person)}." if person else "Unassigned."
 
 
 @ticket_action

@@ -12,10 +12,12 @@ from django.db.models.functions import Lower
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from tickets.access import is_coordinator
-from tickets.models import CannedAnswer, Team
-from tickets.selectors import CANNED_CACHED, teams_for_desk_user
-from tickets.teamcache import team_cache_forget
+from people.access import is_coordinator
+from people.models import Team
+from people.selectors import teams_for_desk_user
+from people.teamcache import team_cache_forget
+from tickets.models import CannedAnswer
+from tickets.selectors import CANNED_CACHED
 
 
 class CannedAnswerForm(forms.ModelForm):

@@ -26,7 +26,8 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from tickets.http import attachment_download, client_ip
+from common.net import client_ip
+from tickets.http import attachment_download
 from tickets.mail.html import sanitise
 from tickets.mail.quotes import find_quote_start
 from tickets.models import Attachment, Message, MessageKind, Requester, Status, Ticket

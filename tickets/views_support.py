@@ -11,8 +11,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from tickets.http import client_ip
-from tickets.models import Team, Ticket
+from common.net import client_ip
+from people.models import Team
+from tickets.models import Ticket
 from tickets.services.webform import RateLimited, support_request_submit
 from tickets.support import SupportRequestForm
 

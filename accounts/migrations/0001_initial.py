@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('tickets', '0010_ticket_due_at_deskflow'),
+        ('people', '0001_initial'),
     ]
 
     operations = [
@@ -38,7 +38,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('provider', models.CharField(max_length=32)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('membership', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='rule_grant', to='tickets.membership')),
+                ('membership', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='rule_grant', to='people.membership')),
             ],
         ),
         migrations.CreateModel(
@@ -50,7 +50,7 @@ class Migration(migrations.Migration):
                 ('value', models.CharField(help_text='Matched exactly.', max_length=500)),
                 ('role', models.CharField(choices=[('shifter', 'First-level shifter'), ('trainee', 'Trainee shifter'), ('coordinator', 'Coordinator'), ('expert', 'Expert'), ('admin', 'Team admin')], max_length=16)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tickets.team')),
+                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='people.team')),
             ],
             options={
                 'ordering': ['provider', 'claim', 'value'],

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('tickets', '0010_ticket_due_at_deskflow'),
+        ('people', '0001_initial'),
     ]
 
     operations = [
@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
                 ('delete_attachments', models.BooleanField(default=True)),
                 ('active', models.BooleanField(default=False, help_text='Off: nothing is changed (run the dry run to see what would be).')),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('team', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='retention_policy', to='tickets.team')),
+                ('team', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='retention_policy', to='people.team')),
             ],
             options={
                 'verbose_name_plural': 'retention policies',

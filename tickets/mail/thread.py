@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from people.models import DESK_ROLES, Membership, Team
 from tickets.mail.parse import ParsedMail, subject_tags
-from tickets.models import DESK_ROLES, Membership, Message, OutboundMail, Team, Ticket
+from tickets.models import Message, OutboundMail, Ticket
 
 # support+TOKEN@host, or support+TOKEN.SUFFIX@host: the suffix belongs to whoever made the
 # address (an escalation's own token); the ticket is the TOKEN's.

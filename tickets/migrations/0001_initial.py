@@ -4,6 +4,7 @@ import django.core.validators
 import django.db.models.deletion
 import django.db.models.functions.text
 import re
+import people.models
 import tickets.models.core
 import tickets.models.mail
 from django.conf import settings
@@ -136,7 +137,7 @@ class Migration(migrations.Migration):
                 ('name', models.CharField(max_length=100)),
                 ('ticket_prefix', models.CharField(help_text='Ticket numbers read PREFIX-1234.', max_length=10, unique=True, validators=[django.core.validators.RegexValidator(re.compile('^[A-Z][A-Z0-9]{1,9}$'), '2-10 capitals or digits, starting with a letter')])),
                 ('support_address', models.EmailField(help_text='The address users write to, e.g. the list.', max_length=254)),
-                ('time_zone', models.CharField(default='Europe/Zurich', max_length=64, validators=[tickets.models.core._validate_time_zone])),
+                ('time_zone', models.CharField(default='Europe/Zurich', max_length=64, validators=[people.models._validate_time_zone])),
                 ('last_ticket_number', models.PositiveIntegerField(default=0, editable=False, help_text='Counter behind ticket numbers; only services move it.')),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
             ],

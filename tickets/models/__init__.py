@@ -1,25 +1,20 @@
-"""The tickets app's models: the core (teams, tickets, messages), mail in and out, and the
+"""The tickets app's models: the core (tickets, messages), mail in and out, and the
 ticket event log."""
 
 from tickets.models.core import (
-    DESK_ROLES,
     OPEN_STATUSES,
-    TICKET_PREFIX_RE,
     Attachment,
     Category,
     ExternalRef,
     LinkKind,
-    Membership,
     Message,
     MessageKind,
     Noise,
     Priority,
     RefSystem,
     Requester,
-    Role,
     Status,
     Tag,
-    Team,
     Ticket,
     TicketLink,
     new_reply_token,
@@ -43,9 +38,7 @@ from tickets.models.mail import (
 )
 
 __all__ = [
-    "DESK_ROLES",
     "OPEN_STATUSES",
-    "TICKET_PREFIX_RE",
     "ActorKind",
     "Attachment",
     "CannedAnswer",
@@ -58,7 +51,6 @@ __all__ = [
     "LinkKind",
     "Mailbox",
     "MailboxSecurity",
-    "Membership",
     "Message",
     "MessageKind",
     "Noise",
@@ -71,10 +63,8 @@ __all__ = [
     "ReplyDraft",
     "Requester",
     "RequesterSignIn",
-    "Role",
     "Status",
     "Tag",
-    "Team",
     "Ticket",
     "TicketEvent",
     "TicketLink",

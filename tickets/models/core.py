@@ -1,4 +1,5 @@
-"""The core of the desk: teams and their people, requesters, tickets, messages, attachments.
+"""The core of the desk: requesters, tickets, messages, attachments (teams and their
+people are the ``people`` app's).
 
 ``tickets`` knows nothing of shifts or escalation; it records what happened in the ticket
 event log (``tickets.models.events``), which the other apps consume.
@@ -8,16 +9,14 @@ from __future__ import annotations
 
 import re
 import secrets
-import zoneinfo
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
-from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 
-TICKET_PREFIX_RE = re.compile(r"^[A-Z][A-Z0-9]{1,9}$")
+from people.models import Team
+
 _REFERENCE_RE = re.compile(r"^\[?([A-Za-z][A-Za-z0-9]{1,9})-(\d{1,9})\]?$")
 
 
@@ -27,82 +26,9 @@ def parse_reference(text: str) -> tuple[str, int] | None:
     return (found.group(1).upper(), int(found.group(2))) if found else None
 
 
-def _validate_time_zone(value: str) -> None:
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(f"{value!r} is not a known time zone (e.g. Europe/Zurich)") from None
-
-
 def new_reply_token() -> str:
     # 16 random bytes: unguessable, and short enough for the local part of an address.
     return secrets.token_hex(16)
-
-
-class Team(models.Model):
-    """One support team (ATLAS DAST, biomed, ...). Everything else belongs to exactly one team."""
-
-    slug = models.SlugField(unique=True)
-    name = models.CharField(max_length=100)
-    ticket_prefix = models.CharField(
-        max_length=10,
-        unique=True,
-        validators=[
-            RegexValidator(TICKET_PREFIX_RE, "2-10 capitals or digits, starting with a letter")
-        ],
-        help_text="Ticket numbers read PREFIX-1234.",
-    )
-    support_address = models.EmailField(help_text="The address users write to, e.g. the list.")
-    time_zone = models.CharField(
-        max_length=64, default="Europe/Zurich", validators=[_validate_time_zone]
-    )
-    last_ticket_number = models.PositiveIntegerField(
-        default=0, editable=False, help_text="Counter behind ticket numbers; only services move it."
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["name"]
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(ticket_prefix__regex=TICKET_PREFIX_RE.pattern),
-                name="team_ticket_prefix_format",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class Role(models.TextChoices):
-    SHIFTER = "shifter", "First-level shifter"
-    TRAINEE = "trainee", "Trainee shifter"
-    COORDINATOR = "coordinator", "Coordinator"
-    EXPERT = "expert", "Expert"
-    ADMIN = "admin", "Team admin"
-
-
-# Roles whose holders work the team's queue and so see all of its tickets.
-DESK_ROLES = (Role.SHIFTER, Role.TRAINEE, Role.COORDINATOR, Role.ADMIN)
-
-
-class Membership(models.Model):
-    """A person's role in a team. One row per role: a coordinator may also be a shifter."""
-
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
-    )
-    role = models.CharField(max_length=16, choices=Role.choices)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["team", "user", "role"], name="membership_unique_role")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.user} — {self.get_role_display()} in {self.team}"
 
 
 class Requester(models.Model):

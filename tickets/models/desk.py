@@ -7,7 +7,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 
-from tickets.models.core import Category, Message, Requester, Team, Ticket
+from people.models import Team
+from tickets.models.core import Category, Message, Requester, Ticket
 
 
 class CannedAnswer(models.Model):

@@ -8,7 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from tickets.models.core import Team, Ticket
+from people.models import Team
+from tickets.models.core import Ticket
 
 
 class EventKind(models.TextChoices):

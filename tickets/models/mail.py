@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator, validate_email
 from django.db import models
 
-from tickets.models.core import Team, Ticket
+from people.models import Team
+from tickets.models.core import Ticket
 
 ENV_NAME_RE = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 

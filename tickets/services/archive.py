@@ -30,8 +30,9 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.utils import timezone
 
+from people.models import Team
 from tickets.mail.parse import Noise
-from tickets.models import RawMessage, RawState, Status, Tag, Team, Ticket
+from tickets.models import RawMessage, RawState, Status, Tag, Ticket
 from tickets.models.events import ActorKind, EventKind, TicketEvent
 from tickets.models.mail import RawSource
 from tickets.services.batch import BatchFiler, Caps, Item, Thread, prepare

@@ -15,6 +15,7 @@ from datetime import datetime
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from people.models import Team
 from tickets.mail.fingerprint import content_fingerprint
 from tickets.mail.parse import MailParseError, ParsedMail, parse_message
 from tickets.mail.thread import (
@@ -23,15 +24,7 @@ from tickets.mail.thread import (
     reference_ids,
     thread_find,
 )
-from tickets.models import (
-    Message,
-    MessageKind,
-    OutboundMail,
-    RawMessage,
-    Requester,
-    Team,
-    Ticket,
-)
+from tickets.models import Message, MessageKind, OutboundMail, RawMessage, Requester, Ticket
 from tickets.selectors import requester_by_email
 from tickets.services.bulk import bulk_insert
 from tickets.services.mailstore import raw_message_id, store_attachments, team_own_addresses

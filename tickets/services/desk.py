@@ -17,17 +17,17 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
+from people.models import Membership, Role
+from people.names import display_name
 from tickets.models import (
     CannedAnswer,
     Category,
     DraftState,
     LinkKind,
-    Membership,
     Message,
     MessageKind,
     Priority,
     ReplyDraft,
-    Role,
     Status,
     Ticket,
     TicketLink,
@@ -58,7 +58,7 @@ class DeskError(Exception):
 
 
 def _sender(user: User) -> Sender:
-    return Sender(user.email, user.get_full_name() or user.username)
+    return Sender(user.email, display_name(user))
 
 
 def _body(text: str, field: str = "body") -> str:
@@ -123,7 +123,7 @@ def _draft_announce(draft: ReplyDraft) -> None:
     owner = ticket.assignee
     if owner is None or not owner.email or owner.pk == trainee.pk:
         return
-    name = trainee.get_full_name() or trainee.username
+    name = display_name(trainee)
     url = f"{settings.SITE_URL}{reverse('ticket-detail', args=[ticket.reference])}#d{draft.pk}"
     outbound_queue(
         team=ticket.team,

@@ -23,9 +23,10 @@ from collections.abc import Iterable
 from django.db import connection
 from django.db.models import Q
 
+from people.models import Team
 from tickets.mail.fingerprint import content_fingerprint
 from tickets.mail.parse import MailParseError, parse_message
-from tickets.models import Message, RawMessage, RawState, Team
+from tickets.models import Message, RawMessage, RawState
 from tickets.services.batch import Item
 
 # pg_advisory_xact_lock(namespace, team): two mailboxes of one team filing the list's copy

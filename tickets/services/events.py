@@ -30,6 +30,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
@@ -225,11 +226,21 @@ def events_buffered() -> Iterator[None]:
 # --- consuming ------------------------------------------------------------------------------
 
 
+# Asks a worker to sweep now (tickets.tasks.events_nudge_task), set by TicketsConfig.ready():
+# the tasks module imports this one, never the other way round.
+_nudge: Callable[[], object] | None = None
+
+
+def nudge_set(ask: Callable[[], object]) -> None:
+    global _nudge
+    _nudge = ask
+
+
 def nudge() -> None:
     """Ask a worker to sweep now. Replaced by the tests; the beat sweep covers a lost one."""
-    from tickets.tasks import events_nudge_task
-
-    events_nudge_task()
+    if _nudge is None:
+        raise ImproperlyConfigured("No event nudge: TicketsConfig.ready() sets it.")
+    _nudge()
 
 
 def _backoff(attempts: int) -> timedelta:

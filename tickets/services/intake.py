@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from people.models import Team
 from tickets.mail.parse import Noise
 from tickets.models import (
     LinkKind,
@@ -29,7 +30,6 @@ from tickets.models import (
     RawState,
     Requester,
     Status,
-    Team,
     Ticket,
     TicketLink,
 )

@@ -12,8 +12,9 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
+from people.models import Team
 from tickets.mail.parse import ParsedAttachment, ParsedMail, normalise_message_id
-from tickets.models import Attachment, Mailbox, Message, RawMessage, Team
+from tickets.models import Attachment, Mailbox, Message, RawMessage
 from tickets.models.mail import RawSource
 from tickets.services.bulk import bulk_insert
 

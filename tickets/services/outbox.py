@@ -10,18 +10,20 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from email.utils import formataddr, parseaddr
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from tickets.caching import scoped
-from tickets.models import Mailbox, OutboundMail, OutboundState, Team, Ticket
+from common.memo import scoped
+from people.models import Team
+from tickets.models import Mailbox, OutboundMail, OutboundState, Ticket
 from tickets.models.mail import OutboundKind
 
 log = logging.getLogger(__name__)
@@ -31,7 +33,7 @@ MAX_BACKOFF = timedelta(hours=1)
 
 def team_sending_address(team: Team) -> str:
     """The desk's own address for a team: the first address of its first active mailbox
-    (read once within a ``tickets.caching.memo_scope``)."""
+    (read once within a ``common.memo.memo_scope``)."""
     return scoped(("sending_address", team.pk), lambda: _sending_address(team))
 
 
@@ -99,11 +101,36 @@ def outbound_queue(
     return mail
 
 
-def _enqueue(outbound_id: int) -> None:
-    from tickets.tasks import outbound_send_task
+def notification_queue(
+    *, team: Team, to: Sequence[str], subject: str, body_text: str
+) -> OutboundMail:
+    """An automatic notification from the team's desk to its people (what the shift
+    calendar tells them: ``shifts.notify``, plugged in by ``dispatch``)."""
+    return outbound_queue(
+        team=team,
+        kind=OutboundKind.NOTIFICATION,
+        to=to,
+        subject=subject,
+        body_text=body_text,
+        automatic=True,
+    )
 
+
+# Queues the task that sends one row (tickets.tasks.outbound_send_task.delay), set by
+# TicketsConfig.ready(): the tasks module imports this one, never the other way round.
+_send_later: Callable[[int], object] | None = None
+
+
+def send_later_set(send_later: Callable[[int], object]) -> None:
+    global _send_later
+    _send_later = send_later
+
+
+def _enqueue(outbound_id: int) -> None:
+    if _send_later is None:
+        raise ImproperlyConfigured("The outbox has no send task: TicketsConfig.ready() sets it.")
     try:
-        outbound_send_task.delay(outbound_id)
+        _send_later(outbound_id)
     except Exception:  # the sweep will find the row; a broker hiccup must not fail the request
         log.exception("could not enqueue outbound mail %s; the sweep will send it", outbound_id)
 

@@ -26,7 +26,8 @@ from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from tickets import ratelimit
+from common import ratelimit
+from common.ratelimit import Hit, Limited, Rate
 from tickets.models import (
     Attachment,
     LinkKind,
@@ -41,7 +42,6 @@ from tickets.models import (
 )
 from tickets.models.events import EventKind
 from tickets.models.mail import OutboundKind
-from tickets.ratelimit import Hit, Limited, Rate
 from tickets.selectors import requester_by_email
 from tickets.services.events import actor_requester, event_record
 from tickets.services.outbox import new_message_id, outbound_queue, tagged_subject
@@ -94,7 +94,7 @@ def token_hash(token: str) -> str:
 
 
 def throttle(scope: str, key: str, *, limit: int, window_s: int = RATE_WINDOW_S) -> bool:
-    """Count one request of ``scope`` by ``key`` in the last ``window_s`` (tickets.ratelimit);
+    """Count one request of ``scope`` by ``key`` in the last ``window_s`` (common.ratelimit);
     True while within ``limit``, and a refused request is not counted."""
     try:
         ratelimit.take(Hit(f"requester-{scope}", key, Rate(limit, window_s)))

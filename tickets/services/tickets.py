@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from people.models import Team
 from tickets.models import (
     Category,
     ExternalRef,
@@ -19,7 +20,6 @@ from tickets.models import (
     Priority,
     Requester,
     Status,
-    Team,
     Ticket,
 )
 from tickets.models.events import EventKind

@@ -22,12 +22,13 @@ from collections.abc import Sequence
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
-from tickets import ratelimit
-from tickets.http import client_network
+from common import ratelimit
+from common.net import client_network
+from common.ratelimit import Hit, Limited, Rate
+from people.models import Team
 from tickets.mail.mime import safe_filename
 from tickets.mail.parse import ParsedAttachment
-from tickets.models import Message, MessageKind, Team, Ticket
-from tickets.ratelimit import Hit, Limited, Rate
+from tickets.models import Message, MessageKind, Ticket
 from tickets.services.mailstore import store_attachments
 from tickets.services.tickets import Sender, ticket_open
 from tickets.support import SupportRequest
@@ -35,7 +36,7 @@ from tickets.support import SupportRequest
 log = logging.getLogger(__name__)
 
 # Requests a client network (an IPv4 address, an IPv6 /64) or an address may send in an hour
-# (tickets.ratelimit counts them).
+# (common.ratelimit counts them).
 RATE_LIMIT_PER_HOUR = 5
 _CONTENT_TYPE = re.compile(r"[a-z0-9][a-z0-9.+-]{0,60}/[a-z0-9][a-z0-9.+-]{0,120}")
 

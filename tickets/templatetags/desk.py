@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
+from people.names import display_name
 from tickets.mail.html import sanitise
 from tickets.mail.quotes import find_quote_start
 from tickets.models import OPEN_STATUSES, Message, Ticket
@@ -89,10 +90,6 @@ def _due(ticket: Ticket, now: datetime) -> str:
     return f'<time class="{css}" datetime="{iso}" title="{label} {e(shown)}">{e(text)}</time>'
 
 
-def _person(user: object) -> str:
-    return user.get_full_name() or user.username  # type: ignore[attr-defined]
-
-
 def _row(ticket: Ticket, now: datetime) -> str:
     """One row of the queue's table, every value escaped (``e``: the standard library's
     html.escape, which Django's escape wraps)."""
@@ -131,9 +128,9 @@ def _row(ticket: Ticket, now: datetime) -> str:
     requester = ticket.requester
     meta = " · ".join([ticket.get_category_display()] + ([ticket.zone] if ticket.zone else []))
     if ticket.assignee:
-        owner = e(_person(ticket.assignee))
+        owner = e(display_name(ticket.assignee))
         if ticket.shadow:
-            owner += f'<div class="meta">shadow {e(_person(ticket.shadow))}</div>'
+            owner += f'<div class="meta">shadow {e(display_name(ticket.shadow))}</div>'
     else:
         owner = '<span class="muted">unassigned</span>'
     iso, shown = _when(ticket.last_message_at)

@@ -15,7 +15,7 @@ from escalation.directory import (
     directory_names,
     parse_directory,
 )
-from tickets.models import Team
+from people.models import Team
 
 INVALID = 2  # exit status of a refused file
 

@@ -5,8 +5,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from people.models import Team
 from reports.services import figures_rebuild
-from tickets.models import Team
 
 
 class Command(BaseCommand):

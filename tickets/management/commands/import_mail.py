@@ -10,8 +10,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from people.models import Team
 from tickets.mail.sources import iter_sources
-from tickets.models import Team
 from tickets.services.archive import OUTCOME_KEYS, archive_import
 
 

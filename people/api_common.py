@@ -12,7 +12,6 @@ from datetime import UTC
 from functools import cache
 from typing import Any, TypeVar
 
-from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -29,14 +28,10 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
-from tickets import ratelimit
-from tickets.http import client_ip, client_network
-from tickets.models import Team
-from tickets.selectors import teams_for_desk_user
-
-
-def display_name(user: User) -> str:
-    return user.get_full_name() or user.username
+from common import ratelimit
+from common.net import client_ip, client_network
+from people.models import Team
+from people.selectors import teams_for_desk_user
 
 
 class UTCDateTimeField(serializers.DateTimeField):
@@ -48,7 +43,7 @@ class UTCDateTimeField(serializers.DateTimeField):
 
 class ApiThrottle(BaseThrottle):
     """Every API view's throttle (REST_FRAMEWORK's DEFAULT_THROTTLE_CLASSES): per signed-in
-    person, else per client network; counted by tickets.ratelimit. The rate is the first of
+    person, else per client network; counted by common.ratelimit. The rate is the first of
     DEFAULT_THROTTLE_RATES' ``<scope>_anonymous`` (anonymous callers only), ``<scope>``,
     ``api_anonymous`` (anonymous only), ``api``. Past it: 429 with Retry-After."""
 

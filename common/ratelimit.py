@@ -8,7 +8,7 @@
 
 Every limit of the desk goes through it: the support form (per network and per address),
 requester sign-in links and replies, password sign-in failures (per account and per
-address), and every API (``tickets.api_common.ApiThrottle``, a DRF throttle on top of it).
+address), and every API (``people.api_common.ApiThrottle``, a DRF throttle on top of it).
 
 A window is counted in ``BUCKETS`` buckets, so that it slides instead of resetting at once,
 and a refusal can say when the oldest counts leave it (``Limited.retry_at``). Keys are

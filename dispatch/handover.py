@@ -28,12 +28,14 @@ from django.db.models import OuterRef, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
-from escalation.models import Handover
-from escalation.routing import open_loads, slot_shadow
+from dispatch.models import Handover
+from dispatch.routing import open_loads, slot_shadow
+from people.models import Team
+from people.names import display_name
 from shifts.models import Booking, Closure, ShiftRole, Zone
 from shifts.rota import Slot, slots_in
 from shifts.selectors import on_duty, zone_hours
-from tickets.models import EventKind, Message, Status, Team, Ticket
+from tickets.models import EventKind, Message, Status, Ticket
 from tickets.models.mail import OutboundKind
 from tickets.services import tickets_reassign
 from tickets.services.outbox import outbound_queue, team_sending_address
@@ -184,10 +186,6 @@ def _last_messages(tickets: list[Ticket]) -> dict[int, Message]:
     return {m.ticket_id: m for m in messages}
 
 
-def _name(user: User) -> str:
-    return user.get_full_name() or user.username
-
-
 def _age(delta: timedelta) -> str:
     minutes = max(int(delta.total_seconds() // 60), 0)
     days, minutes = divmod(minutes, 24 * 60)
@@ -202,7 +200,7 @@ def _last_action(message: Message | None, tz: ZoneInfo) -> str:
         return "no messages"
     who = (
         message.sender_name
-        or (_name(message.author) if message.author else "")
+        or (display_name(message.author) if message.author else "")
         or message.sender_email
         or "unknown"
     )
@@ -233,7 +231,7 @@ def _mail(
         lines += [
             f"{ticket.reference}  {ticket.subject}",
             f"    open for {_age(note.at - ticket.created_at)}, until now with "
-            f"{_name(leaver) if leaver else 'nobody'}",
+            f"{display_name(leaver) if leaver else 'nobody'}",
             f"    last: {_last_action(note.last.get(ticket.pk), tz)}",
             f"    {url}",
             "",
@@ -247,13 +245,16 @@ def _mail(
         f"(times are {team.time_zone} time):",
         width=76,
     )
-    trainee = f"{_name(note.shadow)} (trainee) shadows them.\n\n" if note.shadow else ""
+    trainee = f"{display_name(note.shadow)} (trainee) shadows them.\n\n" if note.shadow else ""
     outbound_queue(
         team=team,
         kind=OutboundKind.NOTIFICATION,
         to=[person.email],
         subject=f"[{team.name} shifts] Handover: {count} from the {note.zone.code} shift",
-        body_text=f"Hello {_name(person)},\n\n{intro}\n\n" + "\n".join(lines) + "\n" + trainee,
+        body_text=f"Hello {display_name(person)},\n\n{intro}\n\n"
+        + "\n".join(lines)
+        + "\n"
+        + trainee,
         automatic=True,
         sender=sender,
     )
