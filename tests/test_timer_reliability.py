@@ -119,6 +119,15 @@ def test_a_second_beat_process_running_by_mistake_runs_no_step_twice(desk):
         plans = desk.build(due_in=2, first_response=10, waiting_user=10, expert_silent=10)
         wait_ready(worker, one, two)
         snap = desk.wait_until_done(plans)
+        # The steps may be done before five ticks (a fast sweep): keep both beats sending
+        # sweeps side by side until they have, then look again that nothing ran twice.
+        for beat in (one, two):
+            wait_for(
+                lambda beat=beat: beat.log.read_text().count("Sending due task timers") >= 5,
+                timeout=60,
+                what="five sweeps sent by each beat",
+            )
+        snap = desk.wait_until_done(plans)
     # Both beats were sending sweeps the whole time (so sweeps ran side by side).
     assert one.log.read_text().count("Sending due task timers") >= 5
     assert two.log.read_text().count("Sending due task timers") >= 5
