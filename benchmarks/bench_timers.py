@@ -19,9 +19,16 @@ rest of the beat schedule (heartbeat, outbox, mail poll, ...) runs too, as in pr
                                      (CaptureQueriesContext): 1 for timers_due(), plus
                                      timer_step_queries for each of the 100 steps
     timer_step_queries               the statements of one step, (sweep_queries - 1) / 100: for a
-                                     first-answer step BEGIN, claim UPDATE, SELECT the timer,
-                                     UPDATE the ticket, SELECT the mailbox, INSERT the mail,
-                                     SAVEPOINT, INSERT the run, RELEASE, UPDATE the timer, COMMIT
+                                     first-answer step UPDATE the ticket (overdue), UPDATE it
+                                     (after hours: its owner is off shift), INSERT the mail,
+                                     INSERT the run, UPDATE the timer, UPDATE the due time;
+                                     per chunk of 25: BEGIN, one claim, the calendar and the
+                                     mailbox read once, the events in two INSERTs, COMMIT
+
+    timer_lag_p95_loaded_s, _max_loaded_s, timer_missed_steps_loaded,
+    timer_duplicate_steps_loaded     the same live run again with two CPU-bound processes
+                                     beside it (a shared, busy host); BENCH_TIMERS_LOADED=0
+                                     skips it
 
 BENCH_TIMERS and BENCH_TIMERS_SPREAD_S make a quicker run (e.g. 500 timers over 30 s).
 """
@@ -336,25 +343,55 @@ def _sweep_100(team, ticket_ids: list[int]) -> dict[str, dict]:
     }
 
 
-def run(ctx) -> dict:
-    from django.conf import settings
+def _burners(seconds: float) -> list:
+    """Two CPU-bound processes beside the benchmark, as on a shared host; each stops by
+    itself after ``seconds`` and is stopped by PID at the end of the run anyway."""
+    import subprocess
+
+    loop = f"import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() < end: pass"
+    return [subprocess.Popen([sys.executable, "-c", loop]) for _ in range(2)]
+
+
+def _one_run(ctx, *, loaded: bool) -> dict[str, dict]:
     from django.utils import timezone
 
-    _say(
-        f"sweep every {settings.TIMER_SWEEP_INTERVAL_S} s, batch {settings.TIMER_SWEEP_BATCH}, "
-        f"database {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, "
-        f"broker {settings.CELERY_BROKER_URL.split(':', 1)[0]}"
-    )
     team, shifters, requester = _desk()
     ticket_ids = _tickets(team, shifters, requester, timezone.now())
-    _say(f"{len(ticket_ids)} tickets of {team.slug} created")
+    _say(f"{len(ticket_ids)} tickets of {team.slug} created{', two CPU burners beside' * loaded}")
     folder = Path(tempfile.mkdtemp(prefix="timers-", dir=ctx.work_dir))
     _say(f"worker and beat logs in {folder}")
-    took = _live_run(team, ticket_ids, folder)
+    burners = _burners((SPREAD + GRACE).total_seconds() + DRAIN_S) if loaded else []
+    try:
+        took = _live_run(team, ticket_ids, folder)
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
     _sweeps_in_log(folder / "worker.log")
     _say(
         f"all steps done {took['steps_s']:.0f} s after arming, "
         f"outbox drained at {took['drained_s']:.0f} s; {_load()}"
     )
     figures = _figures_of_run(team, folder)
-    return {**figures, **_sweep_100(team, ticket_ids)}
+    if not loaded:
+        return {**figures, **_sweep_100(team, ticket_ids)}
+    return {
+        "timer_lag_p95_loaded_s": figures["timer_lag_p95_s"],
+        "timer_lag_max_loaded_s": figures["timer_lag_max_s"],
+        "timer_missed_steps_loaded": figures["timer_missed_steps"],
+        "timer_duplicate_steps_loaded": figures["timer_duplicate_steps"],
+    }
+
+
+def run(ctx) -> dict:
+    from django.conf import settings
+
+    _say(
+        f"sweep every {settings.TIMER_SWEEP_INTERVAL_S} s, batch {settings.TIMER_SWEEP_BATCH}, "
+        f"database {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, "
+        f"broker {settings.CELERY_BROKER_URL.split(':', 1)[0]}"
+    )
+    figures = _one_run(ctx, loaded=False)
+    if os.environ.get("BENCH_TIMERS_LOADED", "1") != "0":
+        figures |= _one_run(ctx, loaded=True)
+    return figures
