@@ -53,7 +53,7 @@ def _consumers(folder: Path):
     env = child_env(DAST_VAR_DIR=str(folder))
     worker = [
         *(PYTHON, "-m", "celery", "-A", "dast", "worker", "--pool=prefork", "--concurrency=2"),
-        *("-Q", "events", "--without-mingle", "--without-gossip", "--loglevel=WARNING"),
+        *("-Q", "events", "--without-mingle", "--without-gossip", "--loglevel=INFO"),
         *("--hostname", f"bench-intake-{folder.name}@%h"),
     ]
     beat = [
