@@ -1,8 +1,13 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import time_machine
@@ -10,7 +15,10 @@ from django.conf import settings
 from django.db import connection
 
 from tests.browser import chromium, chromium_path
-from tests.servers import IN_CI
+from tests.servers import IN_CI, ServerError
+
+if TYPE_CHECKING:
+    from tests.timerproc import Postgres, Redis
 
 # The mail servers (Dovecot, the SMTP sink), the fake grid services, and their fixtures.
 pytest_plugins = ["tests.mailservers", "tests.gridfakes"]
@@ -37,7 +45,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
 # Fixtures that exist to start, or to be handed to, another process (a worker, the fetcher,
 # Chromium, Dovecot): a test that uses one is marked `processes` without having to say so.
-PROCESS_FIXTURES = {"postgres_url", "redis_url", "browser_context", "dovecot", "imap_mailbox"}
+PROCESS_FIXTURES = {
+    "postgres_url",
+    "redis_url",
+    "browser_context",
+    "dovecot",
+    "imap_mailbox",
+    "postgres",
+    "broker",
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -124,6 +140,45 @@ def postgres_url(transactional_db: None) -> str:
     params = connection.settings_dict
     user = params["USER"] or "postgres"
     return f"postgres://{user}@{params['HOST']}:{params['PORT']}/{params['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """A PostgreSQL cluster of the reliability tests' own (fsync on), which a test may crash
+    and start again without harm to the rest of the suite; its migrated database ``dast`` is
+    the template of each test's database (``postgres.create_database``)."""
+    from tests.timerproc import Postgres  # not before pytest imports the mail servers plugin
+
+    # Not under pytest's tmp folder: the postgres user must be able to reach its data.
+    root = Path(tempfile.mkdtemp(prefix="dast-own-pg-"))
+    os.chmod(root, 0o755)  # noqa: S103
+    try:
+        try:
+            server = Postgres(root)
+        except (ServerError, OSError, subprocess.CalledProcessError) as exc:
+            need_server("PostgreSQL", str(exc))
+        try:
+            server.migrate()
+            yield server
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Redis]:
+    """A Redis of the test's own, which it may flush, stop and start again."""
+    from tests.timerproc import Redis
+
+    try:
+        server = Redis(tmp_path)
+    except (ServerError, OSError, subprocess.CalledProcessError) as exc:
+        need_server("Redis", str(exc))
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -13,14 +13,10 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
-import subprocess
-import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -29,10 +25,8 @@ import pytest
 from django.conf import settings
 
 from escalation.businesstime import WorkingHours, add_business_time
-from tests.conftest import need_server
 from tests.mailservers import SmtpSink
 from tests.procs import wait_for
-from tests.servers import ServerError
 from tests.timerproc import (
     Desk,
     Plan,
@@ -50,37 +44,6 @@ from tests.timerproc import (
 
 # Workers and beat are processes of their own, on the real clock.
 pytestmark = [pytest.mark.servers, pytest.mark.processes]
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[Postgres]:
-    # Not under pytest's tmp folder: the postgres user must be able to reach its data.
-    root = Path(tempfile.mkdtemp(prefix="dast-timers-"))
-    os.chmod(root, 0o755)  # noqa: S103
-    try:
-        try:
-            server = Postgres(root)
-        except (ServerError, OSError, subprocess.CalledProcessError) as exc:
-            need_server("PostgreSQL", str(exc))
-        try:
-            server.migrate()
-            yield server
-        finally:
-            server.stop()
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Redis]:
-    try:
-        server = Redis(tmp_path)
-    except (ServerError, OSError, subprocess.CalledProcessError) as exc:
-        need_server("Redis", str(exc))
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

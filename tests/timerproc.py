@@ -226,12 +226,12 @@ class Snapshot:
         return Counter(row.ref for row in self.outbox)
 
 
-def _rows(db_url: str, sql: str) -> list[tuple[Any, ...]]:
+def _rows(db_url: str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     with (
         contextlib.closing(psycopg2.connect(db_url, connect_timeout=5)) as conn,
         conn.cursor() as cursor,
     ):
-        cursor.execute(sql)
+        cursor.execute(sql, params)
         return list(cursor.fetchall())
 
 
@@ -350,7 +350,12 @@ class Desk:
         ]
 
     @contextlib.contextmanager
-    def worker(self, name: str = "worker", *, concurrency: int = 1) -> Iterator[Proc]:
+    def worker(
+        self, name: str = "worker", *, concurrency: int = 1, queues: str = ""
+    ) -> Iterator[Proc]:
+        """A worker of every queue, or of ``queues`` ("events", "outbox,timers") as
+        docker-compose runs them. Its database sessions are named after it
+        (``pg_stat_activity.application_name``)."""
         log = self.folder / f"{name}.log"
         args = [
             PYTHON,
@@ -366,9 +371,14 @@ class Desk:
             "--loglevel=INFO",
             "-n",
             f"{name}@%h",
+            *(["-Q", queues] if queues else []),
         ]
-        with running(args, self.env, log) as process:
+        with running(args, self.named(name), log) as process:
             yield Proc(process, log, "ready.")
+
+    def named(self, name: str) -> dict[str, str]:
+        """The environment of a process whose database sessions carry ``name``."""
+        return {**self.env, "DATABASE_URL": f"{self.db_url}?application_name={name}"}
 
     @contextlib.contextmanager
     def beat(self, name: str = "beat") -> Iterator[Proc]:
