@@ -186,7 +186,7 @@ def tickets_mentions_index(*, tickets: list[Ticket]) -> int:
     )
     new: set[tuple[int, str, str]] = set()
     for pk, parts in texts.items():
-        ids = find_ids("\n".join(parts), jira_projects=())
+        ids = find_ids("\n".join(parts), jira_projects=(), only=("queues", "sites"))
         new |= {(pk, MentionKind.QUEUE, q.upper()[:120]) for q in ids.queues}
         new |= {(pk, MentionKind.SITE, s.upper()[:120]) for s in ids.sites}
     new -= have
