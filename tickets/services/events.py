@@ -44,6 +44,7 @@ from tickets.models.events import (
     EventKind,
     TicketEvent,
 )
+from tickets.services.bulk import bulk_insert
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +166,7 @@ def events_record(
         return events
     # No savepoint of its own: the events belong to the caller's transaction.
     with transaction.atomic(savepoint=False):
-        TicketEvent.objects.bulk_create(events)
+        bulk_insert(events)
         if not deliver and not history:
             return events
         now = timezone.now()
@@ -181,7 +182,7 @@ def events_record(
             for name in _consumers_of(event.kind, history_only=not deliver)
         ]
         if deliveries:
-            EventDelivery.objects.bulk_create(deliveries)
+            bulk_insert(deliveries)
             transaction.on_commit(nudge)
     return events
 
