@@ -119,6 +119,8 @@ def run(ctx) -> dict:
         for state in filed.values_list("state", flat=True):
             states[state] = states.get(state, 0) + 1
         opened = Ticket.objects.filter(team=team).count()
+        # Auto-replies and bounces: kept quietly on their ticket, or ignored outside one.
+        noise = filed.filter(note__contains="kept on the ticket").count()
         acks = OutboundMail.objects.filter(team=team, kind=OutboundKind.ACKNOWLEDGEMENT).count()
         latencies = [_probe(imap, team, n, suffix) for n in range(LATENCY_SAMPLES)]
         watcher.stop()
@@ -135,6 +137,8 @@ def run(ctx) -> dict:
         },
         "intake_mix_new_tickets": {"value": opened, "unit": "tickets"},
         "intake_mix_joined_or_noise": {"value": states["processed"] - opened, "unit": "mails"},
+        "intake_mix_replies": {"value": states["processed"] - opened - noise, "unit": "mails"},
+        "intake_mix_noise_on_tickets": {"value": noise, "unit": "mails"},
         "intake_mix_duplicates": {"value": states["duplicate"], "unit": "mails"},
         "intake_mix_ignored": {"value": states["ignored"], "unit": "mails"},
         "intake_acknowledgements": {"value": acks, "unit": "mails"},

@@ -254,7 +254,7 @@ if any(day >= WAITING_USER_RESOLVE_DAYS or day < 1 for day in WAITING_USER_REMIN
 # many deliveries one transaction claims, retries with backoff EVENT_RETRY_BASE_S * 2**n
 # (capped at an hour) until EVENT_MAX_ATTEMPTS, and the lag past which /healthz says 503.
 EVENT_SWEEP_INTERVAL_S = env_int("EVENT_SWEEP_INTERVAL_S", 2, minimum=1)
-EVENT_SWEEP_BATCH = env_int("EVENT_SWEEP_BATCH", 100, minimum=1)
+EVENT_SWEEP_BATCH = env_int("EVENT_SWEEP_BATCH", 400, minimum=1)
 EVENT_MAX_ATTEMPTS = env_int("EVENT_MAX_ATTEMPTS", 10, minimum=1)
 EVENT_RETRY_BASE_S = env_int("EVENT_RETRY_BASE_S", 10, minimum=1)
 EVENT_LAG_LIMIT_S = env_int("EVENT_LAG_LIMIT_S", 300, minimum=1)

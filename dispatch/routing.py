@@ -26,7 +26,12 @@ from django.utils import timezone
 
 from shifts.selectors import OnDuty, next_shift_start, on_duty
 from tickets.models import OPEN_STATUSES, Ticket
-from tickets.services import ticket_assign, ticket_mark_after_hours
+from tickets.services import (
+    ticket_assign,
+    ticket_mark_after_hours,
+    tickets_mark_after_hours,
+    tickets_reassign,
+)
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,44 @@ def ticket_route(*, ticket: Ticket, at: datetime | None = None) -> Route:
     if ticket.assignee_id is not None:
         return Route(ticket, ticket.assignee, OnDuty(None))
     return _route_by(on_duty(ticket.team, at or timezone.now()), ticket, take=False)
+
+
+def tickets_route(*, tickets: Sequence[Ticket], at: datetime | None = None) -> list[Route]:
+    """``ticket_route`` for a batch whose rows the caller holds locked (the routing
+    consumer's): the calendar and the loads read once per team, one UPDATE per shifter
+    and one for the tickets that wait, the assignments recorded together. Balanced as if
+    routed one after the other."""
+    at = at or timezone.now()
+    routes: dict[int, Route] = {}
+    waiting: dict[int, list[Ticket]] = {}
+    for ticket in tickets:
+        if ticket.assignee_id is not None:
+            routes[ticket.pk] = Route(ticket, ticket.assignee, OnDuty(None))
+        else:
+            waiting.setdefault(ticket.team_id, []).append(ticket)
+    for group in waiting.values():
+        duty = on_duty(group[0].team, at)
+        first_level = {b.person.pk: b.person for b in duty.first_level}
+        if duty.slot is None or not first_level:
+            tickets_mark_after_hours(tickets=group)
+            routes.update((t.pk, Route(t, None, duty)) for t in group)
+            continue
+        loads = open_loads(list(first_level.values()))
+        shares: dict[int, list[Ticket]] = {}
+        for ticket in group:
+            pk = min(first_level, key=lambda p: (loads.get(p, 0), p))
+            loads[pk] = loads.get(pk, 0) + 1
+            shares.setdefault(pk, []).append(ticket)
+        for pk, share in shares.items():
+            tickets_reassign(
+                tickets=share,
+                assignee=first_level[pk],
+                shadow=slot_shadow(duty),
+                zone=duty.slot.zone,
+                reason="routing",
+            )
+            routes.update((t.pk, Route(t, t.assignee, duty)) for t in share)
+    return [routes[t.pk] for t in tickets]
 
 
 def ticket_reroute(*, ticket: Ticket, at: datetime | None = None, reason: str = "reroute") -> Route:

@@ -21,10 +21,17 @@ from escalation.models import (
     EscalationState,
     ExpertGroup,
     GroupKind,
+    Timer,
     TimerKind,
 )
 from escalation.steps import mail_people, team_coordinators, ticket_url, waiting_user_due
-from escalation.timers import after_covered, after_working, timer_arm, timers_cancel
+from escalation.timers import (
+    after_covered,
+    after_working,
+    due_refresh,
+    timer_arm,
+    timers_cancel,
+)
 from people.names import display_name
 from tickets.gridtext import find_ids
 from tickets.models import ExternalRef, Message, MessageKind, Status, Ticket
@@ -352,6 +359,31 @@ def first_response_arm(*, ticket: Ticket) -> None:
     )
 
 
+def first_response_arm_many(*, tickets: list[Ticket]) -> None:
+    """``first_response_arm`` for tickets that have no first-answer timer yet (the routing
+    consumer's batch): one INSERT; their due times are refreshed by the caller's
+    ``due_refresh_deferred`` block, or here one at a time without one."""
+    timers = []
+    for ticket in tickets:
+        try:
+            due = after_covered(
+                ticket.team, ticket.created_at, settings.FIRST_RESPONSE_COVERED_HOURS
+            )
+        except NoBusinessTime:
+            continue  # a team without shift hours has no such target
+        timers.append(
+            Timer(
+                ticket=ticket,
+                kind=TimerKind.FIRST_RESPONSE,
+                started_at=ticket.created_at,
+                due_at=due,
+            )
+        )
+    Timer.objects.bulk_create(timers)
+    for timer in timers:
+        due_refresh(timer.ticket)
+
+
 def status_timers(*, ticket: Ticket, old: str, new: str, at: datetime | None = None) -> None:
     """Re-arm or stop timers when the status changes."""
     at = at or timezone.now()
@@ -421,6 +453,21 @@ def _cancel_on_close(esc: Escalation, status: Status, at: datetime) -> None:
 
 def refs_from_message(*, message: Message) -> None:
     """JIRA keys and GGUS numbers in a mail are stored on its ticket."""
+    external_refs_add(ticket=message.ticket, refs=_refs(message), found_in=message)
+
+
+def refs_from_messages(*, messages: list[Message]) -> None:
+    """``refs_from_message`` for a batch: one INSERT; known references stay as they are."""
+    ExternalRef.objects.bulk_create(
+        [
+            ExternalRef(ticket_id=m.ticket_id, system=system, key=key, found_in=m)
+            for m in messages
+            for system, key in _refs(m)
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def _refs(message: Message) -> list[tuple[str, str]]:
     ids = find_ids(f"{message.subject}\n{message.body_text}", jira_projects=settings.JIRA_PROJECTS)
-    refs = [("jira", key) for key in ids.jira] + [("ggus", str(n)) for n in ids.ggus]
-    external_refs_add(ticket=message.ticket, refs=refs, found_in=message)
+    return [("jira", key) for key in ids.jira] + [("ggus", str(n)) for n in ids.ggus]

@@ -29,7 +29,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from common.memo import memo_scope
+from common.memo import memo_scope, scoped
 from escalation.businesstime import Calendar, WorkingHours, add_business_time, intervals_calendar
 from escalation.models import Escalation, Timer, TimerKind, TimerRun, TimerState
 from people.models import Team
@@ -37,7 +37,7 @@ from shifts.models import Closure, Zone
 from shifts.rota import slots_in
 from shifts.selectors import zone_hours
 from tickets.models import OPEN_STATUSES, EventKind, Ticket
-from tickets.services import ticket_set_due
+from tickets.services import tickets_set_due
 from tickets.services.events import event_record, events_buffered, events_mark
 
 log = logging.getLogger(__name__)
@@ -64,9 +64,15 @@ def working_hours(team: Team) -> WorkingHours:
 
 
 def covered_hours(team: Team, start: datetime, days: int = 60) -> Calendar:
-    """The team's shift hours (every zone's slots, closures excepted) from ``start`` on."""
+    """The team's shift hours (every zone's slots, closures excepted) from ``start`` on;
+    read once per local day within a ``common.memo.memo_scope`` (a sweep's batch)."""
     tz = ZoneInfo(team.time_zone)
     first = start.astimezone(tz).date() - timedelta(days=1)
+    return scoped(("covered_hours", team.pk, first, days), lambda: _covered(team, first, days))
+
+
+def _covered(team: Team, first: date, days: int) -> Calendar:
+    tz = ZoneInfo(team.time_zone)
     last = first + timedelta(days=days)
     closures = list(_closures(team))
     slots = [
@@ -184,9 +190,7 @@ def _due_refresh_many(tickets: list[Ticket]) -> None:
             ticket.due_at = row.due_at
     tickets = [t for t in tickets if t.pk in fresh]
     open_ones = {t.pk: t for t in tickets if t.status in OPEN_STATUSES}
-    for ticket in tickets:
-        if ticket.pk not in open_ones:
-            ticket_set_due(ticket=ticket, due_at=None)
+    tickets_set_due([(t, None) for t in tickets if t.pk not in open_ones])
     timers = Timer.objects.filter(ticket_id__in=list(open_ones)).filter(
         Q(state=TimerState.ARMED, kind=TimerKind.EXPERT_RESPONSE)
         | Q(state__in=[TimerState.ARMED, TimerState.DONE], kind=TimerKind.FIRST_RESPONSE)
@@ -206,8 +210,7 @@ def _due_refresh_many(tickets: list[Ticket]) -> None:
             dues[ticket.pk].append(
                 max(timer.due_at, after_working(ticket.team, timer.started_at, hours))
             )
-    for pk, ticket in open_ones.items():
-        ticket_set_due(ticket=ticket, due_at=min(dues[pk], default=None))
+    tickets_set_due([(t, min(dues[pk], default=None)) for pk, t in open_ones.items()])
 
 
 # --- the sweep ------------------------------------------------------------------------------

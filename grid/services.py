@@ -26,7 +26,7 @@ from grid.models import (
 )
 from grid.parse import CricEntry, parse_cric, parse_downtimes, parse_job, parse_task
 from tickets.gridtext import find_ids
-from tickets.models import Ticket
+from tickets.models import Message, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -171,13 +171,27 @@ def statuses_fetch(*, kind: str, numbers: Iterable[int]) -> int:
 
 def ticket_mentions_index(*, ticket: Ticket) -> int:
     """Store the queues and sites named in the ticket's subject and messages. Idempotent."""
-    text = "\n".join([ticket.subject, *ticket.messages.values_list("body_text", flat=True)])
-    ids = find_ids(text, jira_projects=())
-    wanted: set[tuple[str, str]] = {(MentionKind.QUEUE, q.upper()[:120]) for q in ids.queues}
-    wanted |= {(MentionKind.SITE, s.upper()[:120]) for s in ids.sites}
-    have = set(TicketMention.objects.filter(ticket=ticket).values_list("kind", "name"))
+    return tickets_mentions_index(tickets=[ticket])
+
+
+def tickets_mentions_index(*, tickets: list[Ticket]) -> int:
+    """``ticket_mentions_index`` for a batch: three queries whatever its size. Returns how
+    many mentions were new."""
+    texts: dict[int, list[str]] = {t.pk: [t.subject] for t in tickets}
+    bodies = Message.objects.filter(ticket_id__in=texts).values_list("ticket_id", "body_text")
+    for ticket_id, body in bodies.order_by("ticket_id", "pk"):
+        texts[ticket_id].append(body)
+    have = set(
+        TicketMention.objects.filter(ticket_id__in=texts).values_list("ticket_id", "kind", "name")
+    )
+    new: set[tuple[int, str, str]] = set()
+    for pk, parts in texts.items():
+        ids = find_ids("\n".join(parts), jira_projects=(), only=("queues", "sites"))
+        new |= {(pk, MentionKind.QUEUE, q.upper()[:120]) for q in ids.queues}
+        new |= {(pk, MentionKind.SITE, s.upper()[:120]) for s in ids.sites}
+    new -= have
     TicketMention.objects.bulk_create(
-        [TicketMention(ticket=ticket, kind=k, name=n) for k, n in wanted - have],
+        [TicketMention(ticket_id=pk, kind=k, name=n) for pk, k, n in sorted(new)],
         ignore_conflicts=True,
     )
-    return len(wanted - have)
+    return len(new)

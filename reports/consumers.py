@@ -4,7 +4,7 @@ event changes nothing the second time). Registered in ReportsConfig.ready()."""
 
 from __future__ import annotations
 
-from reports.services import CONSUMER, ticket_figures_refresh
+from reports.services import CONSUMER, ticket_figures_refresh, tickets_figures_refresh
 from tickets.models.events import EventKind, TicketEvent
 from tickets.services.events import consumer_register
 
@@ -29,6 +29,11 @@ def on_event(event: TicketEvent) -> None:
     ticket_figures_refresh(ticket=event.ticket)
 
 
+def on_events(events: list[TicketEvent]) -> None:
+    tickets = {e.ticket_id: e.ticket for e in events}
+    tickets_figures_refresh(tickets=list(tickets.values()))
+
+
 def register() -> None:
     # history=True: an archive import's events reach the rollups too (nobody else's).
-    consumer_register(CONSUMER, KINDS, on_event, history=True)
+    consumer_register(CONSUMER, KINDS, on_event, history=True, handle_many=on_events)

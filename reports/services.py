@@ -4,7 +4,7 @@ team from the log) and the weekly figures mail."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from itertools import groupby, islice
 from typing import Any
 
@@ -139,23 +139,46 @@ def _save(figures: list[TicketFigures], escalations: list[EscalationFigures]) ->
 
 def ticket_figures_refresh(*, ticket: Ticket, now: datetime | None = None) -> TicketFigures:
     """Recompute one ticket's rollups from its whole history (the consumer's work)."""
-    events = [
-        _ev(row)
-        for row in TicketEvent.objects.filter(ticket_id=ticket.pk)
-        .order_by("id")
+    return tickets_figures_refresh(tickets=[ticket], now=now)[0]
+
+
+def tickets_figures_refresh(
+    *, tickets: list[Ticket], now: datetime | None = None
+) -> list[TicketFigures]:
+    """``ticket_figures_refresh`` for a batch (the consumer's): the events, opening texts and
+    each team's calendar read once, the rollups written in one upsert."""
+    if not tickets:
+        return []
+    rows = (
+        TicketEvent.objects.filter(ticket_id__in=[t.pk for t in tickets])
+        .order_by("ticket_id", "id")
         .values(*EVENT_FIELDS)
-    ]
-    tz_day = (now or timezone.now()).date()
-    first = min([ticket.created_at, *(e.at for e in events)]).date()
-    last = max([tz_day, *(e.at.date() for e in events)])
-    cal = team_calendar(ticket.team, first, last)
-    opened = next((e for e in events if e.kind == "opened"), None)
-    message = opened.data.get("message") if opened else None
-    figures, escalations = _figures(
-        ticket, events, cal, _opening_texts([message]) if message else {}
     )
+    grouped = {pk: [_ev(r) for r in group] for pk, group in groupby(rows, lambda r: r["ticket_id"])}
+    openings = {}
+    for ticket in tickets:
+        opened = next((e for e in grouped.get(ticket.pk, []) if e.kind == "opened"), None)
+        if opened and opened.data.get("message"):
+            openings[ticket.pk] = opened.data["message"]
+    texts = _opening_texts(openings.values())
+    today = (now or timezone.now()).date()
+    spans: dict[int, tuple[date, date, Team]] = {}
+    for ticket in tickets:
+        events = grouped.get(ticket.pk, [])
+        first = min([ticket.created_at, *(e.at for e in events)]).date()
+        last = max([today, *(e.at.date() for e in events)])
+        held = spans.get(ticket.team_id)
+        if held is not None:
+            first, last = min(first, held[0]), max(last, held[1])
+        spans[ticket.team_id] = (first, last, ticket.team)
+    cals = {pk: team_calendar(team, first, last) for pk, (first, last, team) in spans.items()}
+    figures, escalations = [], []
+    for ticket in tickets:
+        one, escs = _figures(ticket, grouped.get(ticket.pk, []), cals[ticket.team_id], texts)
+        figures.append(one)
+        escalations.extend(escs)
     with transaction.atomic():
-        _save([figures], escalations)
+        _save(figures, escalations)
     return figures
 
 

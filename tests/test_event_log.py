@@ -191,6 +191,40 @@ def test_a_failing_consumer_is_retried_with_backoff_and_holds_up_no_other_ticket
     assert event_log.events_lag(now=TEN + timedelta(seconds=60)) == {"routing": 60.0}
 
 
+def test_a_batch_that_fails_is_run_again_one_event_at_a_time_so_one_bad_event_fails_alone(
+    team, monkeypatch
+):
+    monkeypatch.setattr(event_log, "nudge", lambda: None)  # both wait for one sweep
+    broken = _open(team, "breaks the consumer")
+    fine = _open(team, "fine")
+    routing = event_log.CONSUMERS["routing"]
+    assert routing.handle_many is not None
+    batches = []
+
+    def handle_many(events):
+        batches.append([e.ticket_id for e in events])
+        routing.handle_many(events)  # its effects roll back with the batch's savepoint
+        if any(e.ticket_id == broken.pk for e in events):
+            raise ValueError("the shift calendar could not be read")
+
+    def handle(event):
+        handle_many([event])
+
+    monkeypatch.setitem(
+        event_log.CONSUMERS,
+        "routing",
+        event_log.Consumer("routing", routing.kinds, handle, handle_many=handle_many),
+    )
+    event_log.events_consume()
+    assert batches == [[broken.pk, fine.pk], [broken.pk], [fine.pk]]
+    assert _routed(fine)
+    assert _acks(fine) == 1
+    assert not _routed(broken)
+    assert _acks(broken) == 0
+    delivery = EventDelivery.objects.get(event__ticket=broken)
+    assert (delivery.state, delivery.attempts) == (DeliveryState.PENDING, 1)
+
+
 def test_a_consumer_that_keeps_failing_is_parked_for_an_admin_who_can_send_it_round_again(
     team, monkeypatch, settings
 ):

@@ -548,3 +548,16 @@ def test_no_pattern_nests_an_unbounded_quantifier_in_another() -> None:
         p.pattern for p in patterns if any(_unbounded_repeats(sre_parse.parse(p.pattern, p.flags)))
     ]
     assert nested == []
+
+
+def test_asking_only_for_queues_and_sites_finds_the_same_ones_and_nothing_else():
+    text = (
+        "Task 12345678 fails on ANALY_BNL_SHORT, job 4567890123 too; the site BNL-OSG2 "
+        "lost BNL-OSG2_DATADISK. See ATLASPANDA-426 and GGUS 123456."
+    )
+    full = find_ids(text)
+    some = find_ids(text, only=("queues", "sites"))
+    assert full.queues
+    assert full.sites
+    assert (some.queues, some.sites) == (full.queues, full.sites)
+    assert (some.tasks, some.jobs, some.jira, some.ggus) == ((), (), (), ())

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from dispatch.routing import route_waiting, ticket_route
+from escalation.models import Timer, TimerKind
 from people.models import Role
 from shifts.models import Booking, ShiftRole, Zone
 from tests.factories import MembershipFactory, TeamFactory, TicketFactory, UserFactory
-from tickets.models import OutboundMail, Status
+from tickets.models import EventDelivery, ExternalRef, OutboundMail, Status, Ticket
 from tickets.services import Sender, ticket_open
+from tickets.services import events as event_log
 
 pytestmark = pytest.mark.django_db
 GENEVA = ZoneInfo("Europe/Zurich")
@@ -121,3 +126,40 @@ def test_the_acknowledgement_says_a_shifter_is_on_duty_when_one_is(
     assert "on duty now" in OutboundMail.objects.get(ticket=ticket).body_text
     ticket.refresh_from_db()
     assert ticket.assignee is not None
+
+
+@pytest.mark.frozen_at(_at(WEDNESDAY, 10))
+def test_a_batch_of_fifty_new_tickets_is_routed_and_acknowledged_in_a_bounded_number_of_queries(
+    team, monkeypatch
+):
+    monkeypatch.setattr("tickets.services.events.nudge", lambda: None)  # the sweep, below
+    others = set(event_log.CONSUMERS) - {"routing"}
+    for name in others:
+        monkeypatch.delitem(event_log.CONSUMERS, name)
+    tickets = [
+        ticket_open(
+            team=team,
+            sender=Sender(f"user{n}@cern.ch", f"User {n}"),
+            subject=f"Jobs fail at site {n} with ATLASPANDA-{100 + n}",
+            body_text="...",
+        )
+        for n in range(50)
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        assert event_log.events_consume_batch(limit=50) == 50
+    # A handful for the claim and its bookkeeping, the calendar, the loads, the first
+    # messages, the acknowledgements, the timers and the references; one UPDATE per
+    # shifter: not a few per ticket (it was about eleven each).
+    assert len(queries) <= 40, "\n".join(q["sql"][:120] for q in queries.captured_queries)
+    owners = Counter(
+        Ticket.objects.filter(pk__in=[t.pk for t in tickets]).values_list(
+            "assignee__username", "shadow__username"
+        )
+    )
+    assert owners == {("anna", "tomas"): 25, ("pierre", "tomas"): 25}  # balanced
+    assert OutboundMail.objects.filter(ticket__in=tickets, kind="ack").count() == 50
+    assert Timer.objects.filter(ticket__in=tickets, kind=TimerKind.FIRST_RESPONSE).count() == 50
+    assert ExternalRef.objects.filter(ticket__in=tickets, system="jira").count() == 50
+    assert not EventDelivery.objects.filter(
+        ticket_pk__in=[t.pk for t in tickets], consumer="routing", state="pending"
+    ).exists()

@@ -241,11 +241,23 @@ _NEEDLES = {
 }
 
 
-def find_ids(text: str, *, jira_projects: Iterable[str] = DEFAULT_JIRA_PROJECTS) -> GridIds:
-    """Every grid identifier in `text`, each kind deduplicated in order of first appearance."""
+def find_ids(
+    text: str,
+    *,
+    jira_projects: Iterable[str] = DEFAULT_JIRA_PROJECTS,
+    only: Iterable[str] | None = None,
+) -> GridIds:
+    """Every grid identifier in `text`, each kind deduplicated in order of first appearance.
+    ``only``: the kinds wanted (as named in ``_NEEDLES``, and "jira"); the others come back
+    empty."""
     projects = tuple(dict.fromkeys(p.strip().upper() for p in jira_projects if p.strip()))
     low = text.lower()
-    kinds = {kind for kind, needles in _NEEDLES.items() if any(n in low for n in needles)}
+    wanted = {*_NEEDLES, "jira"} if only is None else set(only)
+    kinds = {
+        kind
+        for kind, needles in _NEEDLES.items()
+        if kind in wanted and any(n in low for n in needles)
+    }
     releases = _ordered(_releases(text)) if "releases" in kinds else ()
     # "release 21.2.87" adds nothing when "AnalysisBase,21.2.87" is already there.
     versions = {r.partition(",")[2] for r in releases if "," in r}
@@ -255,7 +267,9 @@ def find_ids(text: str, *, jira_projects: Iterable[str] = DEFAULT_JIRA_PROJECTS)
         datasets=_ordered(_datasets(text)) if "datasets" in kinds else (),
         queues=_ordered(_queues(text)) if "queues" in kinds else (),
         sites=_ordered(_sites(text)) if "sites" in kinds else (),
-        jira=_ordered(_jira(text, projects)) if any(p in text for p in projects) else (),
+        jira=_ordered(_jira(text, projects))
+        if "jira" in wanted and any(p in text for p in projects)
+        else (),
         ggus=_ordered(_numbers(_GGUS, text, _GGUS_DIGITS)) if "ggus" in kinds else (),
         releases=tuple(r for r in releases if "," in r or r not in versions),
     )

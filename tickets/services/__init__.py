@@ -14,7 +14,9 @@ from tickets.services.tickets import (
     ticket_seen,
     ticket_set_due,
     ticket_set_status,
+    tickets_mark_after_hours,
     tickets_reassign,
+    tickets_set_due,
 )
 
 __all__ = [
@@ -31,5 +33,7 @@ __all__ = [
     "ticket_seen",
     "ticket_set_due",
     "ticket_set_status",
+    "tickets_mark_after_hours",
     "tickets_reassign",
+    "tickets_set_due",
 ]

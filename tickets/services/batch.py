@@ -26,7 +26,7 @@ from tickets.mail.thread import (
 )
 from tickets.models import Message, MessageKind, OutboundMail, RawMessage, Requester, Ticket
 from tickets.selectors import requester_by_email
-from tickets.services.bulk import bulk_insert
+from tickets.services.bulk import bulk_insert, update_rows
 from tickets.services.mailstore import raw_message_id, store_attachments, team_own_addresses
 
 
@@ -246,7 +246,7 @@ class BatchFiler:
 
     def save_raw_findings(self, items: list[Item]) -> None:
         """What filing found out about stored raw rows: the fingerprint, the row a duplicate
-        repeats, the size cap. One statement (bulk_update): fingerprints differ per row."""
+        repeats, the size cap. One statement: fingerprints differ per row."""
         rows = []
         for item in items:
             if item.row is None or item.row.pk is None:
@@ -255,7 +255,7 @@ class BatchFiler:
             item.row.duplicate_of = item.original_row()
             item.row.oversize = bool(item.parsed and item.parsed.oversize)
             rows.append(item.row)
-        RawMessage.objects.bulk_update(rows, ["fingerprint", "duplicate_of", "oversize"])
+        update_rows(rows, ["fingerprint", "duplicate_of", "oversize"])
 
     def take_dirty(self) -> list[Thread]:
         """Earlier tickets this batch changed; forgets them for the next batch."""

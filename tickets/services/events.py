@@ -35,6 +35,7 @@ from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
 
+from common.memo import memo_scope
 from tickets.models import Ticket
 from tickets.models.events import (
     ActorKind,
@@ -43,10 +44,12 @@ from tickets.models.events import (
     EventKind,
     TicketEvent,
 )
+from tickets.services.bulk import bulk_insert
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[TicketEvent], None]
+BatchHandler = Callable[[list[TicketEvent]], None]
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,10 @@ class Consumer:
     # Keeps figures from history (the reports' rollups): also gets the events of an archive
     # import, which asks nobody to react.
     history: bool = False
+    # The same for a batch of events (at most one per ticket, in event order): a few
+    # queries for the whole batch instead of a few per event. When it raises, the sweep
+    # runs ``handle`` on each event alone, so that one bad event fails alone.
+    handle_many: BatchHandler | None = None
 
 
 CONSUMERS: dict[str, Consumer] = {}
@@ -74,9 +81,10 @@ def consumer_register(
     *,
     after: Sequence[str] = (),
     history: bool = False,
+    handle_many: BatchHandler | None = None,
 ) -> None:
     """Called explicitly from an AppConfig.ready(); registering a name again replaces it."""
-    CONSUMERS[name] = Consumer(name, frozenset(kinds), handle, tuple(after), history)
+    CONSUMERS[name] = Consumer(name, frozenset(kinds), handle, tuple(after), history, handle_many)
 
 
 def _consumers_of(kind: str, *, history_only: bool = False) -> list[str]:
@@ -158,7 +166,7 @@ def events_record(
         return events
     # No savepoint of its own: the events belong to the caller's transaction.
     with transaction.atomic(savepoint=False):
-        TicketEvent.objects.bulk_create(events)
+        bulk_insert(events)
         if not deliver and not history:
             return events
         now = timezone.now()
@@ -174,7 +182,7 @@ def events_record(
             for name in _consumers_of(event.kind, history_only=not deliver)
         ]
         if deliveries:
-            EventDelivery.objects.bulk_create(deliveries)
+            bulk_insert(deliveries)
             transaction.on_commit(nudge)
     return events
 
@@ -301,20 +309,48 @@ def _run(delivery: EventDelivery, event: TicketEvent, now: datetime) -> bool:
     return True
 
 
+def _run_many(
+    consumer: Consumer, deliveries: list[EventDelivery], events: dict[int, TicketEvent]
+) -> bool:
+    """A consumer's batch in one savepoint; False when it raised (nothing of it is kept) or
+    the consumer takes one event at a time."""
+    if consumer.handle_many is None:
+        return False
+    try:
+        with transaction.atomic():
+            consumer.handle_many([events[d.event_id] for d in deliveries])
+    except Exception:
+        log.exception("consumer %s failed on a batch; running its events one by one", consumer.name)
+        return False
+    return True
+
+
 def events_consume_batch(*, now: datetime | None = None, limit: int | None = None) -> int:
-    """Claim up to ``limit`` due deliveries and run them in one transaction. Returns how many
-    were looked at (done, failed or waiting on an earlier event)."""
+    """Claim up to ``limit`` due deliveries and run them in one transaction, each consumer's
+    share together (``handle_many``) when it can. Returns how many were looked at (done,
+    failed or waiting on an earlier event)."""
     now = now or timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(), memo_scope():
         claimed = _claim(now, limit or settings.EVENT_SWEEP_BATCH)
         if not claimed:
             return 0
         blocked = _blocked(claimed)
+        # At most one delivery per ticket and consumer is ready (a later one waits for the
+        # earlier), and none waits on another ready one: the groups may run in any order.
         ready = [d for d in claimed if d.pk not in blocked]
         events = TicketEvent.objects.select_related("ticket__team", "ticket__requester").in_bulk(
             [d.event_id for d in ready]
         )
-        done = [d.pk for d in ready if _run(d, events[d.event_id], now)]
+        groups: dict[str, list[EventDelivery]] = {}
+        for d in ready:
+            groups.setdefault(d.consumer, []).append(d)
+        done: list[int] = []
+        for name, deliveries in groups.items():
+            consumer = CONSUMERS.get(name)
+            if consumer is not None and _run_many(consumer, deliveries, events):
+                done.extend(d.pk for d in deliveries)
+                continue
+            done.extend(d.pk for d in deliveries if _run(d, events[d.event_id], now))
         EventDelivery.objects.filter(pk__in=done).update(
             state=DeliveryState.DONE, done_at=timezone.now()
         )

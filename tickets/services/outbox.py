@@ -62,6 +62,59 @@ def tagged_subject(ticket: Ticket, subject: str) -> str:
     return subject if tag in subject else f"{tag} {subject}"
 
 
+def outbound_build(
+    *,
+    team: Team,
+    kind: OutboundKind,
+    to: Sequence[str],
+    subject: str,
+    body_text: str,
+    ticket: Ticket | None = None,
+    cc: Sequence[str] = (),
+    message_id: str = "",
+    in_reply_to: str = "",
+    references: str = "",
+    reply_to: str = "",
+    automatic: bool = False,
+    sender: str = "",
+) -> OutboundMail:
+    """An outbox row, not yet saved (``outbound_queue_many`` writes a batch of them).
+    ``sender`` saves a look-up when the caller already has the team's address."""
+    sender = sender or team_sending_address(team)
+    return OutboundMail(
+        team=team,
+        ticket=ticket,
+        kind=kind,
+        from_address=formataddr((team.name, sender)),
+        reply_to=reply_to,
+        to=", ".join(to),
+        cc=", ".join(cc),
+        subject=subject[:500],
+        body_text=body_text,
+        message_id=message_id or new_message_id(team, sender),
+        in_reply_to=in_reply_to,
+        references=references,
+        automatic=automatic,
+        next_attempt_at=timezone.now(),
+    )
+
+
+def outbound_queue_many(mails: list[OutboundMail]) -> list[OutboundMail]:
+    """Write built mails to the outbox in one INSERT; each is sent by a worker once the
+    caller's transaction commits."""
+    if not mails:
+        return mails
+    OutboundMail.objects.bulk_create(mails)
+    pks = [mail.pk for mail in mails]
+
+    def enqueue() -> None:
+        for pk in pks:
+            _enqueue(pk)
+
+    transaction.on_commit(enqueue)
+    return mails
+
+
 def outbound_queue(
     *,
     team: Team,
@@ -78,27 +131,24 @@ def outbound_queue(
     automatic: bool = False,
     sender: str = "",
 ) -> OutboundMail:
-    """Write a mail to the outbox; it is sent by a worker once the caller's transaction commits.
-    ``sender`` saves a look-up when the caller already has the team's address."""
-    sender = sender or team_sending_address(team)
-    mail = OutboundMail.objects.create(
+    """Write a mail to the outbox; it is sent by a worker once the caller's transaction
+    commits."""
+    mail = outbound_build(
         team=team,
-        ticket=ticket,
         kind=kind,
-        from_address=formataddr((team.name, sender)),
-        reply_to=reply_to,
-        to=", ".join(to),
-        cc=", ".join(cc),
-        subject=subject[:500],
+        to=to,
+        subject=subject,
         body_text=body_text,
-        message_id=message_id or new_message_id(team, sender),
+        ticket=ticket,
+        cc=cc,
+        message_id=message_id,
         in_reply_to=in_reply_to,
         references=references,
+        reply_to=reply_to,
         automatic=automatic,
-        next_attempt_at=timezone.now(),
+        sender=sender,
     )
-    transaction.on_commit(lambda: _enqueue(mail.pk))
-    return mail
+    return outbound_queue_many([mail])[0]
 
 
 def notification_queue(

@@ -7,13 +7,16 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from tickets.models import Message, MessageKind, Status, Ticket
 from tickets.models.mail import OutboundKind, OutboundMail
 from tickets.services.outbox import (
     new_message_id,
+    outbound_build,
     outbound_queue,
+    outbound_queue_many,
     tagged_subject,
     team_sending_address,
     ticket_reply_address,
@@ -40,55 +43,84 @@ SIGNATURE_SEPARATOR = "-- "
 
 def _thread_ids(ticket: Ticket) -> tuple[str, str]:
     """(In-Reply-To, References) for a new mail in the ticket's thread."""
-    ids = [
-        mid
-        for mid in Message.objects.filter(ticket=ticket)
+    return _threads_ids([ticket.pk])[ticket.pk]
+
+
+def _threads_ids(ticket_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """``_thread_ids`` of several tickets: one query."""
+    ids: dict[int, list[str]] = {pk: [] for pk in ticket_ids}
+    rows = (
+        Message.objects.filter(ticket_id__in=ticket_ids)
         .exclude(message_id="")
-        .order_by("created_at", "pk")
-        .values_list("message_id", flat=True)
-    ]
-    if not ids:
-        return "", ""
+        .order_by("ticket_id", "created_at", "pk")
+        .values_list("ticket_id", "message_id")
+    )
+    for ticket_id, mid in rows:
+        ids[ticket_id].append(mid)
     # References grows with the thread; the first and the last ten are what clients need.
-    refs = ids if len(ids) <= 11 else [ids[0], *ids[-10:]]
-    return ids[-1], " ".join(refs)
+    return {
+        pk: (mids[-1], " ".join(mids if len(mids) <= 11 else [mids[0], *mids[-10:]]))
+        if mids
+        else ("", "")
+        for pk, mids in ids.items()
+    }
 
 
 def ticket_acknowledge(*, ticket: Ticket, when: str) -> OutboundMail | None:
     """Send the requester one acknowledgement, unless their address bounces or has had too
     many in the last hour (a loop with another robot ends here)."""
-    requester = ticket.requester
-    if requester.bouncing_since is not None:
-        return None
+    return tickets_acknowledge([(ticket, when)]).get(ticket.pk)
+
+
+def tickets_acknowledge(wanted: list[tuple[Ticket, str]]) -> dict[int, OutboundMail]:
+    """``ticket_acknowledge`` for a batch of (ticket, when a shifter will look), in a few
+    queries whatever its size; the acknowledgements queued, by ticket pk. The hourly limit
+    per address counts the batch's own acknowledgements too."""
+    wanted = [(t, when) for t, when in wanted if t.requester.bouncing_since is None]
+    if not wanted:
+        return {}
     hour_ago = timezone.now() - timedelta(hours=1)
-    recent = OutboundMail.objects.filter(
-        kind=OutboundKind.ACKNOWLEDGEMENT, to=requester.email, created_at__gte=hour_ago
-    ).count()
-    if recent >= settings.ACK_LIMIT_PER_HOUR:
-        return None
-    in_reply_to, references = _thread_ids(ticket)
-    sender = team_sending_address(ticket.team)
-    body = ACK_TEMPLATE.format(
-        name=requester.name or requester.email,
-        team=ticket.team.name,
-        reference=ticket.reference,
-        subject=ticket.subject,
-        when=when,
-        signature_separator=SIGNATURE_SEPARATOR,
+    emails = {t.requester.email for t, _ in wanted}
+    recent = dict(
+        OutboundMail.objects.filter(
+            kind=OutboundKind.ACKNOWLEDGEMENT, to__in=emails, created_at__gte=hour_ago
+        )
+        .values("to")
+        .annotate(n=Count("pk"))
+        .values_list("to", "n")
     )
-    return outbound_queue(
-        team=ticket.team,
-        ticket=ticket,
-        kind=OutboundKind.ACKNOWLEDGEMENT,
-        to=[requester.email],
-        subject=tagged_subject(ticket, f"Re: {ticket.subject}"),
-        body_text=body,
-        in_reply_to=in_reply_to,
-        references=references,
-        reply_to=ticket_reply_address(ticket, sender),
-        automatic=True,
-        sender=sender,
-    )
+    threads = _threads_ids([t.pk for t, _ in wanted])
+    mails: dict[int, OutboundMail] = {}
+    for ticket, when in wanted:
+        requester = ticket.requester
+        if recent.get(requester.email, 0) >= settings.ACK_LIMIT_PER_HOUR:
+            continue
+        recent[requester.email] = recent.get(requester.email, 0) + 1
+        in_reply_to, references = threads[ticket.pk]
+        sender = team_sending_address(ticket.team)
+        body = ACK_TEMPLATE.format(
+            name=requester.name or requester.email,
+            team=ticket.team.name,
+            reference=ticket.reference,
+            subject=ticket.subject,
+            when=when,
+            signature_separator=SIGNATURE_SEPARATOR,
+        )
+        mails[ticket.pk] = outbound_build(
+            team=ticket.team,
+            ticket=ticket,
+            kind=OutboundKind.ACKNOWLEDGEMENT,
+            to=[requester.email],
+            subject=tagged_subject(ticket, f"Re: {ticket.subject}"),
+            body_text=body,
+            in_reply_to=in_reply_to,
+            references=references,
+            reply_to=ticket_reply_address(ticket, sender),
+            automatic=True,
+            sender=sender,
+        )
+    outbound_queue_many(list(mails.values()))
+    return mails
 
 
 def ticket_reply(

@@ -256,6 +256,19 @@ def ticket_set_due(*, ticket: Ticket, due_at: datetime | None) -> None:
         ticket.due_at = due_at
 
 
+def tickets_set_due(dues: Sequence[tuple[Ticket, datetime | None]]) -> None:
+    """``ticket_set_due`` for many tickets: one UPDATE per distinct due time among those
+    that change (a batch of tickets that came together shares one)."""
+    groups: dict[datetime | None, list[Ticket]] = {}
+    for ticket, due_at in dues:
+        if ticket.due_at != due_at:
+            groups.setdefault(due_at, []).append(ticket)
+    for due_at, tickets in groups.items():
+        Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(due_at=due_at)
+        for ticket in tickets:
+            ticket.due_at = due_at
+
+
 def ticket_flag_reply(*, ticket: Ticket, at: datetime) -> None:
     """A reply came that the owner should read (a badge in the queue until they open it)."""
     Ticket.objects.filter(pk=ticket.pk).update(unseen_reply_at=at)
@@ -368,6 +381,15 @@ def ticket_mark_after_hours(*, ticket: Ticket, owned: bool = False, flag: bool =
         tickets = tickets.filter(assignee__isnull=True)
     if tickets.update(after_hours=flag):
         ticket.after_hours = flag
+
+
+def tickets_mark_after_hours(*, tickets: Sequence[Ticket]) -> None:
+    """Flag unassigned tickets waiting for the next shift, in one UPDATE."""
+    Ticket.objects.filter(pk__in=[t.pk for t in tickets], assignee__isnull=True).update(
+        after_hours=True
+    )
+    for ticket in tickets:
+        ticket.after_hours = ticket.assignee_id is None or ticket.after_hours
 
 
 def tickets_reassign(
