@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from dispatch.routing import ticket_reroute, ticket_route, when_text
-from tickets.models import Message, MessageKind, OutboundMail, Ticket
+from tickets.models import OPEN_STATUSES, Message, MessageKind, OutboundMail, Ticket
 from tickets.models.events import EventKind, TicketEvent
 from tickets.models.mail import OutboundKind
 from tickets.services.events import consumer_register
@@ -43,6 +43,12 @@ def on_routing_event(event: TicketEvent) -> None:
     if event.kind == EventKind.REOPENED:
         ticket_reroute(ticket=ticket)
         return
+    if event.kind == EventKind.IMPORTED_OPEN:
+        # Imported history still open: a shifter should see it; its requester wrote long
+        # ago and hears nothing from the import.
+        if ticket.status in OPEN_STATUSES:
+            ticket_route(ticket=ticket)
+        return
     route = ticket_route(ticket=ticket)
     first = ticket.messages.order_by("created_at", "pk").first()
     if first is None or first.kind not in (MessageKind.EMAIL_IN, MessageKind.WEB):
@@ -57,4 +63,8 @@ def on_routing_event(event: TicketEvent) -> None:
 
 
 def register() -> None:
-    consumer_register(ROUTING, [EventKind.OPENED, EventKind.REOPENED], on_routing_event)
+    consumer_register(
+        ROUTING,
+        [EventKind.OPENED, EventKind.REOPENED, EventKind.IMPORTED_OPEN],
+        on_routing_event,
+    )
