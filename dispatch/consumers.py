@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from django.db.models import OuterRef, Subquery
 
 from dispatch.routing import Route, ticket_reroute, tickets_route, when_text
-from tickets.models import Message, MessageKind, OutboundMail, Ticket
+from tickets.models import OPEN_STATUSES, Message, MessageKind, OutboundMail, Ticket
 from tickets.models.events import EventKind, TicketEvent
 from tickets.models.mail import OutboundKind
 from tickets.services.events import consumer_register
@@ -71,14 +71,22 @@ def on_routing_events(events: list[TicketEvent]) -> None:
     UPDATE per shifter, one INSERT for the acknowledgements."""
     tickets = tickets_locked(e.ticket_id for e in events)
     opened: list[Ticket] = []
+    imported: list[Ticket] = []
     for event in events:
         ticket = tickets.get(event.ticket_id)
         if ticket is None:
             continue
         if event.kind == EventKind.REOPENED:
             ticket_reroute(ticket=ticket)
+        elif event.kind == EventKind.IMPORTED_OPEN:
+            # Imported history still open: a shifter should see it; its requester wrote
+            # long ago and hears nothing from the import.
+            if ticket.status in OPEN_STATUSES:
+                imported.append(ticket)
         else:
             opened.append(ticket)
+    if imported:
+        tickets_route(tickets=imported)
     if not opened:
         return
     routes = tickets_route(tickets=opened)
@@ -115,7 +123,7 @@ def on_routing_events(events: list[TicketEvent]) -> None:
 def register() -> None:
     consumer_register(
         ROUTING,
-        [EventKind.OPENED, EventKind.REOPENED],
+        [EventKind.OPENED, EventKind.REOPENED, EventKind.IMPORTED_OPEN],
         on_routing_event,
         handle_many=on_routing_events,
     )

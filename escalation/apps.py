@@ -11,10 +11,16 @@ class EscalationConfig(AppConfig):
         steps.register()
         consumers.register()
 
-        from escalation.selectors import escalated_to_groups_of, page_annotations
+        from escalation.selectors import (
+            escalated_to_groups_of,
+            page_annotations,
+            site_contact_names,
+        )
         from escalation.views import panel
         from tickets import access
+        from tickets.gridpanel import site_names_register
         from tickets.panels import register
 
         register("escalations", panel, page_annotations)
+        site_names_register("site-contacts", site_contact_names)
         access.register("expert-groups", escalated_to_groups_of)

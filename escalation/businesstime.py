@@ -96,3 +96,9 @@ def business_time_between(
                 total += overlap
         day += timedelta(days=1)
     return total
+
+
+def working_hours_text(hours: float) -> str:
+    """'1 working hour', '8 working hours', '1.5 working hours', as mail to a group says it."""
+    shown = f"{hours:g}"
+    return f"{shown} working hour" + ("" if shown == "1" else "s")

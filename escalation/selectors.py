@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,7 +17,7 @@ from django.db.models import (
 )
 from django.db.models.expressions import BaseExpression
 
-from escalation.models import Escalation, ExpertGroup, Timer, TimerRun, TimerState
+from escalation.models import Escalation, ExpertGroup, GroupKind, Timer, TimerRun, TimerState
 from people.models import Team
 from people.teamcache import team_cached
 from tickets.models import ExternalRef, Ticket
@@ -92,6 +93,18 @@ def group_choices(team: Team) -> list[ExpertGroup]:
     """The escalation targets the ticket page offers, kept a minute in the cache (the
     directory import and the API forget them when they change the groups)."""
     return team_cached(team.pk, GROUPS_CACHED, lambda: list(groups_for_team(team)))
+
+
+def site_contact_names(team: Team) -> tuple[str, dict[str, str]]:
+    """The sites the team has a contact for, by the name of the contact's group ("FZK-LCG2"):
+    for linking them where a thread names them. From the cached group list."""
+    names = sorted(
+        group.name.upper()
+        for group in group_choices(team)
+        if group.kind == GroupKind.SITE and " " not in group.name.strip()
+    )
+    version = hashlib.sha256("\n".join(names).encode()).hexdigest()[:16]
+    return version, dict.fromkeys(names, "site")
 
 
 def escalated_to_groups_of(user: User) -> Q:

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from escalation.addresses import escalation_address, escalation_message_id, signed_by_desk
-from escalation.businesstime import NoBusinessTime
+from escalation.businesstime import NoBusinessTime, working_hours_text
 from escalation.holds import hold_for
 from escalation.models import (
     Escalation,
@@ -213,7 +213,7 @@ def _mail_group(esc: Escalation, group: ExpertGroup, by: User | None) -> None:
             f"Dear {group.name},\n\n{who} of {ticket.team.name} asks for your help:\n\n"
             f"{esc.note}\n\n{_essentials(ticket)}\n"
             f"Please reply to this mail (keep the address): your answer goes straight to the "
-            f"ticket. We hope to hear from you within {esc.target_hours} working hours.\n"
+            f"ticket. We hope to hear from you within {working_hours_text(esc.target_hours)}.\n"
         ),
         message_id=esc.message_id,
         reply_to=escalation_address(esc),

@@ -11,6 +11,7 @@ from django.contrib.auth.models import User
 
 from dispatch.routing import ticket_follow_shift
 from escalation.addresses import escalation_address
+from escalation.businesstime import working_hours_text
 from escalation.models import Escalation, EscalationState, Timer, TimerKind
 from escalation.timers import Outcome, after_working, step
 from people.models import Membership, Role, Team
@@ -173,7 +174,7 @@ def _remind_group(esc: Escalation, now: datetime) -> Outcome:
         body_text=(
             f"Dear {group.name},\n\nthis is a reminder: the {ticket.team.name} shifters asked "
             f"for your help on {ticket.reference} on {esc.created_at:%A %d %B} and have no "
-            f"answer yet (target: {esc.target_hours} working hours).\n\n"
+            f"answer yet (target: {working_hours_text(esc.target_hours)}).\n\n"
             f"Their note:\n{esc.note}\n\nPlease reply to this mail; the reply reaches the "
             f"ticket.\n"
         ),

@@ -12,13 +12,15 @@ class GridConfig(AppConfig):
         from escalation import holds
         from grid import consumers
         from grid.holds import outage_hold
-        from grid.selectors import tickets_naming_sites_in_outage
+        from grid.selectors import site_directory_names, tickets_naming_sites_in_outage
         from grid.views import panel
         from tickets.forms import filter_register
+        from tickets.gridpanel import site_names_register
         from tickets.panels import register
 
         consumers.register()
         register("grid-status", panel)
+        site_names_register("grid-sites", site_directory_names)
         holds.register("site-outage", outage_hold)
         filter_register(
             "site_in_downtime",

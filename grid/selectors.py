@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 
 from grid.models import (
+    AliasKind,
     Downtime,
     GridStatus,
     ServiceHealth,
@@ -19,6 +20,7 @@ from grid.models import (
     SiteAlias,
     TicketMention,
 )
+from people.models import Team
 from tickets.models import Ticket
 
 # Downtimes starting this soon are shown beside the ongoing ones.
@@ -33,6 +35,25 @@ def sites_named(names: Iterable[str]) -> dict[str, Site]:
         for a in SiteAlias.objects.filter(name__in=set(given.values())).select_related("site")
     }
     return {name: found[upper] for name, upper in given.items() if upper in found}
+
+
+# The directory's names by version (one process keeps the latest): read again only when an
+# alias is added or removed or a refresh touched the sites.
+_NAMES: dict[str, dict[str, str]] = {}
+
+
+def site_directory_names(team: Team) -> tuple[str, dict[str, str]]:
+    """Every name of the site directory (upper-case) -> "queue" or "site", and a version
+    that changes with them. The directory serves every team. One query when unchanged."""
+    now = SiteAlias.objects.aggregate(n=Count("pk"), last=Max("pk"), at=Max("site__updated_at"))
+    version = f"{now['n']}.{now['last']}.{now['at'].timestamp() if now['at'] else 0}"
+    if version not in _NAMES:
+        _NAMES.clear()
+        _NAMES[version] = {
+            name: "queue" if kind == AliasKind.QUEUE else "site"
+            for name, kind in SiteAlias.objects.values_list("name", "kind")
+        }
+    return version, _NAMES[version]
 
 
 def _gocdb_names(site: Site) -> set[str]:

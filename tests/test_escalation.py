@@ -106,6 +106,15 @@ def test_escalating_mails_the_group_the_essentials_and_a_reply_address_of_its_ow
     assert desk.ticket.messages.filter(kind=MessageKind.NOTE, body_text__contains="PanDA").exists()
 
 
+def test_a_one_hour_target_is_one_working_hour_in_the_mail(desk):
+    ExpertGroup.objects.filter(pk=desk.panda.pk).update(response_target_hours=1)
+    desk.panda.refresh_from_db()
+    escalate(desk)
+    body = OutboundMail.objects.get(kind=OutboundKind.ESCALATION).body_text
+    assert "within 1 working hour." in body
+    assert "working hours" not in body
+
+
 def test_the_response_timer_is_armed_at_the_groups_target_in_working_hours(desk):
     esc = escalate(desk, group=desk.bnl)  # a site: two working days
     timer = Timer.objects.get(escalation=esc)

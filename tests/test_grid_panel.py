@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 
+from escalation.models import ExpertGroup, GroupKind
+from grid.models import AliasKind, Site, SiteAlias
 from tests.factories import MembershipFactory, MessageFactory, TeamFactory, TicketFactory
 from tickets.gridpanel import grid_links, ticket_grid_ids
 from tickets.gridtext import GridIds
@@ -24,6 +29,14 @@ def test_links_follow_the_url_templates_and_quote_what_they_insert(settings):
         groups["Datasets"][0].url == "https://rucio.example/did?scope=user.jdoe&name=out%2F%20a%26b"
     )
     assert groups["Queues"][0].url == ""  # no template configured: shown, not linked
+
+
+def test_a_container_named_with_a_trailing_slash_links_to_its_rucio_name(settings):
+    settings.GRID_MONITOR_URLS = {"dataset": "https://rucio.example/did?scope={scope}&name={name}"}
+    ids = GridIds(datasets=("user.jdoe:user.jdoe.test1.out/",))
+    link = dict(grid_links(ids))["Datasets"][0]
+    assert link.label == "user.jdoe:user.jdoe.test1.out/"
+    assert link.url == "https://rucio.example/did?scope=user.jdoe&name=user.jdoe.test1.out"
 
 
 def test_the_panel_lists_ids_from_the_subject_and_every_message(client):
@@ -49,3 +62,32 @@ def test_no_ids_no_panel(client):
     MessageFactory(ticket=ticket, body_text="I forgot my password.")
     page = client.get(reverse("ticket-detail", args=[ticket.reference])).content.decode()
     assert "Grid identifiers" not in page
+
+
+def test_site_names_of_the_directories_are_linked_where_a_thread_writes_them_plain(
+    client, settings
+):
+    cache.clear()  # the names found in a text are kept by the text and the directories
+    settings.GRID_MONITOR_URLS = {
+        "site": "https://cric.example/site/{name}/",
+        "queue": "https://mon.example/queue/{name}/",
+    }
+    team = TeamFactory(slug="dast", ticket_prefix="DAST")
+    fzk = Site.objects.create(name="FZK-LCG2", updated_at=datetime(2026, 1, 5, tzinfo=UTC))
+    SiteAlias.objects.create(name="FZK-LCG2", site=fzk, kind=AliasKind.ATLAS)
+    SiteAlias.objects.create(name="FZK-LCG2_MCORE", site=fzk, kind=AliasKind.QUEUE)
+    ExpertGroup.objects.create(team=team, kind=GroupKind.SITE, name="PIC", email="pic@example.org")
+    client.force_login(MembershipFactory(team=team).user)
+    ticket = TicketFactory(team=team, subject="Transfers to FZK-LCG2 fail")
+    MessageFactory(
+        ticket=ticket,
+        body_text="Jobs on FZK-LCG2_MCORE and at PIC fail too; here is a pic of the error.",
+    )
+    ids = ticket_grid_ids(ticket)
+    assert ids.sites == ("FZK-LCG2", "PIC")
+    assert ids.queues == ("FZK-LCG2_MCORE",)
+    page = client.get(reverse("ticket-detail", args=[ticket.reference])).content.decode()
+    assert 'href="https://cric.example/site/FZK-LCG2/"' in page
+    assert 'href="https://cric.example/site/PIC/"' in page
+    assert 'href="https://mon.example/queue/FZK-LCG2_MCORE/"' in page
+    assert "https://cric.example/site/pic/" not in page

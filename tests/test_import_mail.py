@@ -5,15 +5,28 @@ from __future__ import annotations
 import json
 import mailbox
 import os
+from datetime import date, datetime, time, timedelta
 from io import StringIO
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
 
+from people.models import Role
+from shifts.models import Booking, ShiftRole
 from tests.corpus import CORPUS
-from tests.factories import TeamFactory
+from tests.factories import TeamFactory, shift_team
 from tests.mailfactory import make_mail
-from tickets.models import Message, OutboundMail, RawMessage, RawState, Ticket
+from tickets.models import (
+    EventKind,
+    Message,
+    OutboundMail,
+    RawMessage,
+    RawState,
+    Status,
+    Ticket,
+)
+from tickets.models.mail import OutboundKind
 
 pytestmark = pytest.mark.django_db
 
@@ -55,6 +68,7 @@ def test_an_mbox_thread_is_imported_with_its_dates_and_threads_and_no_acknowledg
         "failed": 0,
         "oversize": 0,
         "dropped_attachments": 0,
+        "reordered": 0,
     }
     ticket = Ticket.objects.get(subject="Rucio rule stuck")
     assert ticket.messages.count() == 2
@@ -71,7 +85,7 @@ def test_the_summary_line_names_every_count(team, tmp_path):
     call_command("import_mail", str(tmp_path / "one.eml"), "--team", "dast", stdout=out)
     assert out.getvalue().strip() == (
         "imported=1 joined=0 new_tickets=1 duplicates=0 rejected=0 failed=0 oversize=0 "
-        "dropped_attachments=0"
+        "dropped_attachments=0 reordered=0"
     )
 
 
@@ -163,3 +177,31 @@ def test_an_import_killed_half_way_completes_without_duplicates_when_run_again(
     assert RawMessage.objects.count() == stats.messages
     assert Ticket.objects.count() == stats.threads
     assert Message.objects.count() == stats.messages
+
+
+GENEVA = ZoneInfo("Europe/Zurich")
+WEDNESDAY = date(2026, 11, 18)
+
+
+@pytest.mark.frozen_at(datetime.combine(WEDNESDAY, time(10), tzinfo=GENEVA))
+def test_imported_threads_still_open_go_to_the_shifter_on_duty_without_acknowledgement(
+    tmp_path, django_capture_on_commit_callbacks
+):
+    team = shift_team({"anna": Role.SHIFTER})
+    anna = team.people["anna"]
+    Booking.objects.create(zone=team.eu, day=WEDNESDAY, person=anna, role=ShiftRole.FIRST_LEVEL)
+    recent = datetime.combine(WEDNESDAY - timedelta(days=2), time(9), tzinfo=GENEVA)
+    old = recent - timedelta(days=60)
+    (tmp_path / "recent.eml").write_bytes(make_mail(subject="Rucio rule stuck", date=recent))
+    (tmp_path / "old.eml").write_bytes(make_mail(subject="AMI tag lookup", date=old))
+    with django_capture_on_commit_callbacks(execute=True):  # the routing consumer runs
+        _import(tmp_path)
+    still_open = Ticket.objects.get(subject="Rucio rule stuck")
+    assert still_open.assignee == anna
+    assert still_open.events.filter(kind=EventKind.IMPORTED_OPEN).count() == 1
+    closed = Ticket.objects.get(subject="AMI tag lookup")
+    assert (closed.status, closed.assignee) == (Status.CLOSED, None)
+    assert not OutboundMail.objects.filter(kind=OutboundKind.ACKNOWLEDGEMENT).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        _import(tmp_path)  # run again: announced once
+    assert still_open.events.filter(kind=EventKind.IMPORTED_OPEN).count() == 1

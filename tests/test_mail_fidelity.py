@@ -13,11 +13,11 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from tests.factories import MailboxFactory, TeamFactory
+from tests.factories import MailboxFactory, MembershipFactory, TeamFactory, UserFactory
 from tests.mailfactory import make_mail
 from tickets.mail.parse import MailParseError, Noise, parse_message
 from tickets.mail.sources import iter_sources
-from tickets.models import Message, MessageKind, RawMessage, RawState, Ticket
+from tickets.models import EventKind, Message, MessageKind, RawMessage, RawState, Ticket
 from tickets.models.mail import RawSource
 from tickets.services.intake import raw_process, raw_store
 
@@ -417,3 +417,115 @@ def test_import_of_a_lone_message_with_an_envelope_line_opens_no_junk_ticket(tea
     assert (counts["imported"], counts["new_tickets"]) == (1, 1)
     assert "my jobs fail" in Message.objects.get().body_text
     assert not Ticket.objects.filter(requester__email="unknown@invalid").exists()
+
+
+# --- 2: threads that heal ------------------------------------------------------------------
+
+ASKED = datetime(2024, 3, 11, 9, 0, tzinfo=UTC)
+ANSWERED = datetime(2024, 3, 11, 10, 15, tzinfo=UTC)
+
+
+def _question_and_shifters_answer(team) -> tuple[bytes, bytes]:
+    """A user's question and a shifter's answer to it, written from the shifter's own mail."""
+    MembershipFactory(team=team, user=UserFactory(username="anna", email="anna.shifter@cern.ch"))
+    question = make_mail(
+        sender=("Jo User", "jo.user@uni-bonn.de"),
+        subject="Rucio rule stuck at FZK",
+        message_id="<question@uni-bonn.de>",
+        date=ASKED,
+    )
+    answer = make_mail(
+        sender=("Anna Shifter", "anna.shifter@cern.ch"),
+        subject="Re: Rucio rule stuck at FZK",
+        body="The FZK tape buffer is full; the rule continues tonight.",
+        message_id="<answer@cern.ch>",
+        in_reply_to="<question@uni-bonn.de>",
+        references="<question@uni-bonn.de>",
+        date=ANSWERED,
+    )
+    return question, answer
+
+
+def _assert_healed(ticket: Ticket) -> None:
+    ticket.refresh_from_db()
+    assert Ticket.objects.count() == 1
+    assert ticket.messages.count() == 2
+    assert ticket.requester.email == "jo.user@uni-bonn.de"
+    changed = ticket.events.get(kind=EventKind.REQUESTER_CHANGED)
+    assert (changed.data["old"], changed.data["new"]) == (
+        "anna.shifter@cern.ch",
+        "jo.user@uni-bonn.de",
+    )
+
+
+@pytest.mark.frozen_at(NOW)
+def test_an_original_arriving_after_the_shifters_reply_joins_its_ticket_as_requester(team, deliver):
+    question, answer = _question_and_shifters_answer(team)
+    first = deliver(answer)
+    assert first.outcome == "new_ticket"
+    assert first.ticket.requester.email == "anna.shifter@cern.ch"
+    late = deliver(question)
+    assert late.outcome == "joined"
+    assert late.ticket == first.ticket
+    _assert_healed(first.ticket)
+
+
+def test_an_mbox_with_the_reply_before_its_original_imports_as_one_thread(team, tmp_path):
+    question, answer = _question_and_shifters_answer(team)
+    later = datetime(2024, 3, 11, 11, 0, tzinfo=UTC)
+    other = make_mail(message_id="<other@cern.ch>", subject="AMI tag lookup", date=later)
+    (tmp_path / "export.mbox").write_bytes(
+        b"".join(ENVELOPE + raw + b"\n" for raw in (answer, other, question))
+    )
+    counts = _import(tmp_path / "export.mbox")
+    assert (counts["new_tickets"], counts["joined"], counts["reordered"]) == (2, 1, 1)
+    ticket = Ticket.objects.get(subject="Rucio rule stuck at FZK")
+    assert ticket.requester.email == "jo.user@uni-bonn.de"
+    assert ticket.created_at == ASKED
+    assert ticket.first_response_at == ANSWERED
+    assert [m.sender_email for m in ticket.messages.order_by("created_at")] == [
+        "jo.user@uni-bonn.de",
+        "anna.shifter@cern.ch",
+    ]
+
+
+def test_an_original_imported_after_its_reply_heals_the_ticket_the_reply_opened(team, tmp_path):
+    question, answer = _question_and_shifters_answer(team)
+    (tmp_path / "answer.eml").write_bytes(answer)
+    (tmp_path / "question.eml").write_bytes(question)
+    assert _import(tmp_path / "answer.eml")["new_tickets"] == 1
+    ticket = Ticket.objects.get()
+    assert ticket.requester.email == "anna.shifter@cern.ch"
+    counts = _import(tmp_path / "question.eml")
+    assert (counts["new_tickets"], counts["joined"]) == (0, 1)
+    _assert_healed(ticket)
+    assert ticket.subject == "Rucio rule stuck at FZK"  # the original's, not "Re: ..."
+    assert ticket.created_at == ASKED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_over_imap_an_original_fetched_after_its_reply_joins_the_replys_ticket(
+    imap_mailbox, monkeypatch
+):
+    from tickets.services.fetch import mailbox_poll
+
+    server, user, password, folder = imap_mailbox
+    monkeypatch.setenv("DAST_TEST_IMAP_PW", password)
+    team = TeamFactory(slug="dast", ticket_prefix="DAST")
+    mailbox = MailboxFactory(
+        team=team,
+        host=server.host,
+        port=server.port,
+        security="none",
+        username=user,
+        password_env="DAST_TEST_IMAP_PW",
+        folder=folder,
+        addresses="dast-desk@cern.ch",
+    )
+    question, answer = _question_and_shifters_answer(team)
+    server.append_many(user, password, [answer], folder)
+    mailbox_poll(mailbox)
+    ticket = Ticket.objects.get()
+    server.append_many(user, password, [question], folder)
+    mailbox_poll(mailbox)
+    _assert_healed(ticket)

@@ -64,6 +64,16 @@ def test_a_new_mail_opens_a_ticket_for_its_sender_and_queues_one_acknowledgement
     assert ack.in_reply_to == ticket.messages.get().message_id
 
 
+def test_the_acknowledgement_is_not_a_re_re_and_links_the_requesters_ticket_page(deliver, settings):
+    settings.SITE_URL = "https://desk.example.org"
+    result = deliver(make_mail(subject="Re: RE: Fwd: Rucio download fails at BNL"))
+    ticket = result.ticket
+    ack = OutboundMail.objects.get(ticket=ticket, kind=OutboundKind.ACKNOWLEDGEMENT)
+    assert ack.subject == f"[{ticket.reference}] Rucio download fails at BNL"
+    page = "https://desk.example.org" + reverse("requester-ticket", args=[ticket.reference])
+    assert page in ack.body_text
+
+
 def test_the_same_mail_arriving_twice_is_filed_once_and_both_deliveries_kept(deliver):
     sent = timezone.now() - timedelta(hours=1)
     raw = make_mail(message_id="<same@cern.ch>", date=sent)

@@ -55,7 +55,7 @@ def test_the_acknowledgement_goes_out_threaded_tagged_and_marked_automatic(smtp,
     assert mail["In-Reply-To"] == "<first@cern.ch>"
     assert "<first@cern.ch>" in mail["References"]
     assert mail["Auto-Submitted"] == "auto-replied"
-    assert mail["Subject"].startswith(f"[{ticket.reference}] Re: ")
+    assert mail["Subject"] == f"[{ticket.reference}] {ticket.subject}"
     assert mail["Reply-To"] == f"dast-desk+{ticket.reply_token}@cern.ch"
     assert ticket.reference in mail.get_content()
     ack.refresh_from_db()

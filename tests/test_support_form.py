@@ -112,6 +112,28 @@ def test_bigpanda_parameter_names_pre_fill_too_and_repeated_ids_are_joined(clien
     assert _value(page, "job") == "4567890123"
 
 
+def test_an_error_code_pre_fills_the_error_field_escaped(client, team):
+    response = client.get(
+        URL,
+        {
+            "error_code": "1305",
+            "task": "15934870",
+            "subject": "Stage-in <fails>",
+            "exeerrorcode": '65"><script>alert(1)</script>',
+            "error": "Failed to stage-in file",
+        },
+    )
+    page = _page(response)
+    assert _value(page, "error") == (
+        "Error code: 1305\n"
+        'Executable error code: 65"><script>alert(1)</script>\n'
+        "Failed to stage-in file"
+    )
+    assert _value(page, "task") == "15934870"
+    assert _value(page, "subject") == "Stage-in <fails>"
+    assert "<script>alert(1)" not in page
+
+
 def test_each_field_is_explained_in_a_line(client, team):
     page = _page(client.get(URL))
     for line in (

@@ -3,6 +3,7 @@ storage endpoint and software release named in the thread, linked to its monitor
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from hashlib import sha256
 from urllib.parse import quote
@@ -11,8 +12,9 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 
+from people.models import Team
 from tickets.caching import cached_each
-from tickets.gridtext import GridIds, find_ids
+from tickets.gridtext import GridIds, find_ids, find_known_names
 from tickets.models import Ticket
 
 # More than this many of one kind is a log pasted in: show the first ones.
@@ -38,6 +40,8 @@ def grid_links(ids: GridIds) -> list[tuple[str, list[GridLink]]]:
 
     def dataset(did: str) -> GridLink:
         scope, _, name = did.partition(":")
+        # "user.jdoe:out/" is how DQ2 wrote a container; Rucio names it without the slash.
+        name = name.rstrip("/")
         url = _url("dataset", scope=scope, name=name) if name else ""
         return GridLink(did, url)
 
@@ -50,6 +54,32 @@ def grid_links(ids: GridIds) -> list[tuple[str, list[GridLink]]]:
         ("Releases", [GridLink(r, "") for r in ids.releases]),
     ]
     return [(heading, links[:SHOWN_PER_KIND]) for heading, links in groups if links]
+
+
+# Directories of site and queue names, registered at start-up by the apps that keep them
+# (the grid app's site directory, escalation's site contacts): for a team, a version string
+# that changes when the names do, and the names (upper-case -> "site" or "queue").
+SiteNames = Callable[[Team], tuple[str, Mapping[str, str]]]
+_directories: dict[str, SiteNames] = {}
+
+
+def site_names_register(name: str, directory: SiteNames) -> None:
+    _directories[name] = directory
+
+
+def known_site_names(team: Team) -> tuple[str, dict[str, str]]:
+    versions: list[str] = []
+    names: dict[str, str] = {}
+    for key, directory in sorted(_directories.items()):
+        version, found = directory(team)
+        versions.append(f"{key}={version}")
+        for name, kind in found.items():
+            names.setdefault(name, kind)
+    return ";".join(versions), names
+
+
+def _names_key(text: str, version: str) -> str:
+    return "grid-names:" + sha256(f"{version}\0{text}".encode()).hexdigest()
 
 
 def _ids_key(text: str) -> str:
@@ -70,6 +100,16 @@ def ticket_grid_ids(ticket: Ticket) -> GridIds:
     )
     for ids in each:
         found = found.merged(ids)
+    version, known = known_site_names(ticket.team)
+    if known:  # site names written plain ("FZK-LCG2 is down"), as the directories know them
+        everything = [ticket.subject, *texts]
+        plain = cached_each(
+            [_names_key(text, version) for text in everything],
+            lambda i: find_known_names(everything[i], known),
+            IDS_CACHE_SECONDS,
+        )
+        for ids in plain:
+            found = found.merged(ids)
     return found
 
 

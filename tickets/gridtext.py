@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields
 from typing import TypeVar
 
@@ -22,6 +22,7 @@ __all__ = [
     "DEFAULT_JIRA_PROJECTS",
     "GridIds",
     "find_ids",
+    "find_known_names",
     "parse_job_or_url",
     "parse_task_or_url",
 ]
@@ -273,6 +274,24 @@ def find_ids(
         ggus=_ordered(_numbers(_GGUS, text, _GGUS_DIGITS)) if "ggus" in kinds else (),
         releases=tuple(r for r in releases if "," in r or r not in versions),
     )
+
+
+_NAME_TOKEN = re.compile(r"(?<![\w.@/-])[A-Za-z][A-Za-z0-9_-]{1,99}(?![\w@-])")
+
+
+def find_known_names(text: str, known: Mapping[str, str]) -> GridIds:
+    """Names a directory knows (``known``: upper-case name -> "site" or "queue") written plain
+    in ``text``, as sites and queues. A name that is a plain word ("PIC", "MWT2") counts when
+    written in capitals or with a digit, dash or underscore: "a pic of the error" is not PIC."""
+    sites: list[tuple[int, str]] = []
+    queues: list[tuple[int, str]] = []
+    for match in _NAME_TOKEN.finditer(text):
+        token = match.group()
+        kind = known.get(token.upper())
+        if kind is None or not (token.isupper() or not token.isalpha()):
+            continue
+        (queues if kind == "queue" else sites).append((match.start(), token))
+    return GridIds(sites=_ordered(sites), queues=_ordered(queues))
 
 
 def _single(value: str, digits: tuple[int, int], found: tuple[int, ...]) -> int | None:

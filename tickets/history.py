@@ -91,6 +91,9 @@ def _what(event: TicketEvent) -> str:
         return f"{verbs[EventKind(kind)]} {data.get('group_name', '')}"
     if kind == EventKind.TIMER_FIRED:
         return data.get("action") or "ran a timer step"
+    if kind == EventKind.REQUESTER_CHANGED:
+        why = f": {data['reason']}" if data.get("reason") else ""
+        return f"made {data.get('new', '')} the requester instead of {data.get('old', '')}{why}"
     if kind == EventKind.OPENED:
         return CHANNELS.get(data.get("channel", ""), "opened it")
     return {
@@ -98,6 +101,7 @@ def _what(event: TicketEvent) -> str:
         EventKind.REPLY_SENT: "replied",
         EventKind.NOTE_ADDED: "added a note",
         EventKind.REOPENED: "reopened it",
+        EventKind.IMPORTED_OPEN: "imported it still open, for the shifters",
     }.get(EventKind(kind), EventKind(kind).label.lower())
 
 

@@ -26,6 +26,17 @@ MAX_ATTACHMENTS = 10
 HONEYPOT = "homepage"
 # BigPanDA's own parameter names, so that a monitor page can link with what it has.
 PREFILL_ALIASES = {"jeditaskid": "task", "pandaid": "job", "computingsite": "site"}
+# Error codes a monitor page may pass, written as lines of the error field ("Pilot error
+# code: 1305"); BigPanDA's names and a plain error_code.
+PREFILL_ERROR_CODES = {
+    "error_code": "Error code",
+    "errorcode": "Error code",
+    "piloterrorcode": "Pilot error code",
+    "exeerrorcode": "Executable error code",
+    "ddmerrorcode": "DDM error code",
+    "transexitcode": "Transformation exit code",
+}
+MAX_ERROR_CODE = 100
 
 _SPLIT = re.compile(r"[\s,;]+")
 # Words people write around ids ("task 15934870 and 15934871"): not ids, not errors.
@@ -295,9 +306,17 @@ class SupportRequestForm(forms.Form):
     @classmethod
     def prefill(cls, params: Mapping[str, Sequence[str]]) -> dict[str, str]:
         """Initial values from a URL's query: each field by its name (repeated values are
-        joined), and BigPanDA's names for tasks, jobs and sites. Unknown names are ignored."""
+        joined), BigPanDA's names for tasks, jobs and sites, and error codes (error_code,
+        piloterrorcode, ...) as lines of the error field. Unknown names are ignored. The
+        page escapes every value, as Django renders any form value."""
         initial: dict[str, str] = {}
+        codes: list[str] = []
         for key, values in params.items():
+            if key.lower() in PREFILL_ERROR_CODES:
+                label = PREFILL_ERROR_CODES[key.lower()]
+                shown = (_SPACES.sub(" ", v).strip()[:MAX_ERROR_CODE] for v in values)
+                codes += [f"{label}: {code}" for code in shown if code]
+                continue
             name = PREFILL_ALIASES.get(key, key)
             field = cls.base_fields.get(name)
             if field is None or name in ("attachments", HONEYPOT, "team"):
@@ -306,6 +325,9 @@ class SupportRequestForm(forms.Form):
             if name in initial:
                 value = f"{initial[name]}, {value}"
             initial[name] = value[: getattr(field, "max_length", None) or 1000]
+        if codes:
+            error = "\n".join([*codes, initial.get("error", "")]).strip("\n")
+            initial["error"] = error[: getattr(cls.base_fields["error"], "max_length", 1000)]
         if initial.get("category") not in Category.values:
             initial.pop("category", None)
         return initial

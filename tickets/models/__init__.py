@@ -35,6 +35,7 @@ from tickets.models.mail import (
     OutboundState,
     RawMessage,
     RawState,
+    ThreadReference,
 )
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
     "RequesterSignIn",
     "Status",
     "Tag",
+    "ThreadReference",
     "Ticket",
     "TicketEvent",
     "TicketLink",

@@ -29,6 +29,9 @@ class EventKind(models.TextChoices):
     ESCALATION_CANCELLED = "escalation_cancelled", "Escalation cancelled"
     HANDED_OVER = "handed_over", "Handed over"
     TIMER_FIRED = "timer_fired", "Timer step"
+    REQUESTER_CHANGED = "requester_changed", "Requester changed"
+    # An archive import ended with the ticket still open: it needs a shifter, not an answer.
+    IMPORTED_OPEN = "imported_open", "Imported, still open"
 
 
 class ActorKind(models.TextChoices):

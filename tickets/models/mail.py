@@ -235,3 +235,22 @@ class OutboundMail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to {self.to}: {self.subject}"
+
+
+class ThreadReference(models.Model):
+    """A Message-ID that a ticket's mail answers or refers to (In-Reply-To, References) and
+    the desk did not have when it filed that mail: when the mail it names arrives late (its
+    reply came first), it joins this ticket instead of opening another."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    message_id = models.CharField(max_length=998)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "message_id"], name="thread_ref_once"),
+        ]
+        indexes = [models.Index(fields=["team", "message_id"], name="thread_ref_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} → ticket {self.ticket_id}"

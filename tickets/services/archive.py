@@ -9,7 +9,9 @@ the same bytes at the same place (file and position) are skipped, so an interrup
 run again picks up where it stopped.
 
 Imported tickets are history: a ticket whose last mail is older than ``open_days`` is closed
-at that date; newer ones stay open for the shifters. Nothing is acknowledged or routed.
+at that date; newer ones stay open for the shifters: when the import ends, each is announced
+in the event log (``IMPORTED_OPEN``), which routing consumes to give it to whoever is on
+shift. Nothing is acknowledged: its requester wrote long ago.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from itertools import islice
 
 from django.conf import settings
@@ -32,7 +34,7 @@ from django.utils import timezone
 
 from people.models import Team
 from tickets.mail.parse import Noise
-from tickets.models import RawMessage, RawState, Status, Tag, Ticket
+from tickets.models import OPEN_STATUSES, RawMessage, RawState, Status, Tag, Ticket
 from tickets.models.events import ActorKind, EventKind, TicketEvent
 from tickets.models.mail import RawSource
 from tickets.services.batch import BatchFiler, Caps, Item, Thread, prepare
@@ -95,11 +97,13 @@ class ArchiveImporter(BatchFiler):
         if is_own(parsed, self.own):
             item.outcome, item.error = "rejected", "our own mail"
             return
-        thread, _ = self.find(parsed)
+        thread, match = self.find(parsed)
         if parsed.noise != Noise.NONE and thread is None:
             item.outcome, item.error = "rejected", f"{parsed.noise}: not part of a ticket"
             return
         at = parsed.date or self.now
+        if thread is not None and match is not None and match.how == "referenced":
+            self.heal(parsed, thread, at)
         if thread is None:
             thread = self.open(parsed, at)
             new_threads.append(thread)
@@ -175,7 +179,16 @@ class ArchiveImporter(BatchFiler):
             self._settle(thread)
         Ticket.objects.bulk_update(
             [t.ticket for t in dirty],
-            ["last_message_at", "first_response_at", "status", "resolved_at", "closed_at"],
+            [
+                "last_message_at",
+                "first_response_at",
+                "status",
+                "resolved_at",
+                "closed_at",
+                "requester",
+                "created_at",
+                "subject",
+            ],
         )
         self._save_labels()
         self._record(items, new_threads)
@@ -214,6 +227,7 @@ class ArchiveImporter(BatchFiler):
                         at=thread.last_at,
                     )
                 )
+        events += self.requester_events()
         last: dict[int, int] = {event.ticket_id: n for n, event in enumerate(events)}
         told = set(last.values())
         events_record([e for n, e in enumerate(events) if n not in told], deliver=False)
@@ -325,3 +339,26 @@ def archive_import(
         while ahead:
             write_next()
     return importer.counts
+
+
+def imported_open_announce(*, team: Team, at: datetime | None = None) -> int:
+    """Announce the imported tickets still open and unassigned, once each (also when an
+    import runs again): routing gives them to whoever is on shift, as a new ticket, but
+    sends no acknowledgement. Returns how many."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        tickets = list(
+            Ticket.objects.filter(
+                team=team,
+                status__in=OPEN_STATUSES,
+                assignee=None,
+                merged_into=None,
+                events__kind=EventKind.OPENED,
+                events__data__channel="archive",
+            )
+            .exclude(events__kind=EventKind.IMPORTED_OPEN)
+            .distinct()
+            .only("pk", "team_id")
+        )
+        events_record([event_build(ticket=t, kind=EventKind.IMPORTED_OPEN, at=at) for t in tickets])
+    return len(tickets)

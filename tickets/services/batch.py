@@ -15,18 +15,28 @@ from datetime import datetime
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from people.models import Team
+from people.models import DESK_ROLES, Membership, Team
 from tickets.mail.fingerprint import content_fingerprint
-from tickets.mail.parse import MailParseError, ParsedMail, parse_message
+from tickets.mail.parse import MailParseError, Noise, ParsedMail, parse_message
 from tickets.mail.thread import (
     ThreadMatch,
     needs_lookup_by_address_or_tag,
     reference_ids,
     thread_find,
 )
-from tickets.models import Message, MessageKind, OutboundMail, RawMessage, Requester, Ticket
+from tickets.models import (
+    Message,
+    MessageKind,
+    OutboundMail,
+    RawMessage,
+    Requester,
+    ThreadReference,
+    Ticket,
+)
+from tickets.models.events import EventKind, TicketEvent
 from tickets.selectors import requester_by_email
 from tickets.services.bulk import bulk_insert, update_rows
+from tickets.services.events import DESK, event_build
 from tickets.services.mailstore import raw_message_id, store_attachments, team_own_addresses
 
 
@@ -40,6 +50,19 @@ class Thread:
     last_at: datetime
     first_response_at: datetime | None = None
     messages: int = 0
+
+
+@dataclass(frozen=True)
+class RequesterChange:
+    thread: Thread
+    old: str
+    new: str
+    at: datetime
+
+
+# Message-IDs of one mail remembered as "answered by this ticket", at most: a References
+# header can name a hundred; the newest and the root are what a late original has.
+MAX_REFERENCES_KEPT = 20
 
 
 @dataclass
@@ -108,10 +131,16 @@ class BatchFiler:
         self.threads: dict[int, Thread] = {}  # ticket pk -> thread, for tickets seen
         self.requesters: dict[str, Requester] = {}
         self.dirty: dict[int, Thread] = {}  # earlier tickets this batch changed, by id()
+        # Message-IDs the desk's mail refers to but does not have -> the thread referring.
+        self.referenced_by: dict[str, Thread] = {}
+        self.new_references: list[tuple[Thread, str]] = []
+        self.requester_changes: list[RequesterChange] = []
+        self._desk: set[str] | None = None
 
     # -- finding threads ---------------------------------------------------------------------
     def load_threads(self, items: list[Item]) -> None:
-        """One query for every earlier message this batch refers to."""
+        """One query for every earlier message this batch refers to, one for the tickets
+        whose mail refers to a mail of this batch (its reply came first)."""
         wanted = {
             mid
             for item in items
@@ -119,22 +148,38 @@ class BatchFiler:
             for mid in reference_ids(item.parsed)
             if mid not in self.thread_of
         }
-        if not wanted:
-            return
-        pairs = list(
-            Message.objects.filter(team=self.team, message_id__in=wanted).values_list(
-                "message_id", "ticket_id"
+        own = {
+            item.parsed.message_id
+            for item in items
+            if item.parsed and item.parsed.message_id
+            if item.parsed.message_id not in self.referenced_by
+        }
+        pairs: list[tuple[str, int]] = []
+        if wanted:
+            pairs += list(
+                Message.objects.filter(team=self.team, message_id__in=wanted).values_list(
+                    "message_id", "ticket_id"
+                )
+            ) + list(
+                OutboundMail.objects.filter(team=self.team, message_id__in=wanted)
+                .exclude(ticket=None)
+                .values_list("message_id", "ticket_id")
             )
-        ) + list(
-            OutboundMail.objects.filter(team=self.team, message_id__in=wanted)
-            .exclude(ticket=None)
-            .values_list("message_id", "ticket_id")
-        )
-        missing = {pk for _, pk in pairs if pk not in self.threads}
-        for ticket in self._tickets().filter(pk__in=missing):
-            self.threads[ticket.pk] = self.track(ticket)
+        referring: list[tuple[str, int]] = []
+        if own:
+            referring = list(
+                ThreadReference.objects.filter(team=self.team, message_id__in=own)
+                .order_by("ticket_id")
+                .values_list("message_id", "ticket_id")
+            )
+        missing = {pk for _, pk in (*pairs, *referring) if pk not in self.threads}
+        if missing:
+            for ticket in self._tickets().filter(pk__in=missing):
+                self.threads[ticket.pk] = self.track(ticket)
         for mid, pk in pairs:
             self.thread_of[mid] = self.threads[pk]
+        for mid, pk in referring:
+            self.referenced_by.setdefault(mid, self.threads[pk])
 
     def _tickets(self) -> QuerySet[Ticket]:
         tickets = Ticket.objects.select_related("team", "requester")
@@ -166,6 +211,9 @@ class BatchFiler:
         for mid in reference_ids(parsed):
             if mid in self.thread_of:
                 return self.thread_of[mid], None
+        healed = self.referenced_by.get(parsed.message_id) if parsed.message_id else None
+        if healed is not None:  # a reply to this mail came first and opened the ticket
+            return healed, ThreadMatch(healed.ticket, "referenced")
         return None, None
 
     def open(self, parsed: ParsedMail, at: datetime) -> Thread:
@@ -190,8 +238,44 @@ class BatchFiler:
             item.message.message_id = ""
         elif item.parsed.message_id:
             self.thread_of[item.parsed.message_id] = thread
+        for mid in reference_ids(item.parsed)[:MAX_REFERENCES_KEPT]:
+            # Answered here but not (yet) at the desk: when it comes, it joins this ticket.
+            if mid not in self.thread_of and mid not in self.referenced_by:
+                self.referenced_by[mid] = thread
+                self.new_references.append((thread, mid))
         if item.parsed.oversize:
             item.note = oversize_note(self.team, thread.ticket, item, at)
+
+    def desk_addresses(self) -> set[str]:
+        """The desk's own addresses and its members': never a ticket's true requester."""
+        if self._desk is None:
+            members = Membership.objects.filter(team=self.team, role__in=DESK_ROLES)
+            emails = members.values_list("user__email", flat=True).distinct()
+            self._desk = {e.lower() for e in emails if e} | self.own
+        return self._desk
+
+    def heal(self, parsed: ParsedMail, thread: Thread, at: datetime) -> None:
+        """The mail a ticket's earlier mail answers has come after it: the ticket begins
+        with it when it is older, and when a shifter's (or the desk's) reply opened the
+        ticket, the mail's sender becomes the requester and that reply the first response."""
+        ticket = thread.ticket
+        opened_at = thread.created_at
+        if at < opened_at:
+            thread.created_at = ticket.created_at = at
+            ticket.subject = parsed.subject.strip()[:500] or ticket.subject
+            self.dirty[id(thread)] = thread
+        sender = parsed.sender.email.lower()[:254] if parsed.sender else ""
+        desk = self.desk_addresses()
+        if parsed.noise != Noise.NONE or not sender or sender in desk:
+            return
+        if thread.requester_email not in desk:
+            return
+        self.requester_changes.append(RequesterChange(thread, thread.requester_email, sender, at))
+        thread.requester_email = sender
+        ticket._requester_name = parsed.sender.name if parsed.sender else ""  # type: ignore[attr-defined]
+        if thread.first_response_at is None:
+            thread.first_response_at = ticket.first_response_at = max(opened_at, at)
+        self.dirty[id(thread)] = thread
 
     # -- writing -----------------------------------------------------------------------------
     def save_requesters(self, threads: list[Thread]) -> None:
@@ -243,6 +327,17 @@ class BatchFiler:
         for item in items:
             if item.message is not None and item.parsed and item.parsed.attachments:
                 store_attachments(item.message, item.parsed.attachments)
+        ThreadReference.objects.bulk_create(
+            [
+                ThreadReference(team=self.team, ticket_id=thread.ticket.pk, message_id=mid[:998])
+                for thread, mid in self.new_references
+            ],
+            ignore_conflicts=True,
+        )
+        self.new_references.clear()
+        changed = [change.thread for change in self.requester_changes]
+        if changed:
+            self.save_requesters(changed)
 
     def save_raw_findings(self, items: list[Item]) -> None:
         """What filing found out about stored raw rows: the fingerprint, the row a duplicate
@@ -256,6 +351,25 @@ class BatchFiler:
             item.row.oversize = bool(item.parsed and item.parsed.oversize)
             rows.append(item.row)
         update_rows(rows, ["fingerprint", "duplicate_of", "oversize"])
+
+    def requester_events(self) -> list[TicketEvent]:
+        """The requester changes of the batch as ticket events (tickets saved by now)."""
+        events = [
+            event_build(
+                ticket=change.thread.ticket,
+                kind=EventKind.REQUESTER_CHANGED,
+                actor=DESK,
+                data={
+                    "old": change.old,
+                    "new": change.new,
+                    "reason": "the mail the ticket's first reply answers arrived after it",
+                },
+                at=change.at,
+            )
+            for change in self.requester_changes
+        ]
+        self.requester_changes.clear()
+        return events
 
     def take_dirty(self) -> list[Thread]:
         """Earlier tickets this batch changed; forgets them for the next batch."""

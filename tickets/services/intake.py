@@ -100,7 +100,7 @@ class LiveIntake(BatchFiler):
         if is_own(parsed, self.own):
             item.outcome, item.error = "ignored", "our own mail"
             return
-        thread, stranger = self.find(parsed)
+        thread, match = self.find(parsed)
         if parsed.noise != Noise.NONE:
             if parsed.noise == Noise.BOUNCE and parsed.bounce is not None:
                 self.bouncing.update(parsed.bounce.recipients)
@@ -113,11 +113,13 @@ class LiveIntake(BatchFiler):
             return
         if thread is None:
             thread = self._new(item, new_threads, at)
-            if stranger is not None:
+            if match is not None:
                 # Quoting someone else's ticket number does not give access to it.
-                item.error = f"stranger quoting {stranger.ticket.reference}"
-                self._link(thread, stranger.ticket, LinkKind.RELATED)
+                item.error = f"stranger quoting {match.ticket.reference}"
+                self._link(thread, match.ticket, LinkKind.RELATED)
             return
+        if match is not None and match.how == "referenced":
+            self.heal(parsed, thread, at)
         ticket = thread.ticket
         if ticket.status in CLOSED:
             closed_at = ticket.closed_at or ticket.resolved_at or ticket.last_message_at
@@ -182,6 +184,10 @@ class LiveIntake(BatchFiler):
                 "reopen_count",
                 "last_message_at",
                 "unseen_reply_at",
+                "requester_id",
+                "created_at",
+                "subject",
+                "first_response_at",
             ],
         )
         TicketLink.objects.bulk_create(self.links, ignore_conflicts=True)
@@ -223,7 +229,7 @@ class LiveIntake(BatchFiler):
                         at=at,
                     )
                 )
-        events_record(events, deliver=self.announce)
+        events_record(events + self.requester_events(), deliver=self.announce)
 
     def _result(self, item: Item, filed: bool) -> IntakeResult:
         assert item.row is not None

@@ -8,8 +8,10 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count
+from django.urls import reverse
 from django.utils import timezone
 
+from tickets.mail.headers import strip_reply_prefixes
 from tickets.models import Message, MessageKind, Status, Ticket
 from tickets.models.mail import OutboundKind, OutboundMail
 from tickets.services.outbox import (
@@ -34,11 +36,24 @@ thank you for writing to {team}. Your request is now ticket {reference}:
 To add information, simply reply to this e-mail and keep [{reference}] in the subject,
 so that everything stays in one place. Please do not open a new request for the same problem.
 
+You can also follow your request, and answer it, on the web:
+{url}
+
 {signature_separator}
 {team} help desk (this is an automatic message)
 """
 # The standard signature separator ends in a space, which editors strip from a text block.
 SIGNATURE_SEPARATOR = "-- "
+
+
+def _subject(ticket: Ticket, prefix: str = "") -> str:
+    """The ticket's subject tagged with its reference, without the "Re: AW:" the original
+    mail carried: "[DAST-12] Re: x" for a reply, "[DAST-12] x" for the acknowledgement."""
+    return tagged_subject(ticket, f"{prefix}{strip_reply_prefixes(ticket.subject)}")
+
+
+def requester_page_url(ticket: Ticket) -> str:
+    return settings.SITE_URL + reverse("requester-ticket", args=[ticket.reference])
 
 
 def _thread_ids(ticket: Ticket) -> tuple[str, str]:
@@ -104,6 +119,7 @@ def tickets_acknowledge(wanted: list[tuple[Ticket, str]]) -> dict[int, OutboundM
             reference=ticket.reference,
             subject=ticket.subject,
             when=when,
+            url=requester_page_url(ticket),
             signature_separator=SIGNATURE_SEPARATOR,
         )
         mails[ticket.pk] = outbound_build(
@@ -111,7 +127,7 @@ def tickets_acknowledge(wanted: list[tuple[Ticket, str]]) -> dict[int, OutboundM
             ticket=ticket,
             kind=OutboundKind.ACKNOWLEDGEMENT,
             to=[requester.email],
-            subject=tagged_subject(ticket, f"Re: {ticket.subject}"),
+            subject=_subject(ticket),
             body_text=body,
             in_reply_to=in_reply_to,
             references=references,
@@ -130,7 +146,7 @@ def ticket_reply(
     with transaction.atomic():
         in_reply_to, references = _thread_ids(ticket)
         message_id = new_message_id(ticket.team)
-        subject = tagged_subject(ticket, f"Re: {ticket.subject}")
+        subject = _subject(ticket, "Re: ")
         message = ticket_add_message(
             ticket=ticket,
             kind=MessageKind.EMAIL_OUT,
@@ -176,7 +192,7 @@ def requester_notice(*, ticket: Ticket, body_text: str) -> OutboundMail:
         ticket=ticket,
         kind=OutboundKind.NOTIFICATION,
         to=[ticket.requester.email],
-        subject=tagged_subject(ticket, f"Re: {ticket.subject}"),
+        subject=_subject(ticket, "Re: "),
         body_text=body_text,
         in_reply_to=in_reply_to,
         references=references,

@@ -9,10 +9,11 @@ from collections import Counter
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from people.models import Team
-from tickets.mail.sources import iter_sources
-from tickets.services.archive import OUTCOME_KEYS, archive_import
+from tickets.mail.sources import iter_sources_by_date
+from tickets.services.archive import OUTCOME_KEYS, archive_import, imported_open_announce
 
 
 class Command(BaseCommand):
@@ -63,16 +64,22 @@ class Command(BaseCommand):
                 sys.stderr.write(f"\rimport_mail: {done:,} messages, {rate:,.0f}/s ")
                 sys.stderr.flush()
 
+        # Each source in date order, parents before replies: a reply filed before its
+        # original would open a ticket of its own.
+        order: Counter[str] = Counter(reordered=0)
         counts = archive_import(
             team=target,
-            messages=iter_sources(paths),
+            messages=iter_sources_by_date(paths, now=timezone.now(), counts=order),
             open_days=open_days,
             parsers=parsers,
             progress=progress,
         )
         if show:
             sys.stderr.write("\n")
+        # What is still open goes to the shifters, through the event log (no mail is sent).
+        imported_open_announce(team=target)
         summary = {key: counts[key] for key in OUTCOME_KEYS}
+        summary["reordered"] = order["reordered"]
         if as_json:
             self.stdout.write(json.dumps(summary))
         else:
