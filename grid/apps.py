@@ -9,8 +9,8 @@ class GridConfig(AppConfig):
         from django import forms
         from django.utils import timezone
 
-        from escalation import holds
-        from grid import consumers
+        from escalation import bridges, holds
+        from grid import bridge, consumers
         from grid.holds import outage_hold
         from grid.selectors import tickets_naming_sites_in_outage
         from grid.views import panel
@@ -20,6 +20,7 @@ class GridConfig(AppConfig):
         consumers.register()
         register("grid-status", panel)
         holds.register("site-outage", outage_hold)
+        bridges.register(bridge.BRIDGE)
         filter_register(
             "site_in_downtime",
             lambda: forms.BooleanField(required=False, label="Site in downtime"),
