@@ -177,7 +177,7 @@ def status_fragment(request: HttpRequest, reference: tuple[str, int]) -> HttpRes
     dids = _did_lines(list(ids.datasets[:SHOWN_PER_KIND]), now)
     tries = int(request.GET.get("try", "0")) if request.GET.get("try", "0").isdigit() else 0
     monitor: ServiceHealth | None = health(Service.BIGPANDA)
-    waiting = any(not line.fresh for line in [*lines, *dids])
+    waiting = any(not line.fresh for line in lines) or any(not d.fresh for d in dids)
     return render(
         request,
         "grid/status.html",

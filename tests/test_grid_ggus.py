@@ -88,7 +88,8 @@ def notes(ticket: Ticket) -> list[str]:
 def test_the_escalation_writes_the_outbox_row_and_the_worker_opens_the_ticket(desk, fake_grid):
     esc = escalate(desk)
     row = GgusTicket.objects.get(escalation=esc)
-    assert row.state == GgusState.TO_OPEN and row.next_attempt_at == NOW
+    assert row.state == GgusState.TO_OPEN
+    assert row.next_attempt_at == NOW
     serve_create(fake_grid, row)
     ggus_open(pk=row.pk)
     row.refresh_from_db()
@@ -174,7 +175,7 @@ def test_a_crash_after_ggus_created_the_ticket_does_not_create_a_second(
     row.refresh_from_db()
     assert (row.state, row.number) == (GgusState.OPEN, "1000042")
     assert fake_grid.asked(SEARCH) == 1
-    query = [q for p, q in fake_grid.requests if p == SEARCH][0]
+    query = next(q for p, q in fake_grid.requests if p == SEARCH)
     assert row.reference in query
     assert fake_grid.asked(CREATE, "POST") == 1  # no second ticket
     assert ExternalRef.objects.filter(ticket=desk.ticket, system="ggus").count() == 1
