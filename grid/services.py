@@ -5,7 +5,7 @@ beat tasks and workers, never by a page."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -54,7 +54,7 @@ def sites_refresh() -> int:
     return sites_store(entries, timezone.now())
 
 
-def sites_store(entries: list[tuple[CricEntry, str]], now: datetime) -> int:
+def sites_store(entries: Sequence[tuple[CricEntry, str]], now: datetime) -> int:
     """Store CRIC's entries, each with its alias kind (queue or storage endpoint)."""
     with transaction.atomic():
         sites: dict[str, Site] = {}
