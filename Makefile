@@ -7,9 +7,13 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 VAR := var
 ADDR ?= 127.0.0.1:8000
 
-# make run: the embedded set-up (SQLite, filesystem broker, mail written to files)
+# make run: the embedded set-up (SQLite, filesystem broker, mail written to files). The grid
+# services are not asked unless their URL is in the environment (README, "Grid services"):
+# the demo's downtime, task status and GGUS ticket are loaded from grid/demo_feeds/.
 RUN_ENV = DEBUG=1 SECRET_KEY="$$(cat $(VAR)/secret_key)" \
-	EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend
+	EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend \
+	GOCDB_URL="$${GOCDB_URL-}" CRIC_URL="$${CRIC_URL-}" BIGPANDA_URL="$${BIGPANDA_URL-}" \
+	RUCIO_URL="$${RUCIO_URL-}" GGUS_URL="$${GGUS_URL-}"
 
 .PHONY: run test test-next-year bench lint format typecheck install clean
 

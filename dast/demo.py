@@ -18,6 +18,7 @@ from django.utils import timezone
 from dispatch.routing import ticket_route
 from escalation.models import ExpertGroup, GroupKind, NextLevel
 from escalation.services import first_response_arm
+from grid.demo import grid_demo_load
 from people.models import Role, Team
 from shifts.models import Booking, Closure, ShiftRole, SwapRequest, Zone
 from tickets.models import OPEN_STATUSES, MessageKind, Priority, Status, Ticket
@@ -139,6 +140,7 @@ def load_demo(*, today: date | None = None, seed: int = 2018) -> dict[str, int]:
     groups = _expert_groups(dast)
     tickets = _tickets(dast, rng)
     _escalations(dast)
+    tickets += grid_demo_load(team=dast, owner=users["anna"], now=timezone.now())
     for subject, body in BIOMED_TICKETS:
         ticket_open(
             team=biomed,

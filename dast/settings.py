@@ -547,6 +547,19 @@ GRID_SERVICES = {
         "url": env_str("BIGPANDA_URL", "https://bigpanda.cern.ch"),
         "token": env_str("BIGPANDA_TOKEN", ""),
     },
+    # Asked only with a token: Rucio's X-Rucio-Auth-Token (from rucio whoami/auth).
+    "rucio": {
+        "url": env_str("RUCIO_URL", "https://rucio-lb-prod.cern.ch"),
+        "token": env_str("RUCIO_TOKEN", ""),
+        "auth_header": "X-Rucio-Auth-Token",
+        "auth_scheme": "",
+    },
+    # GGUS runs Zammad: an API token of the desk's GGUS account ("Token token=...").
+    "ggus": {
+        "url": env_str("GGUS_URL", "https://helpdesk.ggus.eu"),
+        "token": env_str("GGUS_TOKEN", ""),
+        "auth_scheme": "Token token=",
+    },
 }
 GOCDB_PATH = env_str("GOCDB_PATH", "/")
 GOCDB_SCOPE = env_str("GOCDB_SCOPE", "")  # e.g. "EGI" or "wlcg"; empty: every scope
@@ -567,6 +580,34 @@ GRID_STATUS_TTL_S = env_int("GRID_STATUS_TTL_S", 300, minimum=10)
 # The ticket page's status fragment asks again every POLL_S seconds, at most POLLS times.
 GRID_PANEL_POLL_S = env_int("GRID_PANEL_POLL_S", 3, minimum=1)
 GRID_PANEL_POLLS = env_int("GRID_PANEL_POLLS", 10, minimum=0)
+# Rucio DIDs (existence, replica count) are fetched again when older than this.
+RUCIO_DID_TTL_S = env_int("RUCIO_DID_TTL_S", 1800, minimum=10)
+# GGUS tickets opened from escalations to sites: the group that gets them, the other GGUS
+# fields ("name=value,name=value"), the field naming the site, and which states end them.
+GGUS_GROUP = env_str("GGUS_GROUP", "TPM")
+GGUS_TICKET_FIELDS = {}
+for _pair in env_list("GGUS_TICKET_FIELDS", "vo_support=atlas,priority=2 normal"):
+    _name, _eq, _value = _pair.partition("=")
+    if not _eq or not _name.strip():
+        raise SettingError(f"GGUS_TICKET_FIELDS: {_pair!r} is not name=value")
+    GGUS_TICKET_FIELDS[_name.strip()] = _value.strip()
+GGUS_SITE_FIELD = env_str("GGUS_SITE_FIELD", "site")
+GGUS_SOLVED_STATES = frozenset(
+    s.lower() for s in env_list("GGUS_SOLVED_STATES", "solved,closed,verified")
+)
+GGUS_TICKET_URL = env_str("GGUS_TICKET_URL", "https://helpdesk.ggus.eu/#ticket/zoom/{id}")
+# Each open GGUS ticket is read every POLL_INTERVAL_S; a failed open is tried again after
+# RETRY_BASE_S * 2**n (at most an hour), OPEN_MAX_ATTEMPTS times in all.
+GGUS_POLL_INTERVAL_S = env_int("GGUS_POLL_INTERVAL_S", 900, minimum=60)
+GGUS_RETRY_BASE_S = env_int("GGUS_RETRY_BASE_S", 60, minimum=1)
+GGUS_OPEN_MAX_ATTEMPTS = env_int("GGUS_OPEN_MAX_ATTEMPTS", 8, minimum=1)
+GGUS_SWEEP_INTERVAL_S = env_int("GGUS_SWEEP_INTERVAL_S", 60, minimum=10)
+GGUS_SWEEP_BATCH = 50
+CELERY_BEAT_SCHEDULE["ggus"] = {
+    "task": "grid.tasks.ggus_sweep_task",
+    "schedule": float(GGUS_SWEEP_INTERVAL_S),
+    "options": {"expires": float(GGUS_SWEEP_INTERVAL_S)},
+}
 CELERY_BEAT_SCHEDULE["grid-directory"] = {
     "task": "grid.tasks.grid_directory_task",
     "schedule": float(GRID_DOWNTIME_INTERVAL_S),

@@ -17,6 +17,7 @@ from django.db.models import (
 )
 from django.db.models.expressions import BaseExpression
 
+from escalation.bridges import lines_for
 from escalation.models import Escalation, ExpertGroup, GroupKind, Timer, TimerRun, TimerState
 from people.models import Team
 from people.teamcache import team_cached
@@ -64,7 +65,9 @@ def ticket_escalations(ticket: Ticket) -> TicketEscalations:
         else []
     )
     escalation_timers = [t for t in timers if t.escalation_id is not None]
+    bridged = lines_for(escalations)  # GGUS tickets opened with them (escalation.bridges)
     for escalation in escalations:
+        escalation.bridge_lines = bridged.get(escalation.pk, [])  # type: ignore[attr-defined]
         escalation.all_timers = [  # type: ignore[attr-defined]
             t for t in escalation_timers if t.escalation_id == escalation.pk
         ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Sequence
 from datetime import datetime
 
 from django.conf import settings
@@ -13,6 +14,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from escalation import bridges
 from escalation.addresses import escalation_address, escalation_message_id, signed_by_desk
 from escalation.businesstime import NoBusinessTime, working_hours_text
 from escalation.holds import hold_for
@@ -101,6 +103,12 @@ def _essentials(ticket: Ticket) -> str:
     )
 
 
+def escalation_context(esc: Escalation) -> str:
+    """What another tracker's ticket opened with an escalation says: the shifter's note and
+    the ticket's essentials (the same as the group's mail)."""
+    return f"{esc.note}\n\n{_essentials(esc.ticket)}"
+
+
 def escalation_create(
     *,
     ticket: Ticket,
@@ -110,12 +118,14 @@ def escalation_create(
     external_ref: ExternalRef | None = None,
     at: datetime | None = None,
     override_hold: bool = False,
+    also: Sequence[str] = (),
 ) -> Escalation:
     """Ask ``group`` about the ticket (or wait on ``external_ref``): mail the group with the
     ticket's essentials and a reply address of its own, note it on the ticket, set the
     ticket waiting on expert, and start the response timer. A site or cloud in a declared
     outage (escalation.holds) gets the mail when the outage ends and its timer starts then,
-    unless ``override_hold``."""
+    unless ``override_hold``. ``also`` names bridges (escalation.bridges) that open a
+    ticket in another tracker too (GGUS), started in the same transaction."""
     at = at or timezone.now()
     if ticket.status in CLOSED:
         raise EscalationError(
@@ -131,6 +141,13 @@ def escalation_create(
     note = note.strip()
     if not note:
         raise EscalationError("Write a short note: what you need from them.", field="note")
+    chosen = bridges.named(also)
+    for bridge in chosen:
+        if group is None or not bridge.accepts(group) or not bridge.available():
+            raise EscalationError(
+                f"{bridge.label}: only for an escalation to a site, when it is configured.",
+                field="group",
+            )
     site_like = group is not None and group.kind != GroupKind.EXPERT
     hold = hold_for(group, at) if group is not None and site_like and not override_hold else None
     default_target = settings.SITE_TARGET_HOURS if site_like else settings.EXPERT_TARGET_HOURS
@@ -151,6 +168,8 @@ def escalation_create(
         )
         if group is not None:
             _mail_group(esc, group, by)
+        for bridge in chosen:
+            bridge.start(esc, by, at)
         held = ""
         if hold is not None and esc.outbound is not None:  # the outbox sends it then
             esc.outbound.next_attempt_at = hold.until
@@ -314,8 +333,29 @@ def expert_reply_take(*, message: Message, at: datetime | None = None) -> Escala
         message_mark_expert(message=message, verified=verified)
         if not verified:
             return esc
-        locked = Escalation.objects.select_for_update().get(pk=esc.pk)
-        if locked.answer_id == message.pk:
+        return escalation_answer(
+            escalation=esc,
+            message=message,
+            who=f"{message.sender_name or message.sender_email} ({esc.target_name})",
+            at=at,
+        )
+
+
+def escalation_answer(
+    *, escalation: Escalation, message: Message | None, who: str, at: datetime | None = None
+) -> Escalation:
+    """The group answered (by mail, or another tracker says its ticket is solved): the
+    escalation is answered and its timers stop, the ticket is flagged for its owner, who is
+    told. Nothing is done twice for the same answer; an escalation that was cancelled stays
+    so, but its owner still hears of the answer."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        locked = Escalation.objects.select_for_update().get(pk=escalation.pk)
+        # The caller's ticket object, so that it sees the status this changes.
+        ticket = message.ticket if message is not None else escalation.ticket
+        if locked.state == EscalationState.ANSWERED and (
+            message is None or locked.answer_id == message.pk
+        ):
             return locked  # this answer was taken before: nothing to do again
         if locked.state == EscalationState.WAITING:
             locked.state, locked.answered_at, locked.answer = (
@@ -329,7 +369,7 @@ def expert_reply_take(*, message: Message, at: datetime | None = None) -> Escala
                 ticket=ticket,
                 kind=EventKind.ESCALATION_ANSWERED,
                 actor=actor_group(locked.target_name),
-                data=_escalation_data(locked) | {"message": message.pk},
+                data=_escalation_data(locked) | {"message": message.pk if message else None},
                 at=at,
             )
         ticket_flag_reply(ticket=ticket, at=at)
@@ -337,9 +377,8 @@ def expert_reply_take(*, message: Message, at: datetime | None = None) -> Escala
         mail_people(
             ticket,
             [ticket.assignee] if ticket.assignee else team_coordinators(ticket.team),
-            f"{esc.target_name} answered",
-            f"{message.sender_name or message.sender_email} ({esc.target_name}) "
-            f"answered {ticket.reference} “{ticket.subject}”.\n\n{ticket_url(ticket)}\n",
+            f"{locked.target_name} answered",
+            f"{who} answered {ticket.reference} “{ticket.subject}”.\n\n{ticket_url(ticket)}\n",
         )
     return locked
 

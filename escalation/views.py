@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from escalation import bridges
 from escalation.models import Escalation, EscalationState, GroupKind
 from escalation.selectors import group_choices, groups_for_team, ticket_escalations
 from escalation.services import EscalationError, escalation_cancel, escalation_create
@@ -38,6 +39,7 @@ def panel(request: HttpRequest, ticket: Ticket) -> str:
             "now": timezone.now(),
             "waiting": EscalationState.WAITING,
             "may_act": may_act(request.user, ticket.team_id),
+            "bridges": bridges.offered(),
         },
         request=request,
     )
@@ -68,6 +70,7 @@ def escalate(request: HttpRequest, reference: tuple[str, int]) -> HttpResponse:
             group=group,
             external_ref=ref,
             override_hold=request.POST.get("override_hold") == "1",
+            also=request.POST.getlist("also"),
         )
     except EscalationError as error:
         messages.error(request, error.message)

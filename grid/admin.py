@@ -2,7 +2,16 @@
 
 from django.contrib import admin
 
-from grid.models import Downtime, GridStatus, ServiceHealth, Site, SiteAlias
+from grid.models import (
+    DidStatus,
+    Downtime,
+    GgusArticle,
+    GgusTicket,
+    GridStatus,
+    ServiceHealth,
+    Site,
+    SiteAlias,
+)
 
 
 @admin.register(ServiceHealth)
@@ -53,3 +62,29 @@ class GridStatusAdmin(admin.ModelAdmin):
     list_display = ["kind", "number", "status", "site", "fetched_at", "error"]
     list_filter = ["kind", "status"]
     search_fields = ["=number"]
+
+
+@admin.register(DidStatus)
+class DidStatusAdmin(admin.ModelAdmin):
+    list_display = ["scope", "name", "found", "did_type", "replicas", "fetched_at", "error"]
+    search_fields = ["scope", "name"]
+
+
+class GgusArticleInline(admin.TabularInline):
+    model = GgusArticle
+    extra = 0
+    readonly_fields = ["article_id", "note", "created_at"]
+
+
+@admin.register(GgusTicket)
+class GgusTicketAdmin(admin.ModelAdmin):
+    """The GGUS bridge's rows: what is waiting to be opened, and why it failed."""
+
+    list_display = ["escalation", "state", "number", "ggus_state", "attempts", "next_attempt_at"]
+    list_filter = ["state"]
+    search_fields = ["number", "reference"]
+    readonly_fields = [f.name for f in GgusTicket._meta.fields]
+    inlines = [GgusArticleInline]
+
+    def has_add_permission(self, request, obj=None):
+        return False

@@ -9,8 +9,8 @@ class GridConfig(AppConfig):
         from django import forms
         from django.utils import timezone
 
-        from escalation import holds
-        from grid import consumers
+        from escalation import bridges, holds
+        from grid import bridge, consumers
         from grid.holds import outage_hold
         from grid.selectors import site_directory_names, tickets_naming_sites_in_outage
         from grid.views import panel
@@ -22,6 +22,7 @@ class GridConfig(AppConfig):
         register("grid-status", panel)
         site_names_register("grid-sites", site_directory_names)
         holds.register("site-outage", outage_hold)
+        bridges.register(bridge.BRIDGE)
         filter_register(
             "site_in_downtime",
             lambda: forms.BooleanField(required=False, label="Site in downtime"),

@@ -64,6 +64,8 @@ class ServiceConfig:
     url: str
     token: str = ""
     auth_scheme: str = "Bearer"
+    # Rucio wants its token bare in X-Rucio-Auth-Token; the others "Bearer <token>".
+    auth_header: str = "Authorization"
 
 
 def service_config(service: str) -> ServiceConfig:
@@ -72,6 +74,7 @@ def service_config(service: str) -> ServiceConfig:
         url=str(raw.get("url", "")).rstrip("/"),
         token=str(raw.get("token", "")),
         auth_scheme=str(raw.get("auth_scheme", "Bearer")),
+        auth_header=str(raw.get("auth_header", "Authorization")),
     )
 
 
@@ -157,18 +160,23 @@ def fetch(
     params: Mapping[str, str] | None = None,
     method: str = "GET",
     json: object = None,
+    retries: int | None = None,
 ) -> T:
     """Call ``service`` (its base URL from settings + ``path``) and return ``parse(response)``.
     Raises ServiceUnavailable without calling when the breaker is open, NotFound on a 404,
     ServiceError when the call failed after its retries or the body did not parse; every
-    outcome is written to the service's health row."""
+    outcome is written to the service's health row. ``retries=0`` for a call that must not
+    be repeated blindly (a create: its caller looks before it tries again)."""
     config = service_config(service)
     if not config.url:
         raise ServiceUnavailable(service, "not configured")
     trial = _admit(service, timezone.now())
     headers = {"User-Agent": "dast-desk", "Accept": "application/json, application/xml"}
     if config.token:
-        headers["Authorization"] = f"{config.auth_scheme} {config.token}"
+        scheme = config.auth_scheme  # "Bearer", "Token token=" (Zammad) or "" (Rucio)
+        if scheme and not scheme.endswith("="):
+            scheme += " "
+        headers[config.auth_header] = scheme + config.token
     started = time.perf_counter()
     failure = "no attempt made"
     # Proxies from the environment are not used: the services are reached directly.
@@ -179,7 +187,8 @@ def fetch(
         follow_redirects=True,
         max_redirects=3,
     ) as client:
-        for attempt in range(settings.GRID_HTTP_RETRIES + 1):
+        retries = settings.GRID_HTTP_RETRIES if retries is None else retries
+        for attempt in range(retries + 1):
             response = None
             try:
                 response = client.request(method, config.url + path, params=params, json=json)
@@ -202,7 +211,7 @@ def fetch(
                 failure = _describe(response)
                 if response.status_code not in RETRYABLE:
                     break  # 401, 403, 400: asking again will not help
-            if attempt == settings.GRID_HTTP_RETRIES:
+            if attempt == retries:
                 break
             wait = _backoff_s(attempt, response)
             if wait is None:

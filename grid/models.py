@@ -1,18 +1,22 @@
 """What the desk knows about the grid outside it: the health of each service it asks, the
 sites (with every name a ticket may call them by), their declared downtimes, the last
-status of PanDA jobs and JEDI tasks, and which sites and queues each ticket names."""
+status of PanDA jobs, JEDI tasks and Rucio DIDs, which sites and queues each ticket names,
+and the GGUS tickets opened from escalations."""
 
 from __future__ import annotations
 
 from django.db import models
 
-from tickets.models import Ticket
+from escalation.models import Escalation
+from tickets.models import ExternalRef, Message, Ticket
 
 
 class Service(models.TextChoices):
     GOCDB = "gocdb", "GOCDB (downtimes)"
     CRIC = "cric", "CRIC (sites and queues)"
     BIGPANDA = "bigpanda", "BigPanDA monitor"
+    RUCIO = "rucio", "Rucio (datasets and replicas)"
+    GGUS = "ggus", "GGUS (WLCG/EGI tickets)"
 
 
 class BreakerState(models.TextChoices):
@@ -169,3 +173,105 @@ class TicketMention(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket_id} names {self.name}"
+
+
+class DidStatus(models.Model):
+    """What Rucio last said of a DID: whether it exists, its type, and on how many storage
+    endpoints it has replicas (None when not counted: a container, or no answer yet)."""
+
+    scope = models.CharField(max_length=100)
+    name = models.CharField(max_length=255)
+    found = models.BooleanField(default=False)
+    did_type = models.CharField(max_length=16, blank=True)
+    replicas = models.PositiveIntegerField(null=True, blank=True)
+    fetched_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    error_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["scope", "name"]
+        verbose_name = "Rucio DID status"
+        verbose_name_plural = "Rucio DID statuses"
+        constraints = [models.UniqueConstraint(fields=["scope", "name"], name="didstatus_once")]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.name}"
+
+
+class GgusState(models.TextChoices):
+    TO_OPEN = "to_open", "To be opened in GGUS"
+    OPEN = "open", "Open in GGUS (mirrored)"
+    SOLVED = "solved", "Solved in GGUS"
+    ENDED = "ended", "No longer followed"
+    FAILED = "failed", "Could not be opened"
+
+
+class GgusTicket(models.Model):
+    """A GGUS ticket opened from an escalation to a site, and the outbox row of that call.
+
+    ``reference`` goes into the GGUS ticket's title and first article: a retry after a
+    crash searches GGUS for it before creating, so the ticket is never opened twice. Once
+    open, a poll mirrors its state and new articles onto the desk's ticket."""
+
+    escalation = models.OneToOneField(
+        Escalation, on_delete=models.CASCADE, related_name="ggus_ticket"
+    )
+    reference = models.CharField(max_length=40, unique=True, editable=False)
+    state = models.CharField(max_length=8, choices=GgusState.choices, default=GgusState.TO_OPEN)
+    title = models.CharField(max_length=250)
+    body = models.TextField(help_text="The first article: the escalation's context.")
+    site = models.CharField(max_length=100, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(help_text="When the open or the next poll is due.")
+    last_error = models.TextField(blank=True)
+    ggus_id = models.BigIntegerField(null=True, blank=True, help_text="Zammad's ticket id.")
+    number = models.CharField(max_length=32, blank=True, help_text="The GGUS ticket number.")
+    ggus_state = models.CharField(max_length=32, blank=True)
+    external_ref = models.ForeignKey(
+        ExternalRef, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    opened_at = models.DateTimeField(null=True, blank=True)
+    polled_at = models.DateTimeField(null=True, blank=True)
+    solved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="ggus_due",
+                condition=models.Q(state__in=["to_open", "open"]),
+            )
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(state="to_open")
+                | models.Q(state="failed")
+                | models.Q(ggus_id__isnull=False),
+                name="ggus_open_has_an_id",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"GGUS {self.number or '(to open)'} for {self.escalation_id}"
+
+
+class GgusArticle(models.Model):
+    """A GGUS article already seen (mirrored as a note, or our own): seen once only."""
+
+    ggus_ticket = models.ForeignKey(GgusTicket, on_delete=models.CASCADE, related_name="articles")
+    article_id = models.BigIntegerField()
+    note = models.ForeignKey(
+        Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["article_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["ggus_ticket", "article_id"], name="ggus_article_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"article {self.article_id} of {self.ggus_ticket_id}"

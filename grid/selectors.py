@@ -12,6 +12,7 @@ from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 
 from grid.models import (
     AliasKind,
+    DidStatus,
     Downtime,
     GridStatus,
     ServiceHealth,
@@ -134,6 +135,23 @@ def is_fresh(status: GridStatus | None, at: datetime) -> bool:
     if status is None or status.fetched_at is None:
         return False
     return status.fetched_at >= at - timedelta(seconds=settings.GRID_STATUS_TTL_S)
+
+
+def did_statuses(pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], DidStatus]:
+    """(scope, name) -> what Rucio last said, for those asked before."""
+    pairs = list(pairs)
+    if not pairs:
+        return {}
+    query = Q()
+    for scope, name in pairs:
+        query |= Q(scope=scope, name=name)
+    return {(d.scope, d.name): d for d in DidStatus.objects.filter(query)}
+
+
+def did_is_fresh(row: DidStatus | None, at: datetime) -> bool:
+    if row is None or row.fetched_at is None:
+        return False
+    return row.fetched_at >= at - timedelta(seconds=settings.RUCIO_DID_TTL_S)
 
 
 def health(service: str) -> ServiceHealth | None:

@@ -5,7 +5,7 @@ beat tasks and workers, never by a page."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -24,7 +24,14 @@ from grid.models import (
     StatusKind,
     TicketMention,
 )
-from grid.parse import CricEntry, parse_cric, parse_downtimes, parse_job, parse_task
+from grid.parse import (
+    CricEntry,
+    DowntimeRow,
+    parse_cric,
+    parse_downtimes,
+    parse_job,
+    parse_task,
+)
 from tickets.gridtext import find_ids
 from tickets.models import Message, Ticket
 
@@ -44,7 +51,11 @@ def sites_refresh() -> int:
         (settings.CRIC_ENDPOINTS_PATH, AliasKind.RSE),
     ):
         entries += [(e, kind) for e in fetch(Service.CRIC, path, lambda r: parse_cric(r.content))]
-    now = timezone.now()
+    return sites_store(entries, timezone.now())
+
+
+def sites_store(entries: Sequence[tuple[CricEntry, str]], now: datetime) -> int:
+    """Store CRIC's entries, each with its alias kind (queue or storage endpoint)."""
     with transaction.atomic():
         sites: dict[str, Site] = {}
         for entry, _ in entries:
@@ -84,6 +95,11 @@ def downtimes_refresh(*, now: datetime | None = None) -> int:
     rows = fetch(
         Service.GOCDB, settings.GOCDB_PATH, lambda r: parse_downtimes(r.content), params=params
     )
+    return downtimes_store(rows, now)
+
+
+def downtimes_store(rows: list[DowntimeRow], now: datetime) -> int:
+    """Store the downtimes GOCDB listed; forget the ones it no longer lists."""
     with transaction.atomic():
         for row in rows:
             Downtime.objects.update_or_create(

@@ -9,6 +9,7 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -19,8 +20,17 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from grid.models import GridStatus, Service, ServiceHealth, StatusKind
-from grid.selectors import SiteDowntimes, downtimes_for_names, health, is_fresh, statuses
+from grid.models import DidStatus, GridStatus, Service, ServiceHealth, StatusKind
+from grid.rucio import did_split, rucio_configured
+from grid.selectors import (
+    SiteDowntimes,
+    did_is_fresh,
+    did_statuses,
+    downtimes_for_names,
+    health,
+    is_fresh,
+    statuses,
+)
 from tickets.gridpanel import SHOWN_PER_KIND, ticket_grid_ids
 from tickets.models import Ticket
 from tickets.selectors import ticket_get_for_user
@@ -33,7 +43,8 @@ def panel(request: HttpRequest, ticket: Ticket) -> str:
     task status that fills itself in."""
     ids = ticket_grid_ids(ticket)
     names = [*ids.queues, *ids.sites]
-    if not names and not ids.jobs and not ids.tasks:
+    has_status = bool(ids.jobs or ids.tasks or (ids.datasets and rucio_configured()))
+    if not names and not has_status:
         return ""
     now = timezone.now()
     sites = [s for s in downtimes_for_names(names, now) if s.ongoing or s.upcoming]
@@ -47,7 +58,7 @@ def panel(request: HttpRequest, ticket: Ticket) -> str:
             "gocdb": gocdb,
             "data_age": _age(gocdb.last_success_at, now) if gocdb and gocdb.last_success_at else "",
             "names": names,
-            "has_status": bool(ids.jobs or ids.tasks),
+            "has_status": has_status,
         },
         request=request,
     )
@@ -97,25 +108,50 @@ class StatusLine:
     fresh: bool
 
 
-def _enqueue(kind: str, numbers: list[int]) -> None:
-    """Ask a worker to fetch these statuses (once per TTL, whoever asks)."""
+@dataclass(frozen=True)
+class DidLine:
+    did: str
+    status: DidStatus | None
+    fresh: bool
+
+
+def _enqueue(kind: str, items: list[Any]) -> None:
+    """Ask a worker to fetch these statuses (a job/task kind, or "did" for Rucio)."""
     # Not asked again before the last ask could have been answered (one call's timeout and
     # a poll), whoever asks; the breaker keeps a down monitor from being hammered.
     window = math.ceil(settings.GRID_HTTP_TIMEOUT_S + settings.GRID_PANEL_POLL_S)
-    todo = [n for n in numbers if cache.add(f"grid:asked:{kind}:{n}", 1, window)]
+    todo = [n for n in items if cache.add(f"grid:asked:{kind}:{n}", 1, window)]
     if not todo:
         return
-    from grid.tasks import statuses_fetch_task
+    from grid.tasks import dids_fetch_task, statuses_fetch_task
 
     def send() -> None:
         try:
-            statuses_fetch_task.delay(kind, todo)
+            if kind == "did":
+                dids_fetch_task.delay(todo)
+            else:
+                statuses_fetch_task.delay(kind, todo)
         except Exception:  # the broker being away must not break a page
             log.exception("could not ask for grid statuses")
             for n in todo:
                 cache.delete(f"grid:asked:{kind}:{n}")
 
     transaction.on_commit(send)
+
+
+def _did_lines(datasets: list[str], now: datetime) -> list[DidLine]:
+    if not datasets or not rucio_configured():
+        return []
+    pairs = {did: did_split(did) for did in datasets}
+    stored = did_statuses(pairs.values())
+    lines = [
+        DidLine(did, stored.get(pairs[did]), did_is_fresh(stored.get(pairs[did]), now))
+        for did in datasets
+    ]
+    stale = [line.did for line in lines if not line.fresh]
+    if stale:
+        _enqueue("did", stale)
+    return lines
 
 
 @login_required
@@ -138,15 +174,18 @@ def status_fragment(request: HttpRequest, reference: tuple[str, int]) -> HttpRes
         if stale:
             _enqueue(kind, stale)
         lines += kind_lines
+    dids = _did_lines(list(ids.datasets[:SHOWN_PER_KIND]), now)
     tries = int(request.GET.get("try", "0")) if request.GET.get("try", "0").isdigit() else 0
     monitor: ServiceHealth | None = health(Service.BIGPANDA)
-    waiting = any(not line.fresh for line in lines)
+    waiting = any(not line.fresh for line in lines) or any(not d.fresh for d in dids)
     return render(
         request,
         "grid/status.html",
         {
             "ticket": ticket,
             "lines": lines,
+            "dids": dids,
+            "rucio": health(Service.RUCIO) if dids else None,
             "monitor": monitor,
             "monitor_down": monitor is not None and monitor.state != "closed",
             # Ask again while something is missing, a bounded number of times.

@@ -40,14 +40,22 @@ class FakeGrid:
     def __init__(self) -> None:
         self.answers: dict[str, list[Answer]] = {}
         self.requests: list[tuple[str, str]] = []
+        # (method, path, headers, body) of every request, for the POSTs' payloads.
+        self.calls: list[tuple[str, str, dict[str, str], bytes]] = []
         self.lock = threading.Lock()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.do_GET()
+
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
                 with fake.lock:
                     fake.requests.append((parts.path, parts.query))
+                    fake.calls.append((self.command, parts.path, dict(self.headers), body))
                     queue = fake.answers.get(parts.path, [])
                     answer = queue.pop(0) if len(queue) > 1 else (queue[0] if queue else None)
                 if answer is None:
@@ -79,9 +87,9 @@ class FakeGrid:
         with self.lock:
             self.answers[path] = list(answers)
 
-    def asked(self, path: str) -> int:
+    def asked(self, path: str, method: str = "") -> int:
         with self.lock:
-            return sum(1 for p, _ in self.requests if p == path)
+            return sum(1 for m, p, _, _ in self.calls if p == path and method in ("", m))
 
     def close(self) -> None:
         self.server.shutdown()
@@ -110,6 +118,13 @@ def fake_grid(settings, loopback_only) -> Iterator[FakeGrid]:  # type: ignore[no
         "gocdb": {"url": fake.url + "/gocdbpi/public"},
         "cric": {"url": fake.url},
         "bigpanda": {"url": fake.url},
+        "rucio": {
+            "url": fake.url,
+            "token": "rucio-test-token",
+            "auth_header": "X-Rucio-Auth-Token",
+            "auth_scheme": "",
+        },
+        "ggus": {"url": fake.url, "token": "ggus-test-token", "auth_scheme": "Token token="},
     }
     settings.GOCDB_PATH = "/"
     settings.GRID_HTTP_TIMEOUT_S = 0.5

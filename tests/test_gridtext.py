@@ -251,10 +251,16 @@ def test_only_the_configured_jira_projects_are_found() -> None:
         "GGUS-Ticket-ID: 123456",
         "https://ggus.eu/?mode=ticket_info&ticket_id=123456",
         "https://ggus.eu/index.php?mode=ticket_info&ticket_id=123456",
+        "see https://helpdesk.ggus.eu/#ticket/zoom/123456 for the site's answer",
     ],
 )
 def test_a_ggus_ticket_is_found(text: str) -> None:
     assert find_ids(text).ggus == (123456,)
+
+
+def test_a_new_ggus_link_is_found_whatever_the_length_of_its_id() -> None:
+    found = find_ids("GGUS says: https://helpdesk.ggus.eu/#ticket/zoom/4711 and GGUS 123456")
+    assert found.ggus == (4711, 123456)
 
 
 @pytest.mark.parametrize("text", ["GGUS 1234", "GGUS 12345678", "ggus ticket soon"])

@@ -75,3 +75,28 @@ def test_demo_mail_to_experts_and_sites_never_reaches_a_requesters_page(settings
         texts = [m.body_text for m in shown]
         assert not any(t.startswith("Escalated to ") for t in texts)
         assert all(m.kind in ("email_in", "web", "email_out") for m in shown)
+
+
+def test_the_demo_shows_a_site_in_downtime_a_task_status_and_a_ggus_answer(settings, client):
+    from django.urls import reverse
+
+    from escalation.models import EscalationState
+    from grid.models import GgusState, GgusTicket, GridStatus
+
+    with time_machine.travel(datetime(2026, 11, 18, 9, 0, tzinfo=UTC), tick=False):
+        _load(settings)
+        down = Ticket.objects.get(subject__contains="jobs at ANALY_FZK fail")
+        client.force_login(down.assignee)
+        page = client.get(reverse("ticket-detail", args=[down.reference])).content.decode()
+        assert "OUTAGE" in page
+        assert "FZK-LCG2" in page
+        assert GridStatus.objects.get(number=41287730).status == "exhausted"
+        status = client.get(reverse("grid-status", args=[down.reference])).content.decode()
+        assert "exhausted" in status
+        row = GgusTicket.objects.get()
+        assert (row.state, row.number) == (GgusState.SOLVED, "1000394")
+        assert row.escalation.state == EscalationState.ANSWERED
+        ral = row.escalation.ticket
+        page = client.get(reverse("ticket-detail", args=[ral.reference])).content.decode()
+        assert "GGUS #1000394 (solved)" in page
+        assert "One of the Echo gateways had a bad disk" in page

@@ -20,7 +20,7 @@ from tickets.models import Ticket
 # More than this many of one kind is a log pasted in: show the first ones.
 SHOWN_PER_KIND = 12
 # Bump when gridtext finds other ids in the same text.
-IDS_VERSION = 1
+IDS_VERSION = 2
 IDS_CACHE_SECONDS = 7 * 86400
 
 

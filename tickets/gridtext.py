@@ -115,6 +115,10 @@ _GGUS = re.compile(
     re.IGNORECASE,
 )
 _GGUS_DIGITS = (5, 7)
+# The new GGUS (a Zammad) links a ticket as https://helpdesk.ggus.eu/#ticket/zoom/<id>,
+# with an id of any length.
+_GGUS_ZOOM = re.compile(r"ggus\.(?:eu|org)/#ticket/zoom/(\d+)" + _END, re.IGNORECASE)
+_GGUS_ZOOM_DIGITS = (1, 9)
 
 _PROJECTS = (
     "AthAnalysisBase|AthAnalysis|AthDerivation|AthSimulation|AthGeneration|Athena|"
@@ -271,7 +275,11 @@ def find_ids(
         jira=_ordered(_jira(text, projects))
         if "jira" in wanted and any(p in text for p in projects)
         else (),
-        ggus=_ordered(_numbers(_GGUS, text, _GGUS_DIGITS)) if "ggus" in kinds else (),
+        ggus=_ordered(
+            [*_numbers(_GGUS, text, _GGUS_DIGITS), *_numbers(_GGUS_ZOOM, text, _GGUS_ZOOM_DIGITS)]
+        )
+        if "ggus" in kinds
+        else (),
         releases=tuple(r for r in releases if "," in r or r not in versions),
     )
 
