@@ -188,3 +188,18 @@ def test_a_team_or_group_may_only_use_its_own_teams_calendars(desk):
     desk.panda.calendar = theirs
     with pytest.raises(ValidationError):
         desk.panda.full_clean()
+
+
+def test_the_groups_api_sets_a_calendar_of_the_team_only(client, desk):
+    from people.models import Role
+
+    client.force_login(MembershipFactory(team=desk.team, role=Role.COORDINATOR).user)
+    kek = calendar(desk.team, name="KEK", time_zone="Asia/Tokyo")
+    theirs = calendar(TeamFactory(slug="biomed", ticket_prefix="BIO"), name="Theirs")
+    url = f"/api/v1/escalation/groups/{desk.panda.pk}/?team=dast"
+    refused = client.patch(url, {"calendar": theirs.pk}, content_type="application/json")
+    assert refused.status_code == 400
+    assert "calendar" in refused.json()
+    done = client.patch(url, {"calendar": kek.pk}, content_type="application/json")
+    assert done.status_code == 200
+    assert done.json()["calendar_name"] == "KEK"
