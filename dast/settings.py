@@ -371,6 +371,7 @@ AUDIT_CONFIG_MODELS = (
     "tickets.Mailbox",
     "escalation.ExpertGroup",
     "shifts.Zone",
+    "people.WorkingCalendar",
     "accounts.MappingRule",
     "retention.RetentionPolicy",
 )

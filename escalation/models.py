@@ -4,9 +4,10 @@ of shift handovers."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
-from people.models import Team
+from people.models import Team, WorkingCalendar
 from tickets.models import ExternalRef, Message, OutboundMail, Ticket
 
 
@@ -73,6 +74,17 @@ class ExpertGroup(models.Model):
         blank=True,
         help_text="Other addresses (or @domains) whose replies count as the group's, one a line.",
     )
+    calendar = models.ForeignKey(
+        WorkingCalendar,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=(
+            "The group's own working days and hours; empty: a site uses its cloud's, "
+            "everyone else the team's."
+        ),
+    )
     active = models.BooleanField(default=True)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
@@ -95,6 +107,20 @@ class ExpertGroup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()})"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.calendar is not None and self.calendar.team_id != self.team_id:
+            raise ValidationError({"calendar": "Choose one of this team's calendars."})
+
+    @property
+    def calendar_in_force_id(self) -> int | None:
+        """The calendar its targets count in: its own, else (a site) its cloud's; None: the
+        team's."""
+        if self.calendar_id is None and self.cloud_id is not None:
+            assert self.cloud is not None
+            return self.cloud.calendar_id
+        return self.calendar_id
 
     def speaks_for(self, address: str) -> bool:
         """Whether a reply from ``address`` counts as the group's answer."""
@@ -127,6 +153,31 @@ class Escalation(models.Model):
     external_ref = models.ForeignKey(
         ExternalRef, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="next_levels",
+        help_text="For a next level: the escalation whose silence it follows.",
+    )
+    label = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Who a next level without a group is: the coordinators.",
+    )
+    addresses = models.TextField(
+        blank=True,
+        help_text="For a next level without a group: who was mailed; their replies answer it.",
+    )
+    calendar = models.ForeignKey(
+        WorkingCalendar,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The calendar its target counts in (the group's when made); empty: the team's.",
+    )
     note = models.TextField()
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -140,6 +191,9 @@ class Escalation(models.Model):
         max_length=10, choices=EscalationState.choices, default=EscalationState.WAITING
     )
     level = models.PositiveSmallIntegerField(default=0, help_text="1 once the next level knows.")
+    depth = models.PositiveSmallIntegerField(
+        default=0, help_text="0: a shifter asked; 1: the next level of a silent one; 2: ..."
+    )
     target_hours = models.PositiveIntegerField()
     remind_percent = models.PositiveSmallIntegerField()
     next_level_percent = models.PositiveSmallIntegerField()
@@ -154,7 +208,9 @@ class Escalation(models.Model):
         ordering = ["created_at", "pk"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(group__isnull=False) | models.Q(external_ref__isnull=False),
+                condition=models.Q(group__isnull=False)
+                | models.Q(external_ref__isnull=False)
+                | models.Q(parent__isnull=False),
                 name="escalation_has_a_target",
             )
         ]
@@ -164,7 +220,36 @@ class Escalation(models.Model):
 
     @property
     def target_name(self) -> str:
-        return self.group.name if self.group else str(self.external_ref)
+        if self.group is not None:
+            return self.group.name
+        return self.label or str(self.external_ref)
+
+    @property
+    def recipients(self) -> list[str]:
+        """Who its mails go to: the group, or the people a next level mailed."""
+        if self.group is not None:
+            return [self.group.email] if self.group.email else []
+        return self.addresses.split()
+
+    def speaks_for(self, address: str) -> bool:
+        """Whether a reply from ``address`` is the answer of whoever was asked."""
+        if self.group is not None:
+            return self.group.speaks_for(address)
+        return address.strip().lower() in {a.lower() for a in self.addresses.split()}
+
+    def event_data(self) -> dict[str, object]:
+        """What its events keep: which one, to whom, of what kind of group."""
+        group = self.group
+        data: dict[str, object] = {
+            "escalation": self.pk,
+            "group": self.group_id,
+            "group_name": self.target_name,
+            "group_kind": group.kind if group else "",
+            "cloud": group.cloud_id if group else None,
+        }
+        if self.parent_id is not None:
+            data |= {"parent": self.parent_id, "depth": self.depth}
+        return data
 
 
 class TimerKind(models.TextChoices):

@@ -25,7 +25,7 @@ from escalation.models import (
     default_target_hours,
 )
 from people.api_common import UTCDateTimeField
-from people.models import Team
+from people.models import Team, WorkingCalendar
 from people.names import display_name
 from tickets.models import ExternalRef, Ticket, parse_reference
 
@@ -37,6 +37,7 @@ class GroupSerializer(serializers.ModelSerializer):
 
     cloud_name = serializers.CharField(source="cloud.name", read_only=True, default=None)
     next_level_name = serializers.CharField(source="next_level.name", read_only=True, default=None)
+    calendar_name = serializers.CharField(source="calendar.name", read_only=True, default=None)
     response_target_hours = serializers.IntegerField(
         min_value=1,
         max_value=settings.WORKDAY_HOURS * 20,
@@ -62,6 +63,8 @@ class GroupSerializer(serializers.ModelSerializer):
             "next_level",
             "next_level_name",
             "reply_addresses",
+            "calendar",
+            "calendar_name",
             "active",
         ]
         # The team's own checks below replace the model's (team, kind, name) uniqueness,
@@ -75,6 +78,9 @@ class GroupSerializer(serializers.ModelSerializer):
         in_team = ExpertGroup.objects.filter(team=team) if team else ExpertGroup.objects.none()
         self.fields["cloud"].queryset = in_team.filter(kind=GroupKind.CLOUD)
         self.fields["next_level"].queryset = in_team
+        self.fields["calendar"].queryset = (
+            WorkingCalendar.objects.filter(team=team) if team else WorkingCalendar.objects.none()
+        )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         def value(name: str) -> Any:
@@ -165,6 +171,9 @@ class EscalationSerializer(serializers.ModelSerializer):
     mail_sent_at = UTCDateTimeField(source="outbound.sent_at", default=None)
     answer = serializers.IntegerField(source="answer_id", read_only=True)
     timers = serializers.SerializerMethodField()
+    target_name = serializers.CharField(
+        read_only=True, help_text="The group, or who a next level asked."
+    )
 
     class Meta:
         model = Escalation
@@ -173,6 +182,9 @@ class EscalationSerializer(serializers.ModelSerializer):
             "ticket",
             "group",
             "external_ref",
+            "target_name",
+            "parent",
+            "depth",
             "note",
             "state",
             "level",

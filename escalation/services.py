@@ -17,6 +17,7 @@ from django.utils import timezone
 from escalation import bridges
 from escalation.addresses import escalation_address, escalation_message_id, signed_by_desk
 from escalation.businesstime import NoBusinessTime, working_hours_text
+from escalation.calendars import after_covered, after_working, calendar_label
 from escalation.holds import hold_for
 from escalation.models import (
     Escalation,
@@ -27,13 +28,7 @@ from escalation.models import (
     TimerKind,
 )
 from escalation.steps import mail_people, team_coordinators, ticket_url, waiting_user_due
-from escalation.timers import (
-    after_covered,
-    after_working,
-    due_refresh,
-    timer_arm,
-    timers_cancel,
-)
+from escalation.timers import due_refresh, timer_arm, timers_cancel
 from people.names import display_name
 from tickets.gridtext import find_ids
 from tickets.models import ExternalRef, Message, MessageKind, Status, Ticket
@@ -164,6 +159,7 @@ def escalation_create(
             next_level_percent=(
                 group.next_level_percent if group else settings.ESCALATION_NEXT_LEVEL_PERCENT
             ),
+            calendar_id=group.calendar_in_force_id if group else None,
             created_at=at,
         )
         if group is not None:
@@ -179,7 +175,7 @@ def escalation_create(
             ticket=ticket,
             kind=EventKind.ESCALATED,
             actor=actor_person(by),
-            data=_escalation_data(esc) | ({"held_until": hold.until.isoformat()} if hold else {}),
+            data=esc.event_data() | ({"held_until": hold.until.isoformat()} if hold else {}),
             at=at,
         )
         ticket_add_message(
@@ -200,22 +196,13 @@ def escalation_create(
             escalation=esc,
             started_at=hold.until if hold else at,
             due_at=after_working(
-                ticket.team, hold.until if hold else at, esc.target_hours * first / 100
+                ticket.team,
+                hold.until if hold else at,
+                esc.target_hours * first / 100,
+                esc.calendar_id,
             ),
         )
     return esc
-
-
-def _escalation_data(esc: Escalation) -> dict[str, object]:
-    """What an escalation's events keep: which one, to whom, of what kind of group."""
-    group = esc.group
-    return {
-        "escalation": esc.pk,
-        "group": esc.group_id,
-        "group_name": esc.target_name,
-        "group_kind": group.kind if group else "",
-        "cloud": group.cloud_id if group else None,
-    }
 
 
 def _mail_group(esc: Escalation, group: ExpertGroup, by: User | None) -> None:
@@ -232,7 +219,8 @@ def _mail_group(esc: Escalation, group: ExpertGroup, by: User | None) -> None:
             f"Dear {group.name},\n\n{who} of {ticket.team.name} asks for your help:\n\n"
             f"{esc.note}\n\n{_essentials(ticket)}\n"
             f"Please reply to this mail (keep the address): your answer goes straight to the "
-            f"ticket. We hope to hear from you within {working_hours_text(esc.target_hours)}.\n"
+            f"ticket. We hope to hear from you within {working_hours_text(esc.target_hours)} "
+            f"({calendar_label(ticket.team, esc.calendar_id)}).\n"
         ),
         message_id=esc.message_id,
         reply_to=escalation_address(esc),
@@ -256,7 +244,7 @@ def escalation_cancel(
             ticket=esc.ticket,
             kind=EventKind.ESCALATION_CANCELLED,
             actor=actor_person(by),
-            data=_escalation_data(esc),
+            data=esc.event_data(),
             at=at,
         )
         ticket_add_message(
@@ -328,7 +316,7 @@ def expert_reply_take(*, message: Message, at: datetime | None = None) -> Escala
                 announce=False,
             )
         return None
-    verified = proven and esc.group is not None and esc.group.speaks_for(message.sender_email)
+    verified = proven and esc.speaks_for(message.sender_email)
     with transaction.atomic():
         message_mark_expert(message=message, verified=verified)
         if not verified:
@@ -369,7 +357,7 @@ def escalation_answer(
                 ticket=ticket,
                 kind=EventKind.ESCALATION_ANSWERED,
                 actor=actor_group(locked.target_name),
-                data=_escalation_data(locked) | {"message": message.pk if message else None},
+                data=locked.event_data() | {"message": message.pk if message else None},
                 at=at,
             )
         ticket_flag_reply(ticket=ticket, at=at)
@@ -454,16 +442,17 @@ def _cancel_on_close(esc: Escalation, status: Status, at: datetime) -> None:
     esc.save(update_fields=["state", "cancelled_at"])
     done = status.label.lower()
     told = ""
-    if esc.group is not None and esc.group.email:
+    if esc.recipients:
         outbound_queue(
             team=ticket.team,
             ticket=ticket,
             kind=OutboundKind.ESCALATION,
-            to=[esc.group.email],
+            to=esc.recipients,
             subject=tagged_subject(ticket, f"No longer needed: {ticket.subject}"),
             body_text=(
-                f"Dear {esc.group.name},\n\nthe {ticket.team.name} shifters have {done} "
-                f"{ticket.reference} “{ticket.subject}”, which they asked you about on "
+                f"Dear {esc.group.name if esc.group else 'all'},\n\nthe {ticket.team.name} "
+                f"shifters have {done} {ticket.reference} “{ticket.subject}”, which they "
+                f"asked you about on "
                 f"{esc.created_at:%A %d %B}: your help is no longer needed on it. Thank "
                 f"you.\n\nIf you found something all the same, reply to this mail: it still "
                 f"reaches the ticket.\n"
@@ -473,11 +462,11 @@ def _cancel_on_close(esc: Escalation, status: Status, at: datetime) -> None:
             reply_to=escalation_address(esc),
             automatic=True,
         )
-        told = f" {esc.group.name} was told by mail."
+        told = f" {esc.target_name} was told by mail."
     event_record(
         ticket=ticket,
         kind=EventKind.ESCALATION_CANCELLED,
-        data=_escalation_data(esc) | {"reason": f"ticket {status.value}"},
+        data=esc.event_data() | {"reason": f"ticket {status.value}"},
         at=at,
     )
     ticket_add_message(

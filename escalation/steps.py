@@ -12,8 +12,10 @@ from django.contrib.auth.models import User
 from dispatch.routing import ticket_follow_shift
 from escalation.addresses import escalation_address
 from escalation.businesstime import working_hours_text
+from escalation.calendars import after_working, calendar_label, working_day
 from escalation.models import Escalation, EscalationState, Timer, TimerKind
-from escalation.timers import Outcome, after_working, step
+from escalation.nextlevel import MAX_DEPTH, asked_in_chain, next_level_ask
+from escalation.timers import Outcome, step
 from people.models import Membership, Role, Team
 from people.names import display_name
 from shifts.models import Zone
@@ -23,6 +25,8 @@ from tickets.models.mail import OutboundKind, OutboundState
 from tickets.services import ticket_mark_overdue, ticket_set_status
 from tickets.services.outbox import outbound_queue, tagged_subject
 from tickets.services.replies import requester_notice
+
+HOUR = timedelta(hours=1)
 
 
 def ticket_url(ticket: Ticket) -> str:
@@ -120,13 +124,13 @@ def expert_silent(timer: Timer, now: datetime) -> Outcome:
         return Outcome(postpone_to=now + timedelta(seconds=settings.TIMER_UNSENT_RECHECK_S))
     team = timer.ticket.team
     percent = esc.remind_percent if timer.step == 0 else esc.next_level_percent
-    due = after_working(team, started, esc.target_hours * percent / 100)
+    due = after_working(team, started, esc.target_hours * percent / 100, esc.calendar_id)
     if due > now:
         return Outcome(postpone_to=due)  # the mail left late: the clock starts then
     if timer.step == 0 and esc.remind_percent < esc.next_level_percent:
         outcome = _remind_group(esc, now)
         outcome.next_due = after_working(
-            team, started, esc.target_hours * esc.next_level_percent / 100
+            team, started, esc.target_hours * esc.next_level_percent / 100, esc.calendar_id
         )
         return outcome
     return _next_level(esc, now)
@@ -152,7 +156,7 @@ def _mail_failed(timer: Timer, esc: Escalation, now: datetime) -> Outcome:
 
 def _remind_group(esc: Escalation, now: datetime) -> Outcome:
     ticket, group = esc.ticket, esc.group
-    if group is None:  # waiting on another tracker: remind the owner to look at it
+    if not esc.recipients:  # waiting on another tracker: remind the owner to look at it
         link = esc.external_ref.url if esc.external_ref else ""
         people = _owner_on_shift(ticket, now)
         outcome = mail_people(
@@ -169,12 +173,14 @@ def _remind_group(esc: Escalation, now: datetime) -> Outcome:
         team=ticket.team,
         ticket=ticket,
         kind=OutboundKind.ESCALATION,
-        to=[group.email],
+        to=esc.recipients,
         subject=tagged_subject(ticket, f"Reminder: {ticket.subject}"),
         body_text=(
-            f"Dear {group.name},\n\nthis is a reminder: the {ticket.team.name} shifters asked "
-            f"for your help on {ticket.reference} on {esc.created_at:%A %d %B} and have no "
-            f"answer yet (target: {working_hours_text(esc.target_hours)}).\n\n"
+            f"Dear {group.name if group else 'all'},\n\nthis is a reminder: the "
+            f"{ticket.team.name} shifters asked for your help on {ticket.reference} on "
+            f"{esc.created_at:%A %d %B} and have no answer yet (target: "
+            f"{working_hours_text(esc.target_hours)}, "
+            f"{calendar_label(ticket.team, esc.calendar_id)}).\n\n"
             f"Their note:\n{esc.note}\n\nPlease reply to this mail; the reply reaches the "
             f"ticket.\n"
         ),
@@ -184,44 +190,51 @@ def _remind_group(esc: Escalation, now: datetime) -> Outcome:
         automatic=True,
     )
     return Outcome(
-        action=f"reminded {group.name} ({esc.remind_percent}% of target)",
-        told=(group.email,),
+        action=f"reminded {esc.target_name} ({esc.remind_percent}% of target)",
+        told=tuple(esc.recipients),
         outbound_id=outbound.pk,
     )
 
 
 def _next_level(esc: Escalation, now: datetime) -> Outcome:
+    """The group stayed silent to its next-level point: the next level is asked by an
+    escalation of its own (escalation.nextlevel), with a reply address and a timer; the
+    ticket is overdue for the shifters, and its owner is told."""
     ticket, group = esc.ticket, esc.group
-    kind = group.next_level_kind if group else "zone"
+    # A shifter's escalation without a group goes to the zone's coordinator; a next level
+    # of coordinators, to the team's.
+    kind = group.next_level_kind if group else ("zone" if esc.parent_id is None else "team")
+    next_group, people = None, []
     if group is not None and kind == "group" and group.next_level is not None:
-        targets, label = [group.next_level.email], group.next_level.name
-    elif kind == "none":
-        targets, label = [], "nobody (policy)"
-    else:
+        next_group = group.next_level
+    elif kind != "none":
         people = team_coordinators(ticket.team) if kind == "team" else _coordinators(ticket, now)
-        targets = [p.email for p in people if p.email]
-        label = ", ".join(display_name(p) for p in people) or "the coordinators"
+    asked = asked_in_chain(esc) if esc.depth < MAX_DEPTH else None
+    child = None
+    if asked is None:
+        label = "nobody further (the last level)"
+    elif next_group is not None and next_group.pk not in asked.groups and next_group.email:
+        child = next_level_ask(esc=esc, now=now, group=next_group)
+        label = next_group.name
+    else:
+        fresh = [p for p in people if p.email and p.email.lower() not in asked.addresses]
+        names = ", ".join(display_name(p) for p in fresh)
+        if fresh:
+            child = next_level_ask(
+                esc=esc,
+                now=now,
+                addresses=[p.email for p in fresh],
+                label=f"Coordinators ({names})"[:200],
+            )
+            label = names
+        elif kind == "none":
+            label = "nobody (policy)"
+        else:
+            label = "nobody new (all were asked)"
     Escalation.objects.filter(pk=esc.pk).update(level=1)
     # Past the next level the ticket is overdue for the shifters too, until they answer.
     ticket_mark_overdue(ticket=ticket, at=now)
-    told = list(targets)
-    outbound_id = None
-    if targets:
-        outbound = outbound_queue(
-            team=ticket.team,
-            ticket=ticket,
-            kind=OutboundKind.ESCALATION,
-            to=targets,
-            subject=tagged_subject(ticket, f"Escalated: no answer from {esc.target_name}"),
-            body_text=(
-                f"{esc.target_name} has not answered {ticket.reference} “{ticket.subject}” "
-                f"since {esc.created_at:%A %d %B %H:%M} UTC ({esc.next_level_percent}% of the "
-                f"{esc.target_hours} working-hour target).\n\nThe shifters' note:\n{esc.note}\n\n"
-                f"{ticket_url(ticket)}\n"
-            ),
-            automatic=True,
-        )
-        outbound_id = outbound.pk
+    told = list(child.recipients) if child else []
     _owner_on_shift(ticket, now)
     if ticket.assignee and ticket.assignee.email:
         mail_people(
@@ -229,13 +242,13 @@ def _next_level(esc: Escalation, now: datetime) -> Outcome:
             [ticket.assignee],
             f"{esc.target_name} is silent: escalated",
             f"{esc.target_name} has not answered {ticket.reference}; {label} "
-            f"{'has' if targets else 'has not'} been told.\n\n{ticket_url(ticket)}\n",
+            f"{'has' if child else 'has not'} been told.\n\n{ticket_url(ticket)}\n",
         )
         told.append(ticket.assignee.email)
     return Outcome(
         action=f"escalated to {label} ({esc.next_level_percent}% of target); owner told",
         told=tuple(told),
-        outbound_id=outbound_id,
+        outbound_id=child.outbound_id if child else None,
     )
 
 
@@ -244,7 +257,8 @@ def _next_level(esc: Escalation, now: datetime) -> Outcome:
 
 def waiting_user_due(team: Team, started: datetime, step_no: int) -> datetime:
     days = [*settings.WAITING_USER_REMIND_DAYS, settings.WAITING_USER_RESOLVE_DAYS]
-    return after_working(team, started, days[step_no] * settings.WORKDAY_HOURS)
+    day = working_day(team)  # the requester is waited on in the team's working days
+    return after_working(team, started, days[step_no] * day / HOUR)
 
 
 def waiting_user(timer: Timer, now: datetime) -> Outcome:

@@ -21,76 +21,21 @@ import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from common.memo import memo_scope, scoped
-from escalation.businesstime import Calendar, WorkingHours, add_business_time, intervals_calendar
+from common.memo import memo_scope
+from escalation.calendars import after_working
 from escalation.models import Escalation, Timer, TimerKind, TimerRun, TimerState
-from people.models import Team
-from shifts.models import Closure, Zone
-from shifts.rota import slots_in
-from shifts.selectors import zone_hours
 from tickets.models import OPEN_STATUSES, EventKind, Ticket
 from tickets.services import tickets_set_due
 from tickets.services.events import event_record, events_buffered, events_mark
 
 log = logging.getLogger(__name__)
-HOUR = timedelta(hours=1)
-
-
-# --- business calendars of a team -----------------------------------------------------------
-
-
-def _closures(team: Team) -> tuple[tuple[date, date], ...]:
-    return tuple(Closure.objects.filter(team=team).values_list("starts_on", "ends_on"))
-
-
-def working_hours(team: Team) -> WorkingHours:
-    """The team's working days (Monday-Friday, WORKDAY_START for WORKDAY_HOURS, closures
-    excepted), in which expert targets and waiting-on-user reminders count."""
-    return WorkingHours(
-        ZoneInfo(team.time_zone),
-        settings.WORKDAY_START,
-        timedelta(hours=settings.WORKDAY_HOURS),
-        frozenset(range(1, 6)),
-        _closures(team),
-    )
-
-
-def covered_hours(team: Team, start: datetime, days: int = 60) -> Calendar:
-    """The team's shift hours (every zone's slots, closures excepted) from ``start`` on;
-    read once per local day within a ``common.memo.memo_scope`` (a sweep's batch)."""
-    tz = ZoneInfo(team.time_zone)
-    first = start.astimezone(tz).date() - timedelta(days=1)
-    return scoped(("covered_hours", team.pk, first, days), lambda: _covered(team, first, days))
-
-
-def _covered(team: Team, first: date, days: int) -> Calendar:
-    tz = ZoneInfo(team.time_zone)
-    last = first + timedelta(days=days)
-    closures = list(_closures(team))
-    slots = [
-        s
-        for zone in Zone.objects.filter(team=team)
-        for s in slots_in(zone_hours(zone), first, last, tz, closures)
-    ]
-    return intervals_calendar([(s.starts_at, s.ends_at) for s in slots], tz)
-
-
-def after_working(team: Team, start: datetime, hours: float) -> datetime:
-    return add_business_time(start, hours * HOUR, working_hours(team), ZoneInfo(team.time_zone))
-
-
-def after_covered(team: Team, start: datetime, hours: float) -> datetime:
-    return add_business_time(
-        start, hours * HOUR, covered_hours(team, start), ZoneInfo(team.time_zone), horizon_days=59
-    )
 
 
 # --- arming and cancelling ------------------------------------------------------------------
@@ -208,7 +153,10 @@ def _due_refresh_many(tickets: list[Ticket]) -> None:
         else:
             hours = esc.target_hours * esc.next_level_percent / 100
             dues[ticket.pk].append(
-                max(timer.due_at, after_working(ticket.team, timer.started_at, hours))
+                max(
+                    timer.due_at,
+                    after_working(ticket.team, timer.started_at, hours, esc.calendar_id),
+                )
             )
     tickets_set_due([(t, min(dues[pk], default=None)) for pk, t in open_ones.items()])
 

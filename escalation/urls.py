@@ -3,7 +3,7 @@
 from django.urls import path
 
 import tickets.urls  # noqa: F401 - registers the ticketref converter
-from escalation import views
+from escalation import views, views_calendars
 
 urlpatterns = [
     path("tickets/<ticketref:reference>/escalate/", views.escalate, name="ticket-escalate"),
@@ -13,4 +13,7 @@ urlpatterns = [
         name="escalation-cancel",
     ),
     path("tickets/<ticketref:reference>/refs/", views.add_ref, name="ticket-add-ref"),
+    path("team/calendars/", views_calendars.team_calendars, name="team-calendars"),
+    path("team/calendars/new/", views_calendars.calendar_edit, name="calendar-new"),
+    path("team/calendars/<int:pk>/", views_calendars.calendar_edit, name="calendar-edit"),
 ]

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from people.models import Membership, Team
+from people.models import Membership, Team, WorkingCalendar
 
 
 class MembershipInline(admin.TabularInline):
@@ -15,7 +15,15 @@ class TeamAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug", "ticket_prefix"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["last_ticket_number", "created_at"]
+    raw_id_fields = ["calendar"]
     inlines = [MembershipInline]
+
+
+@admin.register(WorkingCalendar)
+class WorkingCalendarAdmin(admin.ModelAdmin):
+    list_display = ["name", "team", "label", "time_zone"]
+    list_filter = ["team"]
+    search_fields = ["name"]
 
 
 @admin.register(Membership)

@@ -9,14 +9,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
-
 from escalation.businesstime import (
     Calendar,
     WorkingHours,
     business_time_between,
     intervals_calendar,
 )
+from escalation.calendars import hours_of
 from people.models import Team
 from shifts.models import Closure, Zone
 from shifts.rota import Slot, ZoneHours, covering_slot, next_slot, slots_in
@@ -63,14 +62,9 @@ def team_calendar(
             zone, first - timedelta(days=1), last + timedelta(days=1), tz, closures
         )
     ]
-    # As escalation.timers.working_hours, with the closures read here already.
-    working = WorkingHours(
-        tz,
-        settings.WORKDAY_START,
-        timedelta(hours=settings.WORKDAY_HOURS),
-        frozenset(range(1, 6)),
-        tuple(closures),
-    )
+    # The team's working calendar, as escalation.calendars counts a target in it, with the
+    # closures read here already.
+    working = hours_of(team.calendar, team, tuple(closures))
     return TeamCalendar(
         tz,
         hours,

@@ -1,0 +1,117 @@
+"""The next level answers like an expert group.
+
+When a group stays silent to its next-level point, the next level (another group, the
+zone's coordinator or the team's coordinators) is asked by an escalation of its own: a
+child of the silent one (``parent``), with its own token reply address and signed
+Message-ID, its own timer (a reminder, then its own next level), and an answer that is
+taken in like any expert's (``expert_reply_take``: the ``escalation answered`` event),
+not as a requester's mail. Nobody is asked twice along one chain, and a chain stops after
+MAX_DEPTH levels."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+
+from escalation.addresses import escalation_address, escalation_message_id
+from escalation.calendars import after_working, calendar_label
+from escalation.models import Escalation, ExpertGroup, TimerKind
+from escalation.timers import timer_arm
+from tickets.models import EventKind
+from tickets.models.mail import OutboundKind
+from tickets.services.events import event_record
+from tickets.services.outbox import outbound_queue, tagged_subject
+
+MAX_DEPTH = 3
+
+
+@dataclass
+class Asked:
+    """Who a chain of escalations has asked so far."""
+
+    groups: set[int] = field(default_factory=set)
+    addresses: set[str] = field(default_factory=set)
+
+
+def asked_in_chain(esc: Escalation) -> Asked:
+    """Everyone asked from the shifter's escalation up to ``esc`` (a query a level; a
+    chain is at most MAX_DEPTH long)."""
+    asked = Asked()
+    current: Escalation | None = esc
+    while current is not None:
+        if current.group_id is not None:
+            asked.groups.add(current.group_id)
+        asked.addresses |= {a.lower() for a in current.recipients}
+        current = (
+            Escalation.objects.select_related("group").filter(pk=current.parent_id).first()
+            if current.parent_id
+            else None
+        )
+    return asked
+
+
+def next_level_ask(
+    *,
+    esc: Escalation,
+    now: datetime,
+    group: ExpertGroup | None = None,
+    addresses: list[str] | None = None,
+    label: str = "",
+) -> Escalation:
+    """Ask ``group`` (or the people at ``addresses``, named ``label``) about the ticket
+    ``esc`` waits on in silence; their reply address and timer are their own. Runs in the
+    caller's transaction (a timer step): the mail leaves after commit."""
+    ticket = esc.ticket
+    first = group.response_target_hours if group else settings.EXPERT_TARGET_HOURS
+    child = Escalation.objects.create(
+        ticket=ticket,
+        group=group,
+        parent=esc,
+        label="" if group else label,
+        addresses="" if group else "\n".join(addresses or []),
+        note=esc.note,
+        token=secrets.token_hex(10),
+        target_hours=first,
+        remind_percent=group.remind_percent if group else settings.ESCALATION_REMIND_PERCENT,
+        next_level_percent=(
+            group.next_level_percent if group else settings.ESCALATION_NEXT_LEVEL_PERCENT
+        ),
+        calendar_id=group.calendar_in_force_id if group else None,
+        depth=esc.depth + 1,
+        created_at=now,
+    )
+    child.message_id = escalation_message_id(child)
+    child.outbound = outbound_queue(
+        team=ticket.team,
+        ticket=ticket,
+        kind=OutboundKind.ESCALATION,
+        to=child.recipients,
+        subject=tagged_subject(ticket, f"Escalated: no answer from {esc.target_name}"),
+        body_text=(
+            f"{esc.target_name} has not answered {ticket.reference} “{ticket.subject}” since "
+            f"{esc.created_at:%A %d %B %H:%M} UTC ({esc.next_level_percent}% of the "
+            f"{esc.target_hours} working-hour target).\n\nThe shifters' note:\n{esc.note}\n\n"
+            f"Please reply to this mail (keep the address): your answer goes straight to the "
+            f"ticket. We hope to hear from you within {child.target_hours} working hours "
+            f"({calendar_label(ticket.team, child.calendar_id)}).\n\n"
+            f"{settings.SITE_URL}/tickets/{ticket.reference}/\n"
+        ),
+        message_id=child.message_id,
+        reply_to=escalation_address(child),
+    )
+    child.save(update_fields=["message_id", "outbound"])
+    event_record(ticket=ticket, kind=EventKind.ESCALATED, data=child.event_data(), at=now)
+    percent = min(child.remind_percent, child.next_level_percent)
+    timer_arm(
+        ticket=ticket,
+        kind=TimerKind.EXPERT_RESPONSE,
+        escalation=child,
+        started_at=now,
+        due_at=after_working(
+            ticket.team, now, child.target_hours * percent / 100, child.calendar_id
+        ),
+    )
+    return child
