@@ -273,3 +273,8 @@ class RotationRule(models.Model):
     @property
     def weekday_set(self) -> frozenset[int]:
         return frozenset(int(d) for d in self.weekdays)
+
+    @property
+    def weekdays_label(self) -> str:
+        names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+        return ", ".join(names[int(d) - 1] for d in self.weekdays)
