@@ -93,6 +93,12 @@ class Plan:
         return [line for line in self.lines if line.outcome == plan.Outcome.CONFLICT]
 
     @property
+    def unbookable(self) -> list[PlanLine]:
+        """Lines that book nothing for another reason than a conflict."""
+        skip = (plan.Outcome.NEW, plan.Outcome.CONFLICT)
+        return [line for line in self.lines if line.outcome not in skip]
+
+    @property
     def skipped(self) -> list[PlanLine]:
         return [line for line in self.lines if line.outcome != plan.Outcome.NEW]
 

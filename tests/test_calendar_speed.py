@@ -130,7 +130,7 @@ def test_a_coordinator_fills_the_month_from_the_rotation_in_one_post_and_keeps_w
     assert [(ln.day, ln.person.username) for ln in conflict] == [(date(2026, 12, 7), "anna")]
     html = page.content.decode()
     assert "conflict: Pierre Doe already booked there, kept" in html
-    assert "1 conflict: kept as they are" in html
+    assert "1 conflict: that slot stays as booked" in html
 
     response = apply(client, page)
 
