@@ -73,7 +73,7 @@ def swap_request(
             raise ShiftError("This booking already has a swap request waiting.") from None
         back = f" and to give you their {_what(in_return)} shift" if in_return else ""
         approval = (
-            "\nA coordinator approves the swap after you accept it."
+            "A coordinator approves the swap after you accept it.\n"
             if shift_settings(zone.team).swaps_need_approval
             else ""
         )
@@ -83,7 +83,7 @@ def swap_request(
             f"Swap request: {_what(booking)}",
             f"{display_name(by)} asks you to take their {_what(booking)} shift{back}.\n"
             + (f"\nTheir note: {note}\n" if note else "")
-            + f"\nAccept or decline it on the shift calendar:{approval}",
+            + f"\n{approval}Accept or decline it on the shift calendar:",
             link=_link(swap),
         )
     return swap

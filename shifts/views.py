@@ -271,6 +271,7 @@ def swap_new(request: HttpRequest, pk: int) -> HttpResponse:
             "theirs": theirs,
             "error": error,
             "form": request.POST,
+            "swaps_need_approval": shift_settings(team).swaps_need_approval,
         },
         status=400 if error else 200,
     )

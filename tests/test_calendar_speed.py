@@ -422,6 +422,8 @@ def test_a_swap_request_mail_links_to_the_request_on_the_calendar(team):
 def test_with_approval_on_an_accepted_swap_waits_for_a_coordinator_who_is_told(client, team):
     ShiftSettings.objects.create(team=team, swaps_need_approval=True)
     mine = book(team, "anna")
+    form = as_(Client(), team.people["anna"]).get(reverse("shift-swap", args=[mine.pk]))
+    assert "until they accept and a coordinator approves the swap" in form.content.decode()
     swap = swap_request(booking=mine, asked=team.people["pierre"], by=team.people["anna"])
     swap_decide(swap=swap, by=team.people["pierre"], accept=True)
     swap.refresh_from_db()
@@ -429,6 +431,9 @@ def test_with_approval_on_an_accepted_swap_waits_for_a_coordinator_who_is_told(c
     assert swap.state == SwapState.APPROVAL
     assert mine.person.username == "anna"  # nothing changes hands yet
     (told,) = mails_to("elena")
+    assert "after you accept it.\nAccept or decline it on the shift calendar:" in (
+        mails_to("pierre")[0].body_text
+    )
     assert told.subject == "[ATLAS DAST shifts] Swap to approve: EU on Wednesday 18 November"
     assert "Pierre Doe takes Anna Doe's EU on Wednesday 18 November shift." in told.body_text
     assert f"{SITE}/shifts/?team=dast&month=2026-11#swap-{swap.pk}" in told.body_text
