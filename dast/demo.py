@@ -20,7 +20,7 @@ from escalation.models import ExpertGroup, GroupKind, NextLevel
 from escalation.services import first_response_arm
 from grid.demo import grid_demo_load
 from people.models import Role, Team
-from shifts.models import Booking, Closure, ShiftRole, SwapRequest, Zone
+from shifts.models import Booking, Closure, RotationRule, ShiftRole, SwapRequest, Zone
 from tickets.models import OPEN_STATUSES, MessageKind, Priority, Status, Ticket
 from tickets.services import Sender, ticket_add_message, ticket_open, ticket_set_status
 
@@ -137,6 +137,7 @@ def load_demo(*, today: date | None = None, seed: int = 2018) -> dict[str, int]:
         reason="CERN end-of-year closure",
     )
     bookings = _calendar(zones, users, today, rng)
+    _rotation(zones, users)
     groups = _expert_groups(dast)
     tickets = _tickets(dast, rng)
     _escalations(dast)
@@ -282,6 +283,21 @@ def _escalations(team: Team) -> None:
     swept_at = timer.due_at + timedelta(seconds=3)
     timer_sweep(now=swept_at)
     TimerRun.objects.filter(timer=timer).update(ran_at=swept_at)
+
+
+def _rotation(zones: dict[str, Zone], users: dict[str, User]) -> None:
+    """A weekly rotation, so that "Fill <month> from the rotation" has something to show."""
+    for zone, who, weekdays in (
+        ("EU", "anna", "13"),
+        ("EU", "pierre", "24"),
+        ("EU", "lukas", "5"),
+        ("NA", "sofia", "24"),
+        ("NA", "james", "13"),
+        ("NA", "priya", "5"),
+    ):
+        RotationRule.objects.create(
+            zone=zones[zone], person=users[who], role=ShiftRole.FIRST_LEVEL, weekdays=weekdays
+        )
 
 
 def _swap(users: dict[str, User], today: date) -> None:

@@ -1,7 +1,16 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
-from shifts.models import Booking, CalendarFeed, Closure, CoverageAlert, SwapRequest, Zone
+from shifts.models import (
+    Booking,
+    CalendarFeed,
+    Closure,
+    CoverageAlert,
+    RotationRule,
+    ShiftSettings,
+    SwapRequest,
+    Zone,
+)
 
 
 @admin.register(Zone)
@@ -38,7 +47,19 @@ class SwapRequestAdmin(admin.ModelAdmin):
     list_display = ["booking", "offered_by", "asked", "in_return", "state", "created_at"]
     list_filter = ["state"]
     raw_id_fields = ["booking", "in_return"]
-    autocomplete_fields = ["offered_by", "asked"]
+    autocomplete_fields = ["offered_by", "asked", "approved_by"]
+
+
+@admin.register(ShiftSettings)
+class ShiftSettingsAdmin(admin.ModelAdmin):
+    list_display = ["team", "swaps_need_approval"]
+
+
+@admin.register(RotationRule)
+class RotationRuleAdmin(admin.ModelAdmin):
+    list_display = ["zone", "person", "role", "weekdays_label"]
+    list_filter = ["zone"]
+    autocomplete_fields = ["person"]
 
 
 @admin.register(CoverageAlert)

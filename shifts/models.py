@@ -117,14 +117,22 @@ class Booking(models.Model):
 
 class SwapState(models.TextChoices):
     PENDING = "pending", "Waiting for an answer"
+    APPROVAL = "approval", "Waiting for a coordinator"
     ACCEPTED = "accepted", "Accepted"
     DECLINED = "declined", "Declined"
+    REFUSED = "refused", "Refused by a coordinator"
     CANCELLED = "cancelled", "Withdrawn"
+
+
+# A swap in these states still holds its booking: no second request for it meanwhile.
+SWAP_OPEN_STATES = (SwapState.PENDING, SwapState.APPROVAL)
 
 
 class SwapRequest(models.Model):
     """A shifter asks another to take their booking, optionally taking one of theirs in
-    return. The other accepts or declines; coordinators see every request."""
+    return. The other accepts or declines; coordinators see every request. When the team's
+    swaps need approval (``ShiftSettings``), an accepted request waits for a coordinator,
+    and the bookings change hands only when one approves."""
 
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="swap_requests")
     offered_by = models.ForeignKey(
@@ -144,15 +152,26 @@ class SwapRequest(models.Model):
     note = models.CharField(max_length=300, blank=True)
     state = models.CharField(max_length=10, choices=SwapState.choices, default=SwapState.PENDING)
     created_at = models.DateTimeField(auto_now_add=True)
+    accepted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the asked shifter accepted."
+    )
     decided_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="swaps_approved",
+        help_text="The coordinator who approved or refused it, when the team asks for that.",
+    )
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
                 fields=["booking"],
-                condition=models.Q(state="pending"),
-                name="swap_one_pending_per_booking",
+                condition=models.Q(state__in=["pending", "approval"]),
+                name="swap_one_open_per_booking",
             )
         ]
 
@@ -208,3 +227,54 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"feed of {self.person or self.zone}"
+
+
+class ShiftSettings(models.Model):
+    """How a team runs its calendar; a team without a row has the defaults."""
+
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="shift_settings")
+    swaps_need_approval = models.BooleanField(
+        default=False,
+        help_text="An accepted swap waits for a coordinator's approval before the bookings "
+        "change hands.",
+    )
+
+    class Meta:
+        verbose_name_plural = "shift settings"
+
+    def __str__(self) -> str:
+        return f"shift settings of {self.team}"
+
+
+class RotationRule(models.Model):
+    """A line of a zone's rotation: "Anna, first level, every Monday". A coordinator applies
+    the rotation to a month; the rule itself books nothing."""
+
+    zone = models.ForeignKey(Zone, on_delete=models.CASCADE, related_name="rotation_rules")
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="rotation_rules"
+    )
+    role = models.CharField(max_length=16, choices=ShiftRole.choices)
+    weekdays = models.CharField(
+        max_length=7,
+        validators=[RegexValidator(r"^[1-7]{1,7}$", "ISO weekdays, 1=Monday ... 7=Sunday")],
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["zone", "person__first_name", "person__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["zone", "person"], name="rotation_one_rule_per_person")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} {self.zone} {self.weekdays}"
+
+    @property
+    def weekday_set(self) -> frozenset[int]:
+        return frozenset(int(d) for d in self.weekdays)
+
+    @property
+    def weekdays_label(self) -> str:
+        names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+        return ", ".join(names[int(d) - 1] for d in self.weekdays)

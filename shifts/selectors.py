@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 
 from common.memo import scoped
 from people.models import Membership, Role, Team
-from shifts.models import Booking, Closure, ShiftRole, Zone
+from shifts.models import Booking, Closure, RotationRule, ShiftRole, ShiftSettings, Zone
 from shifts.rota import Slot, ZoneHours, covering_slot, is_closed, next_slot, slot_on, slots_in
 
 
@@ -299,3 +299,31 @@ def bookings_for_feed(
     if zone is not None:
         bookings = bookings.filter(zone=zone)
     return list(bookings.order_by("day", "zone__starts_at", "pk"))
+
+
+# --- coordination -----------------------------------------------------------------------------
+
+
+def shift_settings(team: Team) -> ShiftSettings:
+    """The team's calendar settings; the defaults (unsaved) when it has none."""
+    return ShiftSettings.objects.filter(team=team).first() or ShiftSettings(team=team)
+
+
+def coordinators_of(team: Team, zones: list[Zone]) -> list[User]:
+    """Who hears of a swap on these zones: their coordinators, or, for zones without one,
+    every coordinator of the team."""
+    people = {z.coordinator_id: z.coordinator for z in zones if z.coordinator is not None}
+    if not zones or any(z.coordinator is None for z in zones):
+        for row in Membership.objects.filter(team=team, role=Role.COORDINATOR).select_related(
+            "user"
+        ):
+            people.setdefault(row.user_id, row.user)
+    return sorted(people.values(), key=lambda u: u.username)
+
+
+def rotation_rules(team: Team) -> list[RotationRule]:
+    return list(
+        RotationRule.objects.filter(zone__team=team)
+        .select_related("zone", "person")
+        .order_by("zone__starts_at", "person__first_name", "person__username")
+    )

@@ -20,66 +20,23 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from people.access import is_coordinator
-from people.models import Role, Team
+from people.models import Team
 from people.names import display_name
-from shifts.models import (
-    Booking,
-    CalendarFeed,
-    Closure,
-    CoverageAlert,
-    ShiftRole,
-    SwapRequest,
-    SwapState,
-    Zone,
+from shifts.models import Booking, CalendarFeed, Closure, CoverageAlert, ShiftRole, Zone
+from shifts.rota import ZoneHours, overlap
+from shifts.rules import (
+    ShiftError,
+    ShiftForbidden,
+    calendar_link,
+    check_role,
+    check_slot_open,
+    notify,
+    slot_of,
 )
-from shifts.notify import mail_person
-from shifts.rota import Slot, ZoneHours, overlap, slot_on
-from shifts.selectors import team_roles, uncovered_slots, zone_hours
-
-
-class ShiftError(Exception):
-    """A request the calendar refuses; ``field`` names the input at fault, when one is."""
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
-class ShiftForbidden(ShiftError):
-    """The request is well formed but this person may not make it."""
-
+from shifts.selectors import uncovered_slots, zone_hours
+from shifts.swaps import swap_approve, swap_cancel, swap_decide, swap_request
 
 WEEKDAYS_RE = re.compile(r"^[1-7]{1,7}$")
-# Which team role may hold which booking role.
-ROLE_NEEDS = {ShiftRole.FIRST_LEVEL: Role.SHIFTER, ShiftRole.TRAINEE: Role.TRAINEE}
-
-
-def _slot(zone: Zone, day: date) -> Slot:
-    return slot_on(zone_hours(zone), day, ZoneInfo(zone.team.time_zone))
-
-
-def _check_slot_open(zone: Zone, day: date, at: datetime) -> Slot:
-    if not zone.covers_weekday(day):
-        raise ShiftError(f"{zone.code} has no shift on {day:%A %d %B %Y}.", field="day")
-    closure = Closure.objects.filter(team=zone.team, starts_on__lte=day, ends_on__gte=day).first()
-    if closure is not None:
-        raise ShiftError(
-            f"{zone.team.name} is closed on {day:%d %B %Y} ({closure.reason}).", field="day"
-        )
-    slot = _slot(zone, day)
-    if slot.starts_at <= at:
-        raise ShiftError(f"The {zone.code} slot of {day:%d %B %Y} is in the past.", field="day")
-    return slot
-
-
-def _check_role(team: Team, person: User, role: str) -> None:
-    needed = ROLE_NEEDS[ShiftRole(role)]
-    if needed not in team_roles(team, person):
-        raise ShiftError(
-            f"{display_name(person)} is not a {needed.label.lower()} of {team.name}.",
-            field="person",
-        )
 
 
 def booking_create(
@@ -92,8 +49,8 @@ def booking_create(
         raise ShiftForbidden("Only a coordinator can book someone else.")
     if role not in ShiftRole.values:
         raise ShiftError(f"Unknown role {role!r}.", field="role")
-    _check_role(team, person, role)
-    _check_slot_open(zone, day, at)
+    check_role(team, person, role)
+    check_slot_open(zone, day, at)
     with transaction.atomic():
         # The zone row lock orders concurrent bookings of one zone: the trainee rule below
         # reads the slot and must not race with the first-level shifter's release.
@@ -127,7 +84,7 @@ def booking_remove(*, booking: Booking, by: User, at: datetime | None = None) ->
     coordinator = is_coordinator(zone.team, by)
     if booking.person_id != by.pk and not coordinator:
         raise ShiftForbidden("Only a coordinator can remove someone else's booking.")
-    slot = _slot(zone, booking.day)
+    slot = slot_of(zone, booking.day)
     if slot.starts_at <= at and not coordinator:
         raise ShiftForbidden("This slot has started; only a coordinator can change it now.")
     notice = timedelta(hours=settings.SHIFT_RELEASE_NOTICE_HOURS)
@@ -154,128 +111,6 @@ def booking_remove(*, booking: Booking, by: User, at: datetime | None = None) ->
                 "book another first-level shifter."
             )
         booking.delete()
-
-
-# --- swaps ----------------------------------------------------------------------------------
-
-
-def swap_request(
-    *,
-    booking: Booking,
-    asked: User,
-    by: User,
-    in_return: Booking | None = None,
-    note: str = "",
-    at: datetime | None = None,
-) -> SwapRequest:
-    """``by`` asks ``asked`` to take ``booking`` (and to give ``in_return`` back). The asked
-    shifter gets a mail; nothing changes on the calendar until they accept."""
-    at = at or timezone.now()
-    zone = booking.zone
-    if booking.person_id != by.pk:
-        raise ShiftForbidden("You can only offer your own bookings for a swap.")
-    if asked.pk == by.pk:
-        raise ShiftError("Ask someone else to swap with you.", field="asked")
-    _check_role(zone.team, asked, booking.role)
-    _check_slot_open(zone, booking.day, at)
-    if in_return is not None:
-        if in_return.person_id != asked.pk:
-            raise ShiftError("The slot in return must be one of theirs.", field="in_return")
-        if in_return.zone.team_id != zone.team_id:
-            raise ShiftError("The slot in return belongs to another team.", field="in_return")
-        _check_role(zone.team, by, in_return.role)
-        _check_slot_open(in_return.zone, in_return.day, at)
-    _check_free(asked, booking)
-    if in_return is not None:
-        _check_free(by, in_return)
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                swap = SwapRequest.objects.create(
-                    booking=booking, offered_by=by, asked=asked, in_return=in_return, note=note
-                )
-        except IntegrityError:
-            raise ShiftError("This booking already has a swap request waiting.") from None
-        give = f"{zone.code} on {booking.day:%A %d %B}"
-        back = (
-            f" and to give you their {in_return.zone.code} shift on {in_return.day:%A %d %B}"
-            if in_return
-            else ""
-        )
-        _notify(
-            zone.team,
-            asked,
-            f"Swap request: {give}",
-            f"{display_name(by)} asks you to take their {give} shift{back}.\n"
-            + (f"\nTheir note: {note}\n" if note else "")
-            + "\nAccept or decline it on the shift calendar.",
-        )
-    return swap
-
-
-def _check_free(person: User, booking: Booking) -> None:
-    if Booking.objects.filter(zone=booking.zone, day=booking.day, person=person).exists():
-        raise ShiftError(f"{display_name(person)} is already booked on that slot.", field="asked")
-
-
-def swap_decide(*, swap: SwapRequest, by: User, accept: bool, at: datetime | None = None) -> None:
-    """The asked shifter accepts (the bookings change hands) or declines."""
-    at = at or timezone.now()
-    with transaction.atomic():
-        swap = (
-            SwapRequest.objects.select_for_update()
-            .select_related("booking__zone__team")
-            .get(pk=swap.pk)
-        )
-        if swap.asked_id != by.pk:
-            raise ShiftForbidden("Only the shifter who was asked can answer this request.")
-        if swap.state != SwapState.PENDING:
-            raise ShiftError(f"This request is already {swap.get_state_display().lower()}.")
-        booking, back = swap.booking, swap.in_return
-        if accept:
-            _check_slot_open(booking.zone, booking.day, at)
-            _check_free(swap.asked, booking)
-            if back is not None:
-                _check_free(swap.offered_by, back)
-            # Give the second booking back first: the asker may hold none of the asked one's.
-            if back is not None:
-                back.person = swap.offered_by
-                back.save(update_fields=["person"])
-            booking.person = swap.asked
-            booking.save(update_fields=["person"])
-        swap.state = SwapState.ACCEPTED if accept else SwapState.DECLINED
-        swap.decided_at = at
-        swap.save(update_fields=["state", "decided_at"])
-        verdict = "accepted" if accept else "declined"
-        _notify(
-            booking.zone.team,
-            swap.offered_by,
-            f"Swap {verdict}: {booking.zone.code} on {booking.day:%A %d %B}",
-            f"{display_name(swap.asked)} {verdict} your swap request for the {booking.zone.code} "
-            f"shift on {booking.day:%A %d %B}.",
-        )
-
-
-def swap_cancel(*, swap: SwapRequest, by: User, at: datetime | None = None) -> None:
-    with transaction.atomic():
-        swap = SwapRequest.objects.select_for_update().get(pk=swap.pk)
-        if swap.offered_by_id != by.pk:
-            raise ShiftForbidden("Only the shifter who asked can withdraw this request.")
-        if swap.state != SwapState.PENDING:
-            raise ShiftError(f"This request is already {swap.get_state_display().lower()}.")
-        swap.state = SwapState.CANCELLED
-        swap.decided_at = at or timezone.now()
-        swap.save(update_fields=["state", "decided_at"])
-
-
-def _notify(team: Team, person: User, subject: str, body: str) -> None:
-    if person.email:
-        mail_person(
-            team=team,
-            to=[person.email],
-            subject=f"[{team.name} shifts] {subject}",
-            body_text=f"Hello {display_name(person)},\n\n{body}\n",
-        )
 
 
 # --- zones ----------------------------------------------------------------------------------
@@ -360,12 +195,13 @@ def closure_create(
             ).select_related("zone", "person")
         )
         for booking in released:
-            _notify(
+            notify(
                 team,
                 booking.person,
                 f"Shift cancelled: {booking.zone.code} on {booking.day:%A %d %B}",
                 f"{team.name} is closed on {booking.day:%d %B %Y} ({reason}); your "
                 f"{booking.zone.code} shift that day is cancelled.",
+                link=calendar_link(team, booking.day, f"d{booking.day:%Y-%m-%d}"),
             )
         Booking.objects.filter(pk__in=[b.pk for b in released]).delete()
     return closure
@@ -429,14 +265,15 @@ def coverage_alert_send(*, at: datetime | None = None) -> int:
                 for s in new
             ]
             assert zone.coordinator is not None
-            _notify(
+            notify(
                 zone.team,
                 zone.coordinator,
                 f"{len(new)} uncovered {zone.code} slot{'s' if len(new) > 1 else ''}",
                 f"These {zone.code} slots in the next {settings.SHIFT_COVERAGE_ALERT_DAYS} "
                 f"days have no first-level shifter ({zone.team.time_zone} time):\n\n"
                 + "\n".join(lines)
-                + "\n\nBook someone on the shift calendar.",
+                + "\n\nBook someone on the shift calendar:",
+                link=calendar_link(zone.team, new[0].day, f"d{new[0].day:%Y-%m-%d}"),
             )
             alerted += len(new)
     return alerted
@@ -453,6 +290,7 @@ __all__ = [
     "closure_create",
     "closure_delete",
     "coverage_alert_send",
+    "swap_approve",
     "swap_cancel",
     "swap_decide",
     "swap_request",

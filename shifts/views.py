@@ -27,7 +27,16 @@ from people.models import Role, Team
 from people.names import display_name
 from people.selectors import teams_for_desk_user
 from shifts.feeds import feed_calendar
-from shifts.models import Booking, CalendarFeed, ShiftRole, SwapRequest, SwapState, Zone
+from shifts.models import (
+    SWAP_OPEN_STATES,
+    Booking,
+    CalendarFeed,
+    RotationRule,
+    ShiftRole,
+    SwapRequest,
+    SwapState,
+    Zone,
+)
 from shifts.selectors import (
     bookings_for_feed,
     credit_totals,
@@ -35,22 +44,25 @@ from shifts.selectors import (
     month_grid,
     next_shift_start,
     on_duty,
+    shift_settings,
     shifters,
     team_roles,
 )
 from shifts.services import (
     ShiftError,
+    ShiftForbidden,
     booking_create,
     booking_remove,
     calendar_feed_for,
     calendar_feed_renew,
+    swap_approve,
     swap_cancel,
     swap_decide,
     swap_request,
 )
 
 
-def _team(request: HttpRequest) -> Team:
+def team_of_request(request: HttpRequest) -> Team:
     teams = list(teams_for_desk_user(request.user))
     wanted = request.GET.get("team") or request.POST.get("team")
     for team in teams:
@@ -70,14 +82,18 @@ def _month(request: HttpRequest, team: Team) -> date:
         return timezone.now().astimezone(ZoneInfo(team.time_zone)).date().replace(day=1)
 
 
-def _back(team: Team, day: date) -> str:
+def month_url(team: Team, day: date) -> str:
     query = urlencode({"team": team.slug, "month": f"{day:%Y-%m}"})
-    return f"{reverse('shift-calendar')}?{query}#d{day:%Y-%m-%d}"
+    return f"{reverse('shift-calendar')}?{query}"
+
+
+def back_to_day(team: Team, day: date, anchor: str = "") -> str:
+    return f"{month_url(team, day)}#{anchor or f'd{day:%Y-%m-%d}'}"
 
 
 @login_required
 def calendar(request: HttpRequest) -> HttpResponse:
-    team = _team(request)
+    team = team_of_request(request)
     first = _month(request, team)
     now = timezone.now()
     user = request.user
@@ -93,12 +109,23 @@ def calendar(request: HttpRequest) -> HttpResponse:
         if Role.TRAINEE in roles
         else None
     )
-    swaps = SwapRequest.objects.filter(booking__zone__team=team).select_related(
+    swap_rows = SwapRequest.objects.filter(booking__zone__team=team).select_related(
         "booking__zone", "in_return__zone", "offered_by", "asked"
     )
     if not coordinator:
-        swaps = swaps.filter(Q(asked=user) | Q(offered_by=user))
-    swaps = swaps.filter(Q(state=SwapState.PENDING) | Q(decided_at__gte=now - timedelta(days=14)))
+        swap_rows = swap_rows.filter(Q(asked=user) | Q(offered_by=user))
+    swaps = list(
+        swap_rows.filter(
+            Q(state__in=SWAP_OPEN_STATES) | Q(decided_at__gte=now - timedelta(days=14))
+        )[:50]
+    )
+    awaiting = {  # bookings whose swap waits for a coordinator: marked on the grid
+        pk
+        for s in swaps
+        if s.state == SwapState.APPROVAL
+        for pk in (s.booking_id, s.in_return_id)
+        if pk is not None
+    }
     prev_month = (first - timedelta(days=1)).replace(day=1)
     next_month = (first + timedelta(days=32)).replace(day=1)
     feeds = []
@@ -123,7 +150,12 @@ def calendar(request: HttpRequest) -> HttpResponse:
             "picker": _picker(shifters(team)) if coordinator else "",
             "book_url": reverse("shift-book"),
             "bookings_url": reverse("shift-calendar") + "bookings/",
-            "swaps": list(swaps[:50]),
+            "swaps": swaps,
+            "awaiting": awaiting,
+            "swaps_need_approval": shift_settings(team).swaps_need_approval,
+            "rotation_size": RotationRule.objects.filter(zone__team=team).count()
+            if coordinator
+            else 0,
             "feeds": feeds,
             "notice_hours": settings.SHIFT_RELEASE_NOTICE_HOURS,
             "weights": settings.SHIFT_CREDIT_WEIGHTS,
@@ -147,7 +179,7 @@ def _picker(people: dict[str, list[User]]) -> str:
 @login_required
 @require_POST
 def book(request: HttpRequest) -> HttpResponse:
-    team = _team(request)
+    team = team_of_request(request)
     user = request.user
     assert isinstance(user, User)
     zone = get_object_or_404(Zone, team=team, code=request.POST.get("zone", ""))
@@ -168,7 +200,7 @@ def book(request: HttpRequest) -> HttpResponse:
     else:
         who = "You are" if person == user else f"{display_name(person)} is"
         messages.success(request, f"{who} booked on {zone.code}, {day:%A %d %B}.")
-    return redirect(_back(team, day))
+    return redirect(back_to_day(team, day))
 
 
 @login_required
@@ -190,7 +222,7 @@ def release(request: HttpRequest, pk: int) -> HttpResponse:
             request,
             f"Removed: {display_name(booking.person)}, {booking.zone.code} {booking.day:%A %d %B}.",
         )
-    return redirect(_back(booking.zone.team, booking.day))
+    return redirect(back_to_day(booking.zone.team, booking.day))
 
 
 @login_required
@@ -229,7 +261,7 @@ def swap_new(request: HttpRequest, pk: int) -> HttpResponse:
                 error = refusal.message
             else:
                 messages.success(request, f"Swap request sent to {display_name(asked)}.")
-                return redirect(_back(team, booking.day))
+                return redirect(back_to_day(team, booking.day))
     return render(
         request,
         "shifts/swap_new.html",
@@ -239,6 +271,7 @@ def swap_new(request: HttpRequest, pk: int) -> HttpResponse:
             "theirs": theirs,
             "error": error,
             "form": request.POST,
+            "swaps_need_approval": shift_settings(team).swaps_need_approval,
         },
         status=400 if error else 200,
     )
@@ -247,26 +280,40 @@ def swap_new(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def swap_answer(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    if action not in ("accept", "decline", "cancel"):
+    done = {
+        "accept": "accepted",
+        "decline": "declined",
+        "cancel": "withdrawn",
+        "approve": "approved",
+        "refuse": "refused",
+    }
+    if action not in done:
         raise Http404("No such action")
     user = request.user
     assert isinstance(user, User)
-    swap = get_object_or_404(
-        SwapRequest.objects.select_related("booking__zone__team"),
-        Q(asked=user) | Q(offered_by=user),
-        pk=pk,
-    )
+    swaps = SwapRequest.objects.select_related("booking__zone__team")
+    if action in ("approve", "refuse"):
+        # A coordinator's decision: any swap of a team whose desk they work (403 below
+        # when they do not coordinate it).
+        swap = get_object_or_404(swaps, pk=pk, booking__zone__team__in=teams_for_desk_user(user))
+    else:
+        swap = get_object_or_404(swaps, Q(asked=user) | Q(offered_by=user), pk=pk)
     try:
         if action == "cancel":
             swap_cancel(swap=swap, by=user)
+        elif action in ("approve", "refuse"):
+            swap_approve(swap=swap, by=user, approve=action == "approve")
         else:
             swap_decide(swap=swap, by=user, accept=action == "accept")
+    except ShiftForbidden as error:
+        if action in ("approve", "refuse"):
+            raise PermissionDenied(error.message) from None
+        messages.error(request, error.message)
     except ShiftError as error:
         messages.error(request, error.message)
     else:
-        done = {"accept": "accepted", "decline": "declined", "cancel": "withdrawn"}[action]
-        messages.success(request, f"Swap request {done}.")
-    return redirect(_back(swap.booking.zone.team, swap.booking.day))
+        messages.success(request, f"Swap request {done[action]}.")
+    return redirect(back_to_day(swap.booking.zone.team, swap.booking.day, anchor=f"swap-{swap.pk}"))
 
 
 def _period(request: HttpRequest, team: Team) -> tuple[date, date, list[str]]:
@@ -288,7 +335,7 @@ def _period(request: HttpRequest, team: Team) -> tuple[date, date, list[str]]:
 
 @login_required
 def credits(request: HttpRequest) -> HttpResponse:
-    team = _team(request)
+    team = team_of_request(request)
     if not is_coordinator(team, request.user):
         # The styled 403 page (templates/403.html) says why, with the way back.
         raise PermissionDenied("Credits are for the team's coordinators.")
@@ -355,7 +402,7 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
 @login_required
 @require_POST
 def feed_renew(request: HttpRequest) -> HttpResponse:
-    team = _team(request)
+    team = team_of_request(request)
     user = request.user
     assert isinstance(user, User)
     calendar_feed_renew(feed=calendar_feed_for(person=user))
