@@ -60,11 +60,15 @@ class Preference(models.Model):
     )
     mail_new_ticket = models.BooleanField("Mail me about a new ticket", default=True)
     mail_requester_reply = models.BooleanField("Mail me about a requester's reply", default=True)
+    # An escalation's answer and the timer that marks a ticket overdue mail the owner
+    # already: these two mails would come twice.
     mail_expert_reply = models.BooleanField(
-        "Mail me about an expert's or site's answer", default=True
+        "Mail me about an expert's or site's answer (besides the escalation's own mail)",
+        default=False,
     )
-    # The timer that marks a ticket overdue mails its owner already.
-    mail_overdue = models.BooleanField("Mail me about an overdue ticket", default=False)
+    mail_overdue = models.BooleanField(
+        "Mail me about an overdue ticket (besides the reminder's own mail)", default=False
+    )
     browser = models.BooleanField("Show browser notifications while the desk is open", default=True)
 
     def __str__(self) -> str:
