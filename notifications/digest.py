@@ -165,7 +165,9 @@ def _sections(team: Team, since: datetime, until: datetime) -> list[tuple[str, l
         .select_related("ticket__team")
         .order_by("created_at", "pk")
     )
-    replies, answers, unverified = [], [], []
+    replies: list[str] = []
+    answers: list[str] = []
+    unverified: list[str] = []
     for m in messages:
         who = m.sender_name or m.sender_email or "someone"
         line = f"{m.ticket.reference}  {m.ticket.subject}\n    from {who}\n    {_link(m.ticket)}"

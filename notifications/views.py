@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.core.paginator import Paginator
+from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -105,7 +106,8 @@ def preferences(request: HttpRequest) -> HttpResponse:
         return redirect("notification-preferences")
     pref = preferences_of(user)
     fields = [
-        (name, Preference._meta.get_field(name).verbose_name, getattr(pref, name))
+        (name, field.verbose_name, getattr(pref, name))
         for name in PREFERENCE_FIELDS
+        if isinstance(field := Preference._meta.get_field(name), models.Field)
     ]
     return render(request, "notifications/preferences.html", {"fields": fields})
