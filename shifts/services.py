@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from people.access import is_coordinator
@@ -269,12 +270,15 @@ def swap_cancel(*, swap: SwapRequest, by: User, at: datetime | None = None) -> N
 
 
 def _notify(team: Team, person: User, subject: str, body: str) -> None:
+    """A mail about the calendar, with the calendar's link (every mail of the desk links
+    to the page it is about)."""
     if person.email:
+        link = f"{settings.SITE_URL}{reverse('shift-calendar')}?team={team.slug}"
         mail_person(
             team=team,
             to=[person.email],
             subject=f"[{team.name} shifts] {subject}",
-            body_text=f"Hello {display_name(person)},\n\n{body}\n",
+            body_text=f"Hello {display_name(person)},\n\n{body}\n\n{link}\n",
         )
 
 
