@@ -105,3 +105,45 @@ def test_the_bell_shows_the_unread_count_and_new_ones_arrive_by_themselves(
     page.click("text=DAST-3 “Jobs killed at ANALY_BNL” is overdue")
     page.wait_for_url(f"{live_server.url}/tickets/DAST-3/")
     expect(page.locator("#bell .bell-count")).to_have_text("2")
+
+
+def test_typing_a_reply_tells_the_others_and_their_writing_shows_within_seconds(
+    live_server, browser_context, settings
+):
+    from django.test import Client
+
+    from tickets.presence import presence_note
+
+    settings.PRESENCE_POLL_S = 1
+    team = TeamFactory(slug="dast", name="ATLAS DAST", ticket_prefix="DAST")
+    MailboxFactory(team=team)
+    anna = MembershipFactory(
+        team=team, user=UserFactory(username="anna", first_name="Anna"), role=Role.SHIFTER
+    ).user
+    sofia = MembershipFactory(
+        team=team, user=UserFactory(username="sofia", first_name="Sofia"), role=Role.SHIFTER
+    ).user
+    ticket = ticket_open(
+        team=team,
+        sender=Sender("jdoe@cern.ch"),
+        subject="Lost heartbeat",
+        body_text=".",
+        announce=False,
+    )
+    page = browser_context.new_page()
+    sign_in(page, live_server, anna, path=f"/tickets/{ticket.reference}/")
+    page.fill("#reply-body", "Dear Jane, the pilot")
+    sofias = Client()
+    sofias.force_login(sofia)
+    for _ in range(50):  # the browser's request arrives on its own schedule
+        shown = sofias.get(f"/tickets/{ticket.reference}/presence/").content.decode()
+        if "Anna" in shown:
+            break
+        page.wait_for_timeout(100)
+    assert "is replying to this ticket right now" in shown
+
+    presence_note(ticket_pk=ticket.pk, user=sofia)
+    expect(page.locator("#presence")).to_contain_text(
+        "is replying to this ticket right now", timeout=5000
+    )
+    expect(page.locator("#presence strong")).to_have_text(sofia.get_full_name())
