@@ -19,6 +19,7 @@ COPY accounts ./accounts
 COPY retention ./retention
 COPY grid ./grid
 COPY reports ./reports
+COPY notifications ./notifications
 RUN pip install --no-cache-dir .
 COPY manage.py ./
 COPY templates ./templates

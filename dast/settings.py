@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "social_django",
     "accounts",
     "retention",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -166,6 +167,7 @@ CELERY_TASK_ROUTES = {
     "tickets.tasks.outbox_sweep_task": {"queue": CELERY_QUEUE_OUTBOX},
     "escalation.tasks.timer_sweep_task": {"queue": CELERY_QUEUE_TIMERS},
     "tickets.tasks.events_sweep_task": {"queue": CELERY_QUEUE_EVENTS},
+    "notifications.tasks.webhook_sweep_task": {"queue": CELERY_QUEUE_OUTBOX},
 }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
@@ -622,4 +624,28 @@ CELERY_BEAT_SCHEDULE["retention"] = {
     "task": "retention.tasks.retention_task",
     "schedule": float(RETENTION_INTERVAL_S),
     "options": {"expires": float(RETENTION_INTERVAL_S)},
+}
+
+# --- notifications (notifications/): the bell, chat webhooks, shift-start digests ------------
+# The header's bell asks for news this often while a page of the desk is open.
+NOTIFICATION_POLL_S = env_int("NOTIFICATION_POLL_S", 30, minimum=5)
+# Chat webhooks (Mattermost/Slack incoming webhooks, admin > Notifications > Team webhooks):
+# a beat sweep posts what is due; a failed post is tried again after
+# WEBHOOK_RETRY_BASE_S * 2**n (capped at an hour) until WEBHOOK_MAX_ATTEMPTS.
+WEBHOOK_SWEEP_INTERVAL_S = env_int("WEBHOOK_SWEEP_INTERVAL_S", 5, minimum=1)
+WEBHOOK_TIMEOUT_S = env_int("WEBHOOK_TIMEOUT_S", 10, minimum=1)
+WEBHOOK_RETRY_BASE_S = env_int("WEBHOOK_RETRY_BASE_S", 30, minimum=1)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 10, minimum=1)
+# "Anna is replying": a mark in the cache holds this long after the last keystroke, and the
+# ticket page asks every PRESENCE_POLL_S seconds.
+PRESENCE_TTL_S = env_int("PRESENCE_TTL_S", 15, minimum=2)
+PRESENCE_POLL_S = env_int("PRESENCE_POLL_S", 3, minimum=1)
+CELERY_BEAT_SCHEDULE["webhooks"] = {
+    "task": "notifications.tasks.webhook_sweep_task",
+    "schedule": float(WEBHOOK_SWEEP_INTERVAL_S),
+    "options": {"expires": float(WEBHOOK_SWEEP_INTERVAL_S)},
+}
+CELERY_BEAT_SCHEDULE["shift-digest"] = {
+    "task": "notifications.tasks.digest_task",
+    "schedule": float(HANDOVER_INTERVAL_S),
 }

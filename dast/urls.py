@@ -33,6 +33,7 @@ urlpatterns = [
     path("", include("escalation.urls")),
     path("", include("grid.urls")),
     path("", include("reports.urls")),
+    path("", include("notifications.urls")),
     path("", include("tickets.urls_support")),
     path("", include("tickets.urls_requester")),
     path("", include("tickets.urls")),

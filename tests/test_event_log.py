@@ -290,6 +290,30 @@ def test_a_consumer_waits_for_the_consumers_it_runs_after(team, monkeypatch):
     assert events.pending(ticket) == [("opened", "routing"), ("status_changed", "status-timers")]
 
 
+def test_a_consumer_of_the_same_event_waits_for_the_consumers_it_runs_after(team, monkeypatch):
+    ran: list[bool] = []
+    monkeypatch.setitem(
+        event_log.CONSUMERS,
+        "watcher",
+        event_log.Consumer(
+            "watcher",
+            frozenset({EventKind.OPENED}),
+            lambda e: ran.append(_routed(e.ticket)),
+            after=("routing",),
+        ),
+    )
+    routing = event_log.CONSUMERS["routing"]
+    failing = event_log.Consumer("routing", routing.kinds, lambda e: 1 / 0)
+    monkeypatch.setitem(event_log.CONSUMERS, "routing", failing)
+    ticket = _open(team)
+    event_log.events_consume()
+    assert ran == []  # the opening is not routed yet: the watcher waits
+    assert events.pending(ticket) == [("opened", "routing"), ("opened", "watcher")]
+    monkeypatch.setitem(event_log.CONSUMERS, "routing", routing)
+    event_log.events_consume(now=TEN + timedelta(minutes=1))
+    assert ran == [True]  # it saw the ticket routed
+
+
 def test_a_delivery_for_a_consumer_no_longer_registered_fails_visibly(team):
     ticket = _open(team)
     EventDelivery.objects.update(consumer="gone")

@@ -16,6 +16,7 @@ from people.models import Role
 from shifts.models import Booking, ShiftRole, Zone
 from tests.factories import MembershipFactory, TeamFactory, TicketFactory, UserFactory
 from tickets.models import EventDelivery, ExternalRef, OutboundMail, Status, Ticket
+from tickets.models.mail import OutboundKind
 from tickets.services import Sender, ticket_open
 from tickets.services import events as event_log
 
@@ -123,7 +124,8 @@ def test_the_acknowledgement_says_a_shifter_is_on_duty_when_one_is(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         ticket = ticket_open(team=team, sender=Sender("user@cern.ch"), subject="x", body_text="y")
-    assert "on duty now" in OutboundMail.objects.get(ticket=ticket).body_text
+    ack = OutboundMail.objects.get(ticket=ticket, kind=OutboundKind.ACKNOWLEDGEMENT)
+    assert "on duty now" in ack.body_text
     ticket.refresh_from_db()
     assert ticket.assignee is not None
 

@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from tickets import views, views_actions, views_canned
+from tickets import views, views_actions, views_canned, views_presence
 
 
 class TicketReferenceConverter:
@@ -31,6 +31,10 @@ urlpatterns = [
     ),
     path("tickets/<ticketref:reference>/history/", views.ticket_history, name="ticket-history"),
     path("tickets/<ticketref:reference>/reply/", views_actions.reply, name="ticket-reply"),
+    path("tickets/<ticketref:reference>/writing/", views_presence.writing, name="ticket-writing"),
+    path(
+        "tickets/<ticketref:reference>/presence/", views_presence.presence, name="ticket-presence"
+    ),
     path("tickets/<ticketref:reference>/note/", views_actions.note, name="ticket-note"),
     path("tickets/<ticketref:reference>/update/", views_actions.update, name="ticket-update"),
     path("tickets/<ticketref:reference>/assign/", views_actions.assign, name="ticket-assign"),

@@ -19,6 +19,7 @@ from tickets.forms import BulkAction, QueueFilter, drafts_pending, queue_views
 from tickets.history import history_lines
 from tickets.models import Category, LinkKind, Message, Priority, Status, Ticket
 from tickets.panels import render_panels
+from tickets.presence import writing_now
 from tickets.search import ticket_search
 from tickets.selectors import (
     desk_people,
@@ -208,6 +209,8 @@ def ticket_detail(request: HttpRequest, reference: tuple[str, int]) -> HttpRespo
             "priorities": Priority.choices,
             "link_kinds": LinkKind.choices,
             "panels": render_panels(request, ticket),
+            "writers": writing_now(ticket_pk=ticket.pk, viewer=request.user),
+            "presence_poll_s": settings.PRESENCE_POLL_S,
         },
     )
 

@@ -18,6 +18,7 @@ from people.names import display_name
 from tickets.access import may_do, ticket_authorise
 from tickets.http import attachment_download
 from tickets.models import Attachment, CannedAnswer, ReplyDraft, Ticket
+from tickets.presence import presence_clear
 from tickets.selectors import desk_people, ticket_by_reference_for_user, ticket_get_for_user
 from tickets.services.desk import (
     DeskError,
@@ -81,6 +82,7 @@ def reply(request: HttpRequest, ticket: Ticket, user: User) -> str:
         ticket=ticket, author=user, body_text=request.POST.get("body", ""), canned=canned
     )
     request.session.pop(f"draft-{ticket.pk}", None)
+    presence_clear(ticket_pk=ticket.pk, user=user)
     if isinstance(result, ReplyDraft):
         return "Your reply waits for the shifter you shadow to approve it."
     return f"Reply sent to {ticket.requester.email}."
@@ -89,6 +91,7 @@ def reply(request: HttpRequest, ticket: Ticket, user: User) -> str:
 @ticket_action
 def note(request: HttpRequest, ticket: Ticket, user: User) -> str:
     ticket_note(ticket=ticket, author=user, body_text=request.POST.get("body", ""))
+    presence_clear(ticket_pk=ticket.pk, user=user)
     return "Note added."
 
 

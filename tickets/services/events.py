@@ -265,7 +265,9 @@ def _claim(now: datetime, limit: int) -> list[EventDelivery]:
 
 def _blocked(claimed: list[EventDelivery]) -> set[int]:
     """Claimed deliveries that must wait: an earlier event of the same ticket is still
-    pending for the same consumer or one it runs after. One query."""
+    pending for the same consumer, or this event or an earlier one for a consumer it runs
+    after (a consumer that reacts to the same event as routing sees the routed ticket).
+    One query."""
     names = {d.consumer for d in claimed}
     for d in claimed:
         consumer = CONSUMERS.get(d.consumer)
@@ -283,8 +285,11 @@ def _blocked(claimed: list[EventDelivery]) -> set[int]:
     blocked = set()
     for d in claimed:
         consumer = CONSUMERS.get(d.consumer)
-        waits_for = (d.consumer, *(consumer.after if consumer else ()))
-        if any(earliest.get((d.ticket_pk, name), d.event_id) < d.event_id for name in waits_for):
+        first = earliest.get((d.ticket_pk, d.consumer), d.event_id)
+        if first < d.event_id or any(
+            earliest.get((d.ticket_pk, name), d.event_id + 1) <= d.event_id
+            for name in (consumer.after if consumer else ())
+        ):
             blocked.add(d.pk)
     return blocked
 

@@ -1,0 +1,146 @@
+"""The teams' chat webhooks (Mattermost or Slack incoming webhooks): a post is a row,
+written in the transaction that decided it, and a sweep posts what is due. Each send claims
+its row with a conditional UPDATE, so two workers never post the same message; a 5xx, a
+timeout or a refused connection puts it back with a later ``next_attempt_at`` (the outbox's
+backoff); a 4xx other than 408 and 429 is a configuration error and fails it at once."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from datetime import datetime, timedelta
+
+import httpx
+from django.conf import settings
+from django.db.models import F, Q
+from django.utils import timezone
+
+from notifications.models import Flavour, Kind, PostState, TeamWebhook, WebhookPost
+from tickets.models import Ticket, TicketEvent
+
+log = logging.getLogger(__name__)
+CLAIM_SECONDS = 120
+MAX_BACKOFF = timedelta(hours=1)
+RETRY_STATUSES = {408, 429}
+
+
+def _chat_text(flavour: str, text: str) -> str:
+    """What people wrote (a subject) must not ping a whole channel or forge a link."""
+    if flavour == Flavour.SLACK:
+        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("@", "@\u200b").replace("[", "\\[").replace("]", "\\]")
+
+
+def _payload(hook: TeamWebhook, text: str, url: str, reference: str) -> dict[str, str]:
+    if hook.flavour == Flavour.SLACK:
+        return {"text": f"<{url}|{reference}> {_chat_text(hook.flavour, text)}"}
+    return {"text": f"[{reference}]({url}) {_chat_text(hook.flavour, text)}"}
+
+
+def webhooks_queue(
+    *, ticket: Ticket, event: TicketEvent, kind: Kind, text: str, url: str
+) -> list[WebhookPost]:
+    """A post to each of the team's active webhooks that wants this kind, in the caller's
+    transaction; once per webhook and event."""
+    wants = Q(new_tickets=True) if kind == Kind.NEW_TICKET else Q(overdue=True)
+    now = timezone.now()
+    posts = []
+    for hook in TeamWebhook.objects.filter(wants, team_id=ticket.team_id, active=True):
+        post, _ = WebhookPost.objects.get_or_create(
+            hook=hook,
+            event=event,
+            defaults={
+                "ticket": ticket,
+                "kind": kind,
+                "payload": _payload(hook, text, url, ticket.reference),
+                "next_attempt_at": now,
+                "created_at": now,
+            },
+        )
+        posts.append(post)
+    return posts
+
+
+def _backoff(attempts: int) -> timedelta:
+    seconds = settings.WEBHOOK_RETRY_BASE_S * 2 ** max(attempts - 1, 0)
+    return min(timedelta(seconds=seconds), MAX_BACKOFF)
+
+
+def _claim(post_id: int, now: datetime) -> bool:
+    claimable = Q(state=PostState.PENDING, next_attempt_at__lte=now) | Q(
+        state=PostState.SENDING, claimed_until__lt=now
+    )
+    return (
+        WebhookPost.objects.filter(claimable, pk=post_id).update(
+            state=PostState.SENDING,
+            claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
+            attempts=F("attempts") + 1,
+        )
+        == 1
+    )
+
+
+class PostError(Exception):
+    def __init__(self, message: str, *, final: bool = False) -> None:
+        super().__init__(message)
+        self.final = final
+
+
+def _post(post: WebhookPost) -> None:
+    url = os.environ.get(post.hook.url_env, "").strip()
+    if not url:
+        raise PostError(f"${post.hook.url_env} is not set")
+    try:
+        answer = httpx.post(url, json=post.payload, timeout=settings.WEBHOOK_TIMEOUT_S)
+    except httpx.HTTPError as exc:
+        raise PostError(f"{exc.__class__.__name__}: {exc}") from exc
+    if answer.is_success:
+        return
+    final = answer.is_client_error and answer.status_code not in RETRY_STATUSES
+    raise PostError(f"HTTP {answer.status_code}: {answer.text[:200]}", final=final)
+
+
+def webhook_send(post_id: int) -> bool:
+    """Post one row if it is due and nobody else is posting it. True when taken."""
+    now = timezone.now()
+    if not _claim(post_id, now):
+        return False
+    post = WebhookPost.objects.select_related("hook").get(pk=post_id)
+    try:
+        _post(post)
+    except PostError as exc:
+        gave_up = exc.final or post.attempts >= settings.WEBHOOK_MAX_ATTEMPTS
+        WebhookPost.objects.filter(pk=post.pk, state=PostState.SENDING).update(
+            state=PostState.FAILED if gave_up else PostState.PENDING,
+            next_attempt_at=timezone.now() + _backoff(post.attempts),
+            claimed_until=None,
+            last_error=str(exc)[:2000],
+        )
+        log.warning("webhook post %s attempt %s failed: %s", post.pk, post.attempts, exc)
+        return False
+    WebhookPost.objects.filter(pk=post.pk, state=PostState.SENDING).update(
+        state=PostState.SENT, sent_at=timezone.now(), claimed_until=None, last_error=""
+    )
+    return True
+
+
+def webhooks_send_due(*, budget_s: float | None = None) -> int:
+    """Post what is due, one after the other, for at most ``budget_s`` (default four sweep
+    intervals, at least one row). Returns how many were taken."""
+    budget = settings.WEBHOOK_SWEEP_INTERVAL_S * 4 if budget_s is None else budget_s
+    started = time.monotonic()
+    sent = 0
+    while True:
+        now = timezone.now()
+        due = Q(state=PostState.PENDING, next_attempt_at__lte=now) | Q(
+            state=PostState.SENDING, claimed_until__lt=now
+        )
+        due_posts = WebhookPost.objects.filter(due).order_by("next_attempt_at")
+        ids = list(due_posts.values_list("pk", flat=True)[:100])
+        if not ids:
+            return sent
+        for post_id in ids:  # a failed row waits for its backoff: not due again here
+            sent += webhook_send(post_id)
+            if time.monotonic() - started > budget:
+                return sent
