@@ -163,6 +163,7 @@ def test_the_queue_filter_lists_tickets_naming_a_site_in_outage(client, desk, di
         ticket_mentions_index(ticket=ticket)
     page = client.get(reverse("ticket-list"), {"view": "all", "site_in_downtime": "on"})
     listed = page.content.decode()
+
     def row(ticket):  # the link, not the bare reference: "DAST-12" is in the search hint "DAST-123"
         return f'href="/tickets/{ticket.reference}/"'
 
