@@ -111,7 +111,7 @@ def test_a_one_hour_target_is_one_working_hour_in_the_mail(desk):
     desk.panda.refresh_from_db()
     escalate(desk)
     body = OutboundMail.objects.get(kind=OutboundKind.ESCALATION).body_text
-    assert "within 1 working hour." in body
+    assert "within 1 working hour (" in body
     assert "working hours" not in body
 
 

@@ -251,7 +251,8 @@ def test_the_coordinator_hears_of_uncovered_slots_once_per_slot_a_day(team, sett
     mail = OutboundMail.objects.get(to="elena@example.org")
     assert "1 uncovered EU slot" in mail.subject
     assert "Wed 18 Nov 08:00-16:00" in mail.body_text
-    assert mail.body_text.endswith(f"\nhttp://127.0.0.1:8000/shifts/?team={team.slug}\n")
+    link = f"\nhttp://127.0.0.1:8000/shifts/?team={team.slug}&month=2026-11#d2026-11-18\n"
+    assert mail.body_text.endswith(link)  # the calendar's month, at the first uncovered day
     assert coverage_alert_send(at=NOW + timedelta(hours=3)) == 0
     Booking.objects.filter(day=date(2026, 11, 19)).delete()  # a new gap the same day
     assert coverage_alert_send(at=NOW + timedelta(hours=4)) == 1
