@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.utils import getaddresses
 from pathlib import Path
 from typing import Any
 
@@ -264,11 +265,15 @@ def runs_so_far(db_url: str) -> int:
     return int(_rows(db_url, "SELECT count(*) FROM escalation_timerrun")[0][0])
 
 
-def mails_by_ticket(sink: SmtpSink) -> Counter[str]:
-    """Mails the sink received, by the ticket reference in their subject."""
+def mails_by_ticket(sink: SmtpSink, to_prefix: str = "") -> Counter[str]:
+    """Mails the sink received (only those to an address starting with ``to_prefix``), by
+    the ticket reference in their subject."""
     found: Counter[str] = Counter()
     for mail in sink.messages:
-        match = TAG.search(str(mail.message()["Subject"]))
+        message = mail.message()
+        if not any(a.startswith(to_prefix) for _, a in getaddresses([str(message["To"])])):
+            continue
+        match = TAG.search(str(message["Subject"]))
         found[match.group(1) if match else "?"] += 1
     return found
 
