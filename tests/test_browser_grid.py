@@ -14,11 +14,14 @@ from django.db import connection
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from escalation.models import ExpertGroup, GroupKind
 from grid.models import AliasKind, Downtime, ServiceHealth, Site, SiteAlias
 from grid.services import statuses_fetch
 from tests.browser import sign_in
 from tests.factories import MembershipFactory, MessageFactory, TeamFactory, TicketFactory
 from tests.gridfakes import Answer, fixture
+from tickets.models import OutboundMail
+from tickets.models.mail import OutboundKind
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SHOTS = Path(os.environ.get("DAST_SCREENSHOTS", "")) if os.environ.get("DAST_SCREENSHOTS") else None
@@ -94,3 +97,43 @@ def test_the_page_renders_while_the_monitor_is_down_and_fills_in_when_it_answers
     if SHOTS:
         page.screenshot(path=str(SHOTS / "grid-monitor-answered.png"), full_page=True)
     page.close()  # no more polls while the fixtures wind down
+
+
+def test_an_escalation_to_the_site_in_downtime_is_held_and_the_ticket_says_until_when(
+    live_server, browser_context, fake_grid, worker
+):
+    now = timezone.now()  # the live server runs on the real clock: everything relative to it
+    end = now + timedelta(hours=20)
+    site = Site.objects.create(name="FZK-LCG2", gocdb_name="FZK-LCG2", cloud="DE", updated_at=now)
+    SiteAlias.objects.create(name="ANALY_FZK", site=site, kind=AliasKind.QUEUE)
+    SiteAlias.objects.create(name="FZK-LCG2", site=site, kind=AliasKind.GOCDB)
+    Downtime.objects.create(
+        key="34568G0",
+        gocdb_site="FZK-LCG2",
+        severity="OUTAGE",
+        classification="SCHEDULED",
+        description="dCache upgrade",
+        start_at=now - timedelta(hours=4),
+        end_at=end,
+        url="https://goc.egi.eu/portal/index.php?Page_Type=Downtime&id=34568",
+        seen_at=now,
+    )
+    team = TeamFactory(slug="dast", ticket_prefix="DAST")
+    ExpertGroup.objects.create(
+        team=team, kind=GroupKind.SITE, name="FZK-LCG2", email="site-support@example.org"
+    )
+    shifter = MembershipFactory(team=team).user
+    ticket = TicketFactory(team=team, subject="Stage-in errors at ANALY_FZK")
+
+    page = browser_context.new_page()
+    sign_in(page, live_server, shifter, f"/tickets/{ticket.reference}/")
+    expect(page.locator("section.grid-status")).to_contain_text("OUTAGE (scheduled)")
+    form = page.locator("details.escalate-form form")
+    form.locator("select[name=group]").select_option(label="FZK-LCG2")
+    form.locator("textarea[name=note]").fill("Stage-in fails with SRM timeouts, please check.")
+    form.locator("button", has_text="Escalate").click()
+    expect(page.locator("body")).to_contain_text("held while the site is in a declared outage")
+    expect(page.locator("body")).to_contain_text("Held: FZK-LCG2 is in a scheduled outage")
+    mail = OutboundMail.objects.get(ticket=ticket, kind=OutboundKind.ESCALATION)
+    assert mail.next_attempt_at == end  # sent when the outage ends, not now
+    page.close()
