@@ -16,11 +16,11 @@ import sys
 import time
 import uuid
 
-from people.models import Team
+from benchmarks.desks import imap_desk
 from tests.mailfactory import make_mail
 from tests.mailservers import Dovecot
 from tests.procs import PYTHON, child_env, running
-from tickets.models import Mailbox, RawMessage
+from tickets.models import RawMessage
 
 BEFORE = 200
 AFTER = 20
@@ -68,7 +68,6 @@ def _wait_filed(filed, total: int, fetcher, log, timeout: float = 1800) -> None:
 
 
 def run(ctx) -> dict:
-    os.environ["DAST_BENCH_IMAP_PW"] = "bench-pw"
     suffix = uuid.uuid4().hex[:6]
     folder = ctx.work_dir / f"intake-rss-{suffix}"
     folder.mkdir(parents=True)
@@ -79,21 +78,12 @@ def run(ctx) -> dict:
         *(_ordinary(BEFORE + n, suffix) for n in range(AFTER)),
     ]
     with Dovecot.start({"desk": "bench-pw"}) as imap:
-        team = Team.objects.create(
+        team, mailbox = imap_desk(
+            imap,
             slug=f"intake-rss-{suffix}",
             name="Intake RSS bench",
-            ticket_prefix=f"R{suffix.upper()}",
-            support_address="hn-atlas-dist-analysis-help@cern.ch",
-        )
-        mailbox = Mailbox.objects.create(
-            team=team,
-            name=f"rss-{suffix}",
-            host=imap.host,
-            port=imap.port,
-            security="none",
-            username="desk",
-            password_env="DAST_BENCH_IMAP_PW",
-            addresses="dast-desk@cern.ch",
+            prefix=f"R{suffix.upper()}",
+            mailbox=f"rss-{suffix}",
         )
         imap.append_many("desk", "bench-pw", raws)
         del raws
