@@ -27,11 +27,11 @@ from pathlib import Path
 
 from django.db import close_old_connections
 
-from people.models import Team
+from benchmarks.desks import imap_desk
 from tests.mailfactory import make_mail
 from tests.mailservers import Dovecot
 from tests.procs import PYTHON, child_env, running, wait_for
-from tickets.models import DeliveryState, EventDelivery, Mailbox, OutboundMail, RawMessage, Ticket
+from tickets.models import DeliveryState, EventDelivery, OutboundMail, RawMessage, Ticket
 from tickets.models.mail import OutboundKind
 from tickets.services.fetch import MailboxWatcher
 from tools.mailgen import iter_messages, render_message
@@ -64,7 +64,6 @@ def _consumers(folder: Path):
 
 
 def run(ctx) -> dict:
-    os.environ["DAST_BENCH_IMAP_PW"] = "bench-pw"
     folder = ctx.work_dir / f"intake-{uuid.uuid4().hex[:6]}"
     folder.mkdir(parents=True)
     worker_args, beat_args, env = _consumers(folder)
@@ -82,21 +81,12 @@ def run(ctx) -> dict:
             what="the events worker",
         )
         suffix = uuid.uuid4().hex[:6]
-        team = Team.objects.create(
+        team, mailbox = imap_desk(
+            imap,
             slug=f"intake-{suffix}",
             name="Intake bench",
-            ticket_prefix=f"I{suffix.upper()}",
-            support_address="hn-atlas-dist-analysis-help@cern.ch",
-        )
-        mailbox = Mailbox.objects.create(
-            team=team,
-            name="desk",
-            host=imap.host,
-            port=imap.port,
-            security="none",
-            username="desk",
-            password_env="DAST_BENCH_IMAP_PW",
-            addresses="dast-desk@cern.ch",
+            prefix=f"I{suffix.upper()}",
+            mailbox="desk",
         )
         raws = [render_message(m, t) for t, m in iter_messages(7, BACKLOG)]
         imap.append_many("desk", "bench-pw", raws)
