@@ -85,11 +85,14 @@ def on_routing_events(events: list[TicketEvent]) -> None:
                 imported.append(ticket)
         else:
             opened.append(ticket)
-    if imported:
-        tickets_route(tickets=imported)
+    if not (opened or imported):
+        return
+    # One routing pass for both (the calendar and the loads read once); only new tickets'
+    # requesters hear from the desk.
+    new = {t.pk for t in opened}
+    routes = [r for r in tickets_route(tickets=opened + imported) if r.ticket.pk in new]
     if not opened:
         return
-    routes = tickets_route(tickets=opened)
     firsts = first_messages(opened)
     requested = [
         (route, firsts[route.ticket.pk])
