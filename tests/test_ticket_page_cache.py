@@ -158,3 +158,40 @@ def test_drafts_links_and_escalations_are_asked_for_only_when_the_ticket_has_som
     TicketLink.objects.create(from_ticket=desk.ticket, to_ticket=other, kind="related")
     assert '"tickets_ticketlink"' in main_tables()
     assert other.reference in page(client, desk.ticket)
+
+
+def test_a_tightened_sanitiser_reaches_every_cached_message_at_once(
+    client, desk, renders, monkeypatch
+):
+    """No version to bump: the cache key holds a digest of the sanitiser's configuration, so
+    a deploy that drops a tag re-renders the messages cached before it."""
+    from tickets.mail import html as sanitiser
+
+    MessageFactory(ticket=desk.ticket, body_text="bold", body_html="<p>Really <b>bold</b></p>")
+    assert "<b>bold</b>" in page(client, desk.ticket)
+    renders.clear()
+    page(client, desk.ticket)
+    assert renders == []  # served from the cache
+
+    # The deploy: the same module with <b> no longer allowed (what a process restart reads).
+    monkeypatch.setattr(sanitiser, "_TAGS", sanitiser._TAGS - {"b"})
+    monkeypatch.setattr(sanitiser, "_CLEANER", sanitiser._cleaner(with_sources=True))
+    monkeypatch.setattr(sanitiser, "_NO_SOURCES", sanitiser._cleaner(with_sources=False))
+    monkeypatch.setattr(sanitiser, "SANITISER_DIGEST", sanitiser._configuration_digest())
+    thread.render_digest.cache_clear()
+    try:
+        html = page(client, desk.ticket)
+    finally:
+        thread.render_digest.cache_clear()
+    assert len(renders) == 2  # every message of the ticket, not only the one with HTML
+    assert "<b>bold</b>" not in html
+    assert "Really bold" in html
+
+
+def test_the_sanitiser_digest_follows_its_configuration_only(monkeypatch):
+    from tickets.mail import html as sanitiser
+
+    before = sanitiser._configuration_digest()
+    assert sanitiser._configuration_digest() == before
+    monkeypatch.setattr(sanitiser, "_SCHEMES", sanitiser._SCHEMES - {"ftp"})
+    assert sanitiser._configuration_digest() != before

@@ -223,7 +223,7 @@ def ticket_by_reference_for_user(user: AnyUser, text: str) -> Ticket | None:
 
 
 @dataclass
-class TicketPage:
+class PageExtras:
     """What the ticket page shows beside the thread: whom it can be given to, canned
     answers (the ticket's category first), trainees' drafts waiting, linked tickets."""
 
@@ -253,7 +253,7 @@ def _desk_people(teams: Sequence[Team | int]) -> QuerySet[User]:
     )
 
 
-def ticket_page_extras(ticket: Ticket) -> TicketPage:
+def ticket_page_extras(ticket: Ticket) -> PageExtras:
     """No query for a ticket loaded ``for_page`` without drafts or links (else one for each,
     and one for the linked tickets); the team's people and canned answers come from the
     cache (people.teamcache) once it has them."""
@@ -298,7 +298,37 @@ def ticket_page_extras(ticket: Ticket) -> TicketPage:
         )
         for link in rows
     ]
-    return TicketPage(people, canned, drafts, links)
+    return PageExtras(people, canned, drafts, links)
+
+
+@dataclass
+class TicketPage:
+    """Everything the ticket page shows, read in a handful of queries: the ticket, its
+    thread's first message and latest ones (``older`` left out between them, paged by
+    ``thread_older``), and what sits beside the thread."""
+
+    ticket: Ticket
+    first: list[Message]
+    latest: list[Message]
+    older: int
+    extras: PageExtras
+
+    @property
+    def older_before(self) -> int | None:
+        """The message the "show older" link pages back from."""
+        return self.latest[0].pk if self.older > 0 and self.latest else None
+
+
+def ticket_page(user: AnyUser, *, prefix: str, number: int, latest: int) -> TicketPage | None:
+    """The ticket page's whole read, or None when the ticket does not exist or is not the
+    user's to see (the same answer for both: existence is not leaked)."""
+    ticket = ticket_get_for_user(user, prefix=prefix, number=number, for_page=True, latest=latest)
+    if ticket is None:
+        return None
+    shown = list(ticket.messages.all())
+    older = ticket.message_count - len(shown)  # type: ignore[attr-defined]
+    split = 1 if older > 0 else len(shown)
+    return TicketPage(ticket, shown[:split], shown[split:], older, ticket_page_extras(ticket))
 
 
 def ticket_events(ticket: Ticket) -> list[TicketEvent]:

@@ -4,31 +4,51 @@ A message barely changes after intake, and rendering it (quote folding, sanitisi
 again, dates in the viewer's zone, escaping a long body) is most of the page's time. Each
 message's HTML is cached under a key made of everything it shows that can change: its kind and
 verification, the ticket it sits in (merges move messages), the author's name, its
-attachments, the viewer's time zone, and the version of this code. A miss renders it; the whole
-thread costs one ``get_many`` and at most one ``set_many``.
+attachments, the viewer's time zone, and a digest of what renders it (the sanitiser's
+configuration, the message template and the filters it loads): a tightened sanitiser or a
+changed template reaches every cached message at once. A miss renders it; the whole thread
+costs one ``get_many`` and at most one ``set_many``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import inspect
 from collections.abc import Sequence
+from functools import cache
 
-from django.template.loader import render_to_string
+from django.template.loader import get_template, render_to_string
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
+from people.templatetags import people as people_filters
 from tickets.caching import cached_each
+from tickets.mail import html as sanitiser
 from tickets.models import Message, Ticket
+from tickets.templatetags import desk as desk_filters
 
-# Bump when templates/tickets/_message.html or the filters it uses change what they show.
-RENDER_VERSION = 1
+MESSAGE_TEMPLATE = "tickets/_message.html"
 CACHE_SECONDS = 7 * 86400
+
+
+@cache
+def render_digest() -> str:
+    """Everything that decides how a message renders, as one digest (read once per process:
+    templates and code change with a deploy, which restarts it)."""
+    template = get_template(MESSAGE_TEMPLATE).template  # type: ignore[attr-defined]
+    parts = (
+        sanitiser.SANITISER_DIGEST,
+        template.source,
+        inspect.getsource(desk_filters),
+        inspect.getsource(people_filters),
+    )
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
 
 def _key(ticket: Ticket, message: Message, zone: str) -> str:
     author = message.author
     parts = (
-        RENDER_VERSION,
+        render_digest(),
         message.pk,
         hashlib.sha256(f"{message.body_text}\0{message.body_html}".encode()).hexdigest(),
         message.quote_start,
@@ -52,9 +72,7 @@ def thread_html(ticket: Ticket, messages: Sequence[Message]) -> list[SafeString]
     zone = timezone.get_current_timezone_name()
     html = cached_each(
         [_key(ticket, m, zone) for m in messages],
-        lambda i: render_to_string(
-            "tickets/_message.html", {"ticket": ticket, "message": messages[i]}
-        ),
+        lambda i: render_to_string(MESSAGE_TEMPLATE, {"ticket": ticket, "message": messages[i]}),
         CACHE_SECONDS,
     )
     # Our own rendering of sanitised, escaped content (the cache is the desk's own server).

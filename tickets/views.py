@@ -29,7 +29,7 @@ from tickets.selectors import (
     ticket_events,
     ticket_get_for_user,
     ticket_list_for_user,
-    ticket_page_extras,
+    ticket_page,
     with_message_counts,
 )
 from tickets.services import ticket_seen
@@ -176,33 +176,27 @@ def ticket_history(request: HttpRequest, reference: tuple[str, int]) -> HttpResp
 @login_required
 def ticket_detail(request: HttpRequest, reference: tuple[str, int]) -> HttpResponse:
     prefix, number = reference
-    ticket = ticket_get_for_user(
-        request.user,
-        prefix=prefix,
-        number=number,
-        for_page=True,
-        latest=settings.THREAD_LATEST_MESSAGES,
+    page = ticket_page(
+        request.user, prefix=prefix, number=number, latest=settings.THREAD_LATEST_MESSAGES
     )
-    if ticket is None:
-        # The same answer for "no such ticket" and "not yours": existence is not leaked.
+    if page is None:
         raise Http404("No such ticket")
     assert isinstance(request.user, User)
+    ticket = page.ticket
     ticket_seen(ticket=ticket, user=request.user)
-    shown = list(ticket.messages.all())
-    thread = thread_html(ticket, shown)
     # A long thread: its first message, then "show older" for those left out, then the latest.
-    older = ticket.message_count - len(shown)  # type: ignore[attr-defined]
+    thread = thread_html(ticket, page.first + page.latest)
     return render(
         request,
         "tickets/ticket_detail.html",
         {
             "ticket": ticket,
             "may_act": may_act(request.user, ticket.team_id),
-            "extras": ticket_page_extras(ticket),
-            "thread": thread[:1] if older > 0 else thread,
-            "thread_latest": thread[1:] if older > 0 else [],
-            "older": older,
-            "older_before": shown[1].pk if older > 0 else None,
+            "extras": page.extras,
+            "thread": thread[: len(page.first)],
+            "thread_latest": thread[len(page.first) :],
+            "older": page.older,
+            "older_before": page.older_before,
             "draft_body": request.session.get(f"draft-{ticket.pk}", ""),
             "statuses": Status.choices,
             "categories": Category.choices,

@@ -7,6 +7,8 @@ tells its sender when and where the mail was read, which a help desk must not le
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import re
 from html import unescape
 from html.parser import HTMLParser
@@ -32,6 +34,8 @@ _ATTRIBUTES = {
     "font": {"color"},
 }
 _SCHEMES = {"http", "https", "mailto", "ftp", "cid", "data"}
+_DROPPED_WITH_CONTENT = {"script", "style", "title", "textarea", "select"}
+_LINK_REL = "noopener noreferrer"
 
 
 def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
@@ -43,30 +47,53 @@ def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
     return value
 
 
-_CLEANER = nh3.Cleaner(
-    tags=_TAGS,
-    clean_content_tags={"script", "style", "title", "textarea", "select"},
-    attributes=_ATTRIBUTES,
-    attribute_filter=_attribute_filter,
-    url_schemes=_SCHEMES,
-    link_rel="noopener noreferrer",
-    strip_comments=True,
-)
+def _cleaner(*, with_sources: bool) -> nh3.Cleaner:
+    """The cleaner for mail that shows images or links to its own parts (cid:, data:), or the
+    one without: the attribute filter is a Python call per attribute, so mail without any
+    src= (most of it) takes a cleaner that allows no image sources and no cid:/data: links
+    at all instead."""
+    if with_sources:
+        return nh3.Cleaner(
+            tags=_TAGS,
+            clean_content_tags=_DROPPED_WITH_CONTENT,
+            attributes=_ATTRIBUTES,
+            attribute_filter=_attribute_filter,
+            url_schemes=_SCHEMES,
+            link_rel=_LINK_REL,
+            strip_comments=True,
+        )
+    return nh3.Cleaner(
+        tags=_TAGS,
+        clean_content_tags=_DROPPED_WITH_CONTENT,
+        attributes={**_ATTRIBUTES, "img": _ATTRIBUTES["img"] - {"src"}},
+        url_schemes=_SCHEMES - {"cid", "data"},
+        link_rel=_LINK_REL,
+        strip_comments=True,
+    )
 
+
+_CLEANER = _cleaner(with_sources=True)
+_NO_SOURCES = _cleaner(with_sources=False)
 _CID = re.compile(r"""\bcid:([^"'\s>)]+)""", re.IGNORECASE)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w.:-]+)""", re.IGNORECASE)
 
 
-# The attribute filter is a Python call per attribute; mail without any src= (most of it)
-# takes a cleaner that allows no image sources and no cid:/data: links at all instead.
-_NO_SOURCES = nh3.Cleaner(
-    tags=_TAGS,
-    clean_content_tags={"script", "style", "title", "textarea", "select"},
-    attributes={**_ATTRIBUTES, "img": _ATTRIBUTES["img"] - {"src"}},
-    url_schemes=_SCHEMES - {"cid", "data"},
-    link_rel="noopener noreferrer",
-    strip_comments=True,
-)
+def _configuration_digest() -> str:
+    """What the cleaners keep and drop, as a digest: everything cached from ``sanitise``'s
+    output is keyed by it, so that a tightened (or widened) sanitiser, or a new nh3, reaches
+    every cached page at once, with no version number to remember."""
+    parts = (
+        getattr(nh3, "__version__", ""),
+        sorted(_TAGS),
+        sorted((tag, sorted(names)) for tag, names in _ATTRIBUTES.items()),
+        sorted(_SCHEMES),
+        sorted(_DROPPED_WITH_CONTENT),
+        _LINK_REL,
+        inspect.getsource(_attribute_filter),
+        inspect.getsource(_cleaner),
+        inspect.getsource(sanitise),
+    )
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
 
 def sanitise(html: str) -> str:
@@ -74,6 +101,9 @@ def sanitise(html: str) -> str:
         return ""
     cleaner = _CLEANER if "src" in html.lower() else _NO_SOURCES
     return cleaner.clean(html)
+
+
+SANITISER_DIGEST = _configuration_digest()
 
 
 def cid_references(html: str) -> set[str]:
