@@ -113,7 +113,7 @@ def queue_marks(tickets: Sequence[Ticket], at: datetime) -> dict[int, list[RowMa
             site = "" if o.named_as == o.site.upper() else f" ({o.site})"
             parts.append(f"{o.named_as}{site} until {o.until.astimezone(UTC):%Y-%m-%d %H:%M} UTC")
         label = "Site in downtime: " + "; ".join(parts)
-        marks[pk] = [RowMark(css="mark-outage", label=label, icon="\u26a0\ufe0e")]
+        marks[pk] = [RowMark(css="mark-outage", label=label, text="\u26a0\ufe0e site down")]
     return marks
 
 

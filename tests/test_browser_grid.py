@@ -1,10 +1,11 @@
 """The grid panel in Chromium: a ticket about a queue in downtime shows the outage badge at
 once, the page renders while BigPanDA is down, and the job's status fills in by itself once
-the monitor answers."""
+the monitor answers; the queue marks the rows of tickets naming a site in outage."""
 
 from __future__ import annotations
 
 import os
+import re
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -16,10 +17,11 @@ from playwright.sync_api import expect
 
 from escalation.models import ExpertGroup, GroupKind
 from grid.models import AliasKind, Downtime, ServiceHealth, Site, SiteAlias
-from grid.services import statuses_fetch
+from grid.services import statuses_fetch, tickets_mentions_index
 from tests.browser import sign_in
 from tests.factories import MembershipFactory, MessageFactory, TeamFactory, TicketFactory
 from tests.gridfakes import Answer, fixture
+from tests.test_desk_details import contrast
 from tickets.models import OutboundMail
 from tickets.models.mail import OutboundKind
 
@@ -136,4 +138,72 @@ def test_an_escalation_to_the_site_in_downtime_is_held_and_the_ticket_says_until
     expect(page.locator("body")).to_contain_text("Held: FZK-LCG2 is in a scheduled outage")
     mail = OutboundMail.objects.get(ticket=ticket, kind=OutboundKind.ESCALATION)
     assert mail.next_attempt_at == end  # sent when the outage ends, not now
+    page.close()
+
+
+def _colours(locator) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """The element's computed text and background colours, as #rrggbb ("" if transparent)."""
+
+    def hex_of(css: str) -> str:
+        parts = [float(p) for p in re.findall(r"[\d.]+", css)]
+        if len(parts) == 4 and parts[3] == 0:
+            return ""
+        return "#" + "".join(f"{round(p):02x}" for p in parts[:3])
+
+    style = locator.evaluate(
+        "e => { const s = getComputedStyle(e); return [s.color, s.backgroundColor]; }"
+    )
+    return hex_of(style[0]), hex_of(style[1])
+
+
+def test_the_queue_marks_a_ticket_naming_a_site_in_outage_and_the_badges_are_readable(
+    live_server, browser_context
+):
+    now = timezone.now()  # the live server runs on the real clock: everything relative to it
+    end = (now + timedelta(hours=20)).replace(second=0, microsecond=0)
+    site = Site.objects.create(name="FZK-LCG2", gocdb_name="FZK-LCG2", cloud="DE", updated_at=now)
+    SiteAlias.objects.create(name="FZK-LCG2", site=site, kind=AliasKind.GOCDB)
+    SiteAlias.objects.create(name="ANALY_FZK", site=site, kind=AliasKind.QUEUE)
+    Downtime.objects.create(
+        key="34569G0",
+        gocdb_site="FZK-LCG2",
+        severity="OUTAGE",
+        classification="SCHEDULED",
+        description="dCache upgrade",
+        start_at=now - timedelta(hours=4),
+        end_at=end,
+        seen_at=now,
+    )
+    team = TeamFactory(slug="dast", ticket_prefix="DAST")
+    shifter = MembershipFactory(team=team).user
+    quiet = TicketFactory(team=team, subject="Cannot renew my grid certificate")
+    down = TicketFactory(team=team, subject="Stage-in errors at ANALY_FZK since this morning")
+    other = TicketFactory(team=team, subject="Rucio rule stuck for user.jdoe:out")
+    tickets_mentions_index(tickets=[quiet, down, other])
+
+    page = browser_context.new_page()
+    page.set_viewport_size({"width": 1280, "height": 800})
+    sign_in(page, live_server, shifter, "/tickets/?view=all")
+    row = page.locator("table.tickets tr", has=page.locator(f'input[value="{down.pk}"]'))
+    icon = row.locator(".row-mark.mark-outage")
+    expect(icon).to_be_visible()
+    label = f"Site in downtime: ANALY_FZK (FZK-LCG2) until {end:%Y-%m-%d %H:%M} UTC"
+    expect(icon).to_have_attribute("aria-label", label)
+    expect(icon).to_have_attribute("title", label)
+    expect(page.get_by_role("img", name=label)).to_have_count(1)  # what a screen reader finds
+    expect(page.locator(".row-mark")).to_have_count(1)  # the other rows have none
+    fg, bg = _colours(icon)
+    assert bg, "the icon has a background of its own"
+    assert contrast(fg, bg) >= 4.5
+    if SHOTS:
+        page.screenshot(path=str(SHOTS / "queue-site-in-downtime.png"))
+
+    row.locator("td.subject a").click()
+    badge = page.locator("section.grid-status .badge.badge-outage")
+    expect(badge).to_have_text("OUTAGE (scheduled)")
+    fg, bg = _colours(badge)
+    assert bg, "the badge has a background of its own"
+    assert contrast(fg, bg) >= 4.5
+    if SHOTS:
+        page.screenshot(path=str(SHOTS / "ticket-site-in-downtime.png"), full_page=True)
     page.close()

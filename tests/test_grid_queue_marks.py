@@ -80,9 +80,7 @@ def row_of(page: str, ticket) -> str:
     return page[page.rindex("<tr", 0, start) : page.index("</tr>", start)]
 
 
-def test_a_ticket_naming_a_queue_of_a_site_in_outage_shows_the_icon_with_site_and_end(
-    client, desk
-):
+def test_a_ticket_naming_a_queue_of_a_site_in_outage_shows_the_icon_with_site_and_end(client, desk):
     (down,) = tickets(desk, "All my jobs fail at ANALY_FZK")
     row = row_of(queue(client), down)
     label = "Site in downtime: ANALY_FZK (FZK-LCG2) until 2024-03-13 18:00 UTC"

@@ -18,11 +18,12 @@ from tickets.models import Ticket
 @dataclass(frozen=True)
 class RowMark:
     """A small icon beside the subject. ``label`` is its title and aria-label (it is all a
-    screen reader says of it); ``css`` its class; ``icon`` the character shown."""
+    screen reader says of it); ``css`` its class; ``text`` what is shown (an icon and a word
+    or two: a title alone is out of reach on a touch screen)."""
 
     css: str
     label: str
-    icon: str
+    text: str
 
 
 RowMarks = Callable[[Sequence[Ticket], datetime], dict[int, list[RowMark]]]

@@ -126,7 +126,7 @@ def _row(ticket: Ticket, now: datetime) -> str:
         label = e(mark.label)
         badges += (
             f' <span class="row-mark {e(mark.css)}" role="img" title="{label}"'
-            f' aria-label="{label}">{e(mark.icon)}</span>'
+            f' aria-label="{label}">{e(mark.text)}</span>'
         )
     count = getattr(ticket, "message_count", 0)
     if count > 1:
