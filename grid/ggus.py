@@ -51,6 +51,15 @@ def ggus_url(row: GgusTicket) -> str:
     return settings.GGUS_TICKET_URL.format(id=row.ggus_id, number=row.number)
 
 
+def _locked(pk: int) -> GgusTicket:
+    """The row, locked for the rest of the caller's transaction, with its desk ticket."""
+    return (
+        GgusTicket.objects.select_for_update(of=("self",))
+        .select_related("escalation__ticket", "escalation__group")
+        .get(pk=pk)
+    )
+
+
 def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(settings.GGUS_RETRY_BASE_S * 2 ** max(attempts - 1, 0), 3600))
 
@@ -149,11 +158,7 @@ def ggus_open(*, pk: int, now: datetime | None = None) -> GgusTicket | None:
 
 def _failed(row: GgusTicket, message: str, now: datetime) -> None:
     with transaction.atomic():
-        row = (
-            GgusTicket.objects.select_for_update(of=("self",))
-            .select_related("escalation__ticket")
-            .get(pk=row.pk)
-        )
+        row = _locked(row.pk)
         row.last_error = message[:500]
         if row.attempts >= settings.GGUS_OPEN_MAX_ATTEMPTS:
             row.state = GgusState.FAILED
@@ -170,11 +175,7 @@ def ggus_opened(*, row: GgusTicket, found: ZammadTicket, now: datetime) -> GgusT
     """Store what GGUS answered: its id and number, the reference on the desk's ticket, and
     a note. A row stored already is left alone."""
     with transaction.atomic():
-        row = (
-            GgusTicket.objects.select_for_update(of=("self",))
-            .select_related("escalation__ticket")
-            .get(pk=row.pk)
-        )
+        row = _locked(row.pk)
         closing = row.state == GgusState.TO_CLOSE and row.ggus_id is None
         if row.state != GgusState.TO_OPEN and not closing:
             return row
@@ -299,11 +300,7 @@ def ggus_close(*, pk: int, now: datetime | None = None) -> GgusTicket | None:
 
 def _close_done(row: GgusTicket, found: ZammadTicket | None, now: datetime) -> GgusTicket:
     with transaction.atomic():
-        row = (
-            GgusTicket.objects.select_for_update(of=("self",))
-            .select_related("escalation__ticket")
-            .get(pk=row.pk)
-        )
+        row = _locked(row.pk)
         if row.state != GgusState.TO_CLOSE:
             return row
         row.closed_at, row.last_error = now, ""
@@ -320,11 +317,7 @@ def _close_done(row: GgusTicket, found: ZammadTicket | None, now: datetime) -> G
 
 def _close_failed(row: GgusTicket, message: str, now: datetime) -> None:
     with transaction.atomic():
-        row = (
-            GgusTicket.objects.select_for_update(of=("self",))
-            .select_related("escalation__ticket")
-            .get(pk=row.pk)
-        )
+        row = _locked(row.pk)
         if row.state != GgusState.TO_CLOSE:
             return
         row.last_error = message[:500]
@@ -374,11 +367,7 @@ def ggus_mirror(
     """New articles become notes (each once), a new state a note; solved answers the
     escalation. One transaction: the notes and what was seen are stored together."""
     with transaction.atomic():
-        row = (
-            GgusTicket.objects.select_for_update(of=("self",))
-            .select_related("escalation__ticket", "escalation__group")
-            .get(pk=pk)
-        )
+        row = _locked(pk)
         if row.state != GgusState.OPEN:
             return row
         seen = set(row.articles.values_list("article_id", flat=True))

@@ -52,6 +52,24 @@ def worker(monkeypatch):
         thread.join(timeout=10)
 
 
+def fzk_in_outage(now, end, gocdb_id: int) -> None:  # type: ignore[no-untyped-def]
+    """FZK-LCG2 (and its queue ANALY_FZK) in a scheduled outage from 4 hours ago to ``end``."""
+    site = Site.objects.create(name="FZK-LCG2", gocdb_name="FZK-LCG2", cloud="DE", updated_at=now)
+    SiteAlias.objects.create(name="ANALY_FZK", site=site, kind=AliasKind.QUEUE)
+    SiteAlias.objects.create(name="FZK-LCG2", site=site, kind=AliasKind.GOCDB)
+    Downtime.objects.create(
+        key=f"{gocdb_id}G0",
+        gocdb_site="FZK-LCG2",
+        severity="OUTAGE",
+        classification="SCHEDULED",
+        description="dCache upgrade",
+        start_at=now - timedelta(hours=4),
+        end_at=end,
+        url=f"https://goc.egi.eu/portal/index.php?Page_Type=Downtime&id={gocdb_id}",
+        seen_at=now,
+    )
+
+
 def test_the_page_renders_while_the_monitor_is_down_and_fills_in_when_it_answers(
     live_server, browser_context, fake_grid, worker, settings
 ):
@@ -60,19 +78,7 @@ def test_the_page_renders_while_the_monitor_is_down_and_fills_in_when_it_answers
     settings.GRID_PANEL_POLL_S = 1
     settings.GRID_PANEL_POLLS = 30
     now = timezone.now()  # the live server runs on the real clock: everything relative to it
-    site = Site.objects.create(name="FZK-LCG2", gocdb_name="FZK-LCG2", cloud="DE", updated_at=now)
-    SiteAlias.objects.create(name="ANALY_FZK", site=site, kind=AliasKind.QUEUE)
-    Downtime.objects.create(
-        key="34567G0",
-        gocdb_site="FZK-LCG2",
-        severity="OUTAGE",
-        classification="SCHEDULED",
-        description="dCache upgrade",
-        start_at=now - timedelta(hours=4),
-        end_at=now + timedelta(hours=20),
-        url="https://goc.egi.eu/portal/index.php?Page_Type=Downtime&id=34567",
-        seen_at=now,
-    )
+    fzk_in_outage(now, now + timedelta(hours=20), 34567)
     ServiceHealth.objects.create(service="gocdb", last_success_at=now - timedelta(minutes=7))
     team = TeamFactory(slug="dast", ticket_prefix="DAST")
     shifter = MembershipFactory(team=team).user
@@ -106,20 +112,7 @@ def test_an_escalation_to_the_site_in_downtime_is_held_and_the_ticket_says_until
 ):
     now = timezone.now()  # the live server runs on the real clock: everything relative to it
     end = now + timedelta(hours=20)
-    site = Site.objects.create(name="FZK-LCG2", gocdb_name="FZK-LCG2", cloud="DE", updated_at=now)
-    SiteAlias.objects.create(name="ANALY_FZK", site=site, kind=AliasKind.QUEUE)
-    SiteAlias.objects.create(name="FZK-LCG2", site=site, kind=AliasKind.GOCDB)
-    Downtime.objects.create(
-        key="34568G0",
-        gocdb_site="FZK-LCG2",
-        severity="OUTAGE",
-        classification="SCHEDULED",
-        description="dCache upgrade",
-        start_at=now - timedelta(hours=4),
-        end_at=end,
-        url="https://goc.egi.eu/portal/index.php?Page_Type=Downtime&id=34568",
-        seen_at=now,
-    )
+    fzk_in_outage(now, end, 34568)
     team = TeamFactory(slug="dast", ticket_prefix="DAST")
     ExpertGroup.objects.create(
         team=team, kind=GroupKind.SITE, name="FZK-LCG2", email="site-support@example.org"
@@ -161,19 +154,7 @@ def test_the_queue_marks_a_ticket_naming_a_site_in_outage_and_the_badges_are_rea
 ):
     now = timezone.now()  # the live server runs on the real clock: everything relative to it
     end = (now + timedelta(hours=20)).replace(second=0, microsecond=0)
-    site = Site.objects.create(name="FZK-LCG2", gocdb_name="FZK-LCG2", cloud="DE", updated_at=now)
-    SiteAlias.objects.create(name="FZK-LCG2", site=site, kind=AliasKind.GOCDB)
-    SiteAlias.objects.create(name="ANALY_FZK", site=site, kind=AliasKind.QUEUE)
-    Downtime.objects.create(
-        key="34569G0",
-        gocdb_site="FZK-LCG2",
-        severity="OUTAGE",
-        classification="SCHEDULED",
-        description="dCache upgrade",
-        start_at=now - timedelta(hours=4),
-        end_at=end,
-        seen_at=now,
-    )
+    fzk_in_outage(now, end, 34569)
     team = TeamFactory(slug="dast", ticket_prefix="DAST")
     shifter = MembershipFactory(team=team).user
     quiet = TicketFactory(team=team, subject="Cannot renew my grid certificate")
