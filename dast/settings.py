@@ -598,6 +598,8 @@ GGUS_SITE_FIELD = env_str("GGUS_SITE_FIELD", "site")
 GGUS_SOLVED_STATES = frozenset(
     s.lower() for s in env_list("GGUS_SOLVED_STATES", "solved,closed,verified")
 )
+# The state a GGUS ticket is put in when the escalation that opened it is cancelled.
+GGUS_CANCEL_STATE = env_str("GGUS_CANCEL_STATE", "closed")
 GGUS_TICKET_URL = env_str("GGUS_TICKET_URL", "https://helpdesk.ggus.eu/#ticket/zoom/{id}")
 # Each open GGUS ticket is read every POLL_INTERVAL_S; a failed open is tried again after
 # RETRY_BASE_S * 2**n (at most an hour), OPEN_MAX_ATTEMPTS times in all.

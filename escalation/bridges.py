@@ -34,6 +34,10 @@ class Bridge:
     start: Callable[[Escalation, User | None, datetime], None]
     # The lines to show under each escalation, by escalation pk (one query for them all).
     lines: Callable[[list[Escalation]], dict[int, list[BridgeLine]]]
+    # Called inside the transaction that cancels the escalation (by a shifter, or because
+    # the ticket was resolved or closed), with why: closes the other ticket the same way
+    # ``start`` opened it (its own rows, nothing sent before commit).
+    stop: Callable[[Escalation, datetime, str], None] | None = None
 
 
 _bridges: dict[str, Bridge] = {}
@@ -60,3 +64,10 @@ def lines_for(escalations: list[Escalation]) -> dict[int, list[BridgeLine]]:
         for pk, lines in bridge.lines(escalations).items():
             found.setdefault(pk, []).extend(lines)
     return found
+
+
+def stop_all(esc: Escalation, at: datetime, reason: str) -> None:
+    """Every bridge that may have opened a ticket for ``esc`` closes it: ``reason`` says why."""
+    for bridge in _bridges.values():
+        if bridge.stop is not None:
+            bridge.stop(esc, at, reason)

@@ -240,6 +240,8 @@ def escalation_cancel(
         esc.state, esc.cancelled_at = EscalationState.CANCELLED, at
         esc.save(update_fields=["state", "cancelled_at"])
         timers_cancel(ticket=esc.ticket, escalation=esc, at=at)
+        who = display_name(by) if by else "The shifters"
+        bridges.stop_all(esc, at, f"{who} of {esc.ticket.team.name} cancelled the escalation")
         event_record(
             ticket=esc.ticket,
             kind=EventKind.ESCALATION_CANCELLED,
@@ -441,6 +443,7 @@ def _cancel_on_close(esc: Escalation, status: Status, at: datetime) -> None:
     esc.state, esc.cancelled_at = EscalationState.CANCELLED, at
     esc.save(update_fields=["state", "cancelled_at"])
     done = status.label.lower()
+    bridges.stop_all(esc, at, f"the {ticket.team.name} shifters have {done} {ticket.reference}")
     told = ""
     if esc.recipients:
         outbound_queue(

@@ -13,13 +13,15 @@ class GridConfig(AppConfig):
         from grid import bridge, consumers
         from grid.holds import outage_hold
         from grid.selectors import site_directory_names, tickets_naming_sites_in_outage
-        from grid.views import panel
+        from grid.views import panel, queue_marks
         from tickets.forms import filter_register
         from tickets.gridpanel import site_names_register
         from tickets.panels import register
+        from tickets.rowmarks import register as row_marks_register
 
         consumers.register()
         register("grid-status", panel)
+        row_marks_register("site-outage", queue_marks)
         site_names_register("grid-sites", site_directory_names)
         holds.register("site-outage", outage_hold)
         bridges.register(bridge.BRIDGE)

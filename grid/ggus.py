@@ -51,6 +51,15 @@ def ggus_url(row: GgusTicket) -> str:
     return settings.GGUS_TICKET_URL.format(id=row.ggus_id, number=row.number)
 
 
+def _locked(pk: int) -> GgusTicket:
+    """The row, locked for the rest of the caller's transaction, with its desk ticket."""
+    return (
+        GgusTicket.objects.select_for_update(of=("self",))
+        .select_related("escalation__ticket", "escalation__group")
+        .get(pk=pk)
+    )
+
+
 def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(settings.GGUS_RETRY_BASE_S * 2 ** max(attempts - 1, 0), 3600))
 
@@ -149,11 +158,7 @@ def ggus_open(*, pk: int, now: datetime | None = None) -> GgusTicket | None:
 
 def _failed(row: GgusTicket, message: str, now: datetime) -> None:
     with transaction.atomic():
-        row = (
-            GgusTicket.objects.select_for_update(of=("self",))
-            .select_related("escalation__ticket")
-            .get(pk=row.pk)
-        )
+        row = _locked(row.pk)
         row.last_error = message[:500]
         if row.attempts >= settings.GGUS_OPEN_MAX_ATTEMPTS:
             row.state = GgusState.FAILED
@@ -170,19 +175,18 @@ def ggus_opened(*, row: GgusTicket, found: ZammadTicket, now: datetime) -> GgusT
     """Store what GGUS answered: its id and number, the reference on the desk's ticket, and
     a note. A row stored already is left alone."""
     with transaction.atomic():
-        row = (
-            GgusTicket.objects.select_for_update(of=("self",))
-            .select_related("escalation__ticket")
-            .get(pk=row.pk)
-        )
-        if row.state != GgusState.TO_OPEN:
+        row = _locked(row.pk)
+        closing = row.state == GgusState.TO_CLOSE and row.ggus_id is None
+        if row.state != GgusState.TO_OPEN and not closing:
             return row
         ticket = row.escalation.ticket
         refs = external_refs_add(ticket=ticket, refs=[("ggus", found.number)])
         row.ggus_id, row.number, row.ggus_state = found.id, found.number, found.state
-        row.state, row.opened_at, row.last_error = GgusState.OPEN, now, ""
+        row.opened_at, row.last_error = now, ""
         row.external_ref = refs[0] if refs else None
-        row.next_attempt_at = now + timedelta(seconds=settings.GGUS_POLL_INTERVAL_S)
+        if not closing:  # cancelled meanwhile: it stays to be closed, now with its id
+            row.state = GgusState.OPEN
+            row.next_attempt_at = now + timedelta(seconds=settings.GGUS_POLL_INTERVAL_S)
         row.save()
         _note(
             row,
@@ -201,6 +205,132 @@ def _note(row: GgusTicket, text: str, now: datetime) -> Message:
         created_at=now,
         announce=False,
     )
+
+
+# --- closing --------------------------------------------------------------------------------
+
+
+def ggus_stop(esc: Escalation, at: datetime, reason: str) -> GgusTicket | None:
+    """In the transaction cancelling ``esc``: its GGUS ticket is to be closed, saying why.
+    One never asked for is simply not opened; one that is solved, ended or failed is left."""
+    row = GgusTicket.objects.select_for_update().filter(escalation=esc).first()
+    if row is None:
+        return None
+    row.close_reason = reason[:1000]
+    if row.state == GgusState.TO_OPEN and row.attempts == 0:
+        # No try has begun (a try's claim would wait for this row's lock, then find it
+        # ended): nothing exists in GGUS.
+        row.state = GgusState.ENDED
+        row.save(update_fields=["state", "close_reason"])
+        _note(row, "The GGUS ticket was not opened: the escalation was cancelled.", at)
+        return None
+    if row.state not in (GgusState.TO_OPEN, GgusState.OPEN):
+        return None
+    # A try at opening that is under way owns the row until its next_attempt_at: the close
+    # (which then searches for what it may have created) waits for it.
+    row.next_attempt_at = max(row.next_attempt_at, at) if row.ggus_id is None else at
+    row.state, row.attempts, row.last_error = GgusState.TO_CLOSE, 0, ""
+    row.save(update_fields=["state", "attempts", "last_error", "next_attempt_at", "close_reason"])
+    return row
+
+
+def _close_marker(row: GgusTicket) -> str:
+    return f"Desk reference: {row.reference} (closed by the desk)"
+
+
+def _close_payload(row: GgusTicket, with_article: bool) -> dict[str, object]:
+    payload: dict[str, object] = {"state": settings.GGUS_CANCEL_STATE}
+    if with_article:
+        ticket = row.escalation.ticket
+        payload["article"] = {
+            "subject": f"No longer needed: {row.title}"[:250],
+            "body": (
+                f"This ticket was opened from {ticket.team.name}'s support desk for "
+                f"{ticket.reference}. It is no longer needed: {row.close_reason}. "
+                f"The desk closes it; thank you.\n\n{_close_marker(row)}\n"
+            ),
+            "content_type": "text/plain",
+            "type": "note",
+            "internal": False,
+        }
+    return payload
+
+
+def _close_written(row: GgusTicket) -> bool:
+    """Whether an earlier try's article already reached GGUS (it died before storing)."""
+    articles = fetch(
+        Service.GGUS,
+        f"/api/v1/ticket_articles/by_ticket/{row.ggus_id}",
+        lambda r: parse_articles(r.content),
+    )
+    return any(_close_marker(row) in a.body for a in articles)
+
+
+def ggus_close(*, pk: int, now: datetime | None = None) -> GgusTicket | None:
+    """One try at closing the GGUS ticket of a cancelled escalation (when it is due). A try
+    after the first looks before it writes: for the ticket, when an interrupted open may
+    have created it, and for its own article, so GGUS never gets it twice."""
+    now = now or timezone.now()
+    if not ggus_configured() or not _claim(pk, GgusState.TO_CLOSE, now, None):
+        return None
+    row = GgusTicket.objects.select_related("escalation__ticket__team").get(pk=pk)
+    try:
+        if row.ggus_id is None:
+            found = ggus_search(row.reference)
+            if found is None:
+                return _close_done(row, None, now)
+            row = ggus_opened(row=row, found=found, now=now)
+            if row.state != GgusState.TO_CLOSE:
+                return row
+        written = row.attempts > 1 and _close_written(row)
+        closed = fetch(
+            Service.GGUS,
+            f"/api/v1/tickets/{row.ggus_id}",
+            lambda r: parse_ticket(r.content),
+            method="PUT",
+            json=_close_payload(row, with_article=not written),
+            params={"expand": "true"},
+            retries=0,  # not blindly: the next try looks for its article first
+        )
+    except ServiceError as error:
+        _close_failed(row, error.message, now)
+        return row
+    return _close_done(row, closed, now)
+
+
+def _close_done(row: GgusTicket, found: ZammadTicket | None, now: datetime) -> GgusTicket:
+    with transaction.atomic():
+        row = _locked(row.pk)
+        if row.state != GgusState.TO_CLOSE:
+            return row
+        row.closed_at, row.last_error = now, ""
+        if found is None:  # the open never reached GGUS
+            row.state = GgusState.ENDED
+            text = "No GGUS ticket had been opened for the cancelled escalation: none to close."
+        else:
+            row.state, row.ggus_state = GgusState.CLOSED, found.state
+            text = f"GGUS #{row.number} closed ({row.close_reason}): {ggus_url(row)}"
+        row.save()
+        _note(row, text, now)
+    return row
+
+
+def _close_failed(row: GgusTicket, message: str, now: datetime) -> None:
+    with transaction.atomic():
+        row = _locked(row.pk)
+        if row.state != GgusState.TO_CLOSE:
+            return
+        row.last_error = message[:500]
+        if row.attempts >= settings.GGUS_OPEN_MAX_ATTEMPTS:
+            row.state = GgusState.ENDED
+            where = f" by hand: {ggus_url(row)}" if row.ggus_id else ""
+            _note(
+                row,
+                f"GGUS #{row.number or '?'} could not be closed after {row.attempts} tries "
+                f"({row.last_error}); close it{where or ' by hand'}.",
+                now,
+            )
+        row.save(update_fields=["last_error", "state"])
 
 
 # --- following ------------------------------------------------------------------------------
@@ -237,11 +367,7 @@ def ggus_mirror(
     """New articles become notes (each once), a new state a note; solved answers the
     escalation. One transaction: the notes and what was seen are stored together."""
     with transaction.atomic():
-        row = (
-            GgusTicket.objects.select_for_update(of=("self",))
-            .select_related("escalation__ticket", "escalation__group")
-            .get(pk=pk)
-        )
+        row = _locked(pk)
         if row.state != GgusState.OPEN:
             return row
         seen = set(row.articles.values_list("article_id", flat=True))
@@ -283,13 +409,16 @@ def ggus_sweep(*, now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     if not ggus_configured():
         return {}
-    due = GgusTicket.objects.filter(
-        state__in=[GgusState.TO_OPEN, GgusState.OPEN], next_attempt_at__lte=now
-    ).order_by("next_attempt_at")[: settings.GGUS_SWEEP_BATCH]
-    done = {"opened": 0, "polled": 0}
+    steps = {
+        GgusState.TO_OPEN: ("opened", ggus_open),
+        GgusState.OPEN: ("polled", ggus_poll),
+        GgusState.TO_CLOSE: ("closed", ggus_close),
+    }
+    due = GgusTicket.objects.filter(state__in=list(steps), next_attempt_at__lte=now).order_by(
+        "next_attempt_at"
+    )[: settings.GGUS_SWEEP_BATCH]
+    done = {"opened": 0, "polled": 0, "closed": 0}
     for pk, state in due.values_list("pk", "state"):
-        if state == GgusState.TO_OPEN:
-            done["opened"] += ggus_open(pk=pk, now=now) is not None
-        else:
-            done["polled"] += ggus_poll(pk=pk, now=now) is not None
+        name, step = steps[GgusState(state)]
+        done[name] += step(pk=pk, now=now) is not None
     return done

@@ -204,6 +204,8 @@ class GgusState(models.TextChoices):
     SOLVED = "solved", "Solved in GGUS"
     ENDED = "ended", "No longer followed"
     FAILED = "failed", "Could not be opened"
+    TO_CLOSE = "to_close", "To be closed in GGUS (escalation cancelled)"
+    CLOSED = "closed", "Closed in GGUS (escalation cancelled)"
 
 
 class GgusTicket(models.Model):
@@ -211,7 +213,9 @@ class GgusTicket(models.Model):
 
     ``reference`` goes into the GGUS ticket's title and first article: a retry after a
     crash searches GGUS for it before creating, so the ticket is never opened twice. Once
-    open, a poll mirrors its state and new articles onto the desk's ticket."""
+    open, a poll mirrors its state and new articles onto the desk's ticket. When the
+    escalation is cancelled, the same row closes it in GGUS with an article saying why
+    (``close_reason``), claimed and retried the same way, never written twice."""
 
     escalation = models.OneToOneField(
         Escalation, on_delete=models.CASCADE, related_name="ggus_ticket"
@@ -234,22 +238,25 @@ class GgusTicket(models.Model):
     opened_at = models.DateTimeField(null=True, blank=True)
     polled_at = models.DateTimeField(null=True, blank=True)
     solved_at = models.DateTimeField(null=True, blank=True)
+    close_reason = models.TextField(blank=True, help_text="Why the desk closes it in GGUS.")
+    closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
         indexes = [
             models.Index(
                 fields=["next_attempt_at"],
-                name="ggus_due",
-                condition=models.Q(state__in=["to_open", "open"]),
+                name="ggus_due_steps",
+                condition=models.Q(state__in=["to_open", "open", "to_close"]),
             )
         ]
         constraints = [
+            # Without an id: not opened yet, never opened (failed, or cancelled before the
+            # first try), or cancelled while a try may have opened it (the close searches).
             models.CheckConstraint(
-                condition=models.Q(state="to_open")
-                | models.Q(state="failed")
+                condition=models.Q(state__in=["to_open", "failed", "to_close", "ended"])
                 | models.Q(ggus_id__isnull=False),
-                name="ggus_open_has_an_id",
+                name="ggus_opened_has_an_id",
             )
         ]
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
 
 from grid.models import (
     AliasKind,
@@ -46,6 +46,11 @@ _NAMES: dict[str, dict[str, str]] = {}
 def site_directory_names(team: Team) -> tuple[str, dict[str, str]]:
     """Every name of the site directory (upper-case) -> "queue" or "site", and a version
     that changes with them. The directory serves every team. One query when unchanged."""
+    return directory_names()
+
+
+def directory_names() -> tuple[str, dict[str, str]]:
+    """``site_directory_names``, for no team in particular."""
     now = SiteAlias.objects.aggregate(n=Count("pk"), last=Max("pk"), at=Max("site__updated_at"))
     version = f"{now['n']}.{now['last']}.{now['at'].timestamp() if now['at'] else 0}"
     if version not in _NAMES:
@@ -125,6 +130,51 @@ def tickets_naming_sites_in_outage(tickets: QuerySet[Ticket], at: datetime) -> Q
     return tickets.filter(
         Exists(TicketMention.objects.filter(ticket=OuterRef("pk"), name__in=names))
     )
+
+
+@dataclass(frozen=True)
+class NamedOutage:
+    named_as: str  # how the ticket calls it (upper-case: a queue, endpoint or site name)
+    site: str  # the ATLAS site
+    gocdb_site: str
+    until: datetime
+
+
+def outages_named_by(ticket_ids: Iterable[int], at: datetime) -> dict[int, list[NamedOutage]]:
+    """ticket id -> the sites in a declared outage at ``at`` that the ticket names (by any
+    alias), each with the end of its outage that ends last. Two queries for any number of
+    tickets (one when no site is in an outage)."""
+    ids = list(ticket_ids)
+    ends: dict[str, datetime] = {}
+    down = Downtime.objects.filter(severity=Severity.OUTAGE, start_at__lte=at, end_at__gt=at)
+    for gocdb_site, end_at in down.values_list("gocdb_site", "end_at"):
+        ends[gocdb_site] = max(end_at, ends.get(gocdb_site, end_at))
+    if not ids or not ends:
+        return {}
+    alias = SiteAlias.objects.filter(name=OuterRef("name"))
+    mentions = (
+        TicketMention.objects.filter(
+            ticket_id__in=ids,
+            name__in=SiteAlias.objects.filter(
+                Q(site__name__in=list(ends)) | Q(site__gocdb_name__in=list(ends))
+            ).values("name"),
+        )
+        .annotate(
+            site_name=Subquery(alias.values("site__name")[:1]),
+            gocdb_name=Subquery(alias.values("site__gocdb_name")[:1]),
+        )
+        .order_by("ticket_id", "name")
+        .values_list("ticket_id", "name", "site_name", "gocdb_name")
+    )
+    found: dict[int, dict[str, NamedOutage]] = {}
+    for ticket_id, name, site, gocdb_name in mentions:
+        # GOCDB declares under its own name; an older directory may have used the ATLAS one.
+        declared = [(ends[n], n) for n in (gocdb_name, site) if n in ends]
+        until, gocdb_site = max(declared)
+        seen = found.setdefault(ticket_id, {})
+        if site not in seen:  # a queue and its site named both: the site once
+            seen[site] = NamedOutage(name, site, gocdb_site, until)
+    return {pk: list(by_site.values()) for pk, by_site in found.items()}
 
 
 def statuses(kind: str, numbers: Iterable[int]) -> dict[int, GridStatus]:

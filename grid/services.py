@@ -32,7 +32,8 @@ from grid.parse import (
     parse_job,
     parse_task,
 )
-from tickets.gridtext import find_ids
+from grid.selectors import directory_names
+from tickets.gridtext import find_ids, find_known_names
 from tickets.models import Message, Ticket
 
 log = logging.getLogger(__name__)
@@ -191,8 +192,8 @@ def ticket_mentions_index(*, ticket: Ticket) -> int:
 
 
 def tickets_mentions_index(*, tickets: list[Ticket]) -> int:
-    """``ticket_mentions_index`` for a batch: three queries whatever its size. Returns how
-    many mentions were new."""
+    """``ticket_mentions_index`` for a batch: four queries whatever its size (one more when
+    the site directory changed). Returns how many mentions were new."""
     texts: dict[int, list[str]] = {t.pk: [t.subject] for t in tickets}
     bodies = Message.objects.filter(ticket_id__in=texts).values_list("ticket_id", "body_text")
     for ticket_id, body in bodies.order_by("ticket_id", "pk"):
@@ -201,8 +202,12 @@ def tickets_mentions_index(*, tickets: list[Ticket]) -> int:
         TicketMention.objects.filter(ticket_id__in=texts).values_list("ticket_id", "kind", "name")
     )
     new: set[tuple[int, str, str]] = set()
+    _, known = directory_names()
     for pk, parts in texts.items():
-        ids = find_ids("\n".join(parts), jira_projects=(), only=("queues", "sites"))
+        text = "\n".join(parts)
+        ids = find_ids(text, jira_projects=(), only=("queues", "sites"))
+        # Names the site directory knows written plain ("FZK-LCG2 is down"), as on the page.
+        ids = ids.merged(find_known_names(text, known)) if known else ids
         new |= {(pk, MentionKind.QUEUE, q.upper()[:120]) for q in ids.queues}
         new |= {(pk, MentionKind.SITE, s.upper()[:120]) for s in ids.sites}
     new -= have

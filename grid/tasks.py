@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from grid.ggus import ggus_open, ggus_sweep
+from grid.ggus import ggus_close, ggus_open, ggus_sweep
 from grid.rucio import dids_fetch
 from grid.services import grid_directory_refresh, statuses_fetch
 
@@ -23,6 +23,12 @@ def statuses_fetch_task(kind: str, numbers: list[int]) -> int:
 def ggus_open_task(pk: int) -> bool:
     """Open the GGUS ticket of an escalation just made (the beat sweep retries it)."""
     return ggus_open(pk=pk) is not None
+
+
+@shared_task(name="grid.tasks.ggus_close_task")
+def ggus_close_task(pk: int) -> bool:
+    """Close the GGUS ticket of an escalation just cancelled (the beat sweep retries it)."""
+    return ggus_close(pk=pk) is not None
 
 
 @shared_task(name="grid.tasks.ggus_sweep_task")

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -29,10 +30,12 @@ from grid.selectors import (
     downtimes_for_names,
     health,
     is_fresh,
+    outages_named_by,
     statuses,
 )
 from tickets.gridpanel import SHOWN_PER_KIND, ticket_grid_ids
 from tickets.models import Ticket
+from tickets.rowmarks import RowMark
 from tickets.selectors import ticket_get_for_user
 
 log = logging.getLogger(__name__)
@@ -95,6 +98,23 @@ def _suggested_answer(sites: list[SiteDowntimes]) -> str:
         f"while excluding it (e.g. --excludedSite={sites_text}), or wait for the end of the "
         "downtime and retry the failed jobs.\n"
     )
+
+
+# --- the queue's rows ------------------------------------------------------------------------
+
+
+def queue_marks(tickets: Sequence[Ticket], at: datetime) -> dict[int, list[RowMark]]:
+    """The icon on the queue's rows of tickets that name a site in a declared outage (from
+    the stored mentions and feed: two queries for the page, nothing asked outside)."""
+    marks = {}
+    for pk, outages in outages_named_by([t.pk for t in tickets], at).items():
+        parts = []
+        for o in outages:
+            site = "" if o.named_as == o.site.upper() else f" ({o.site})"
+            parts.append(f"{o.named_as}{site} until {o.until.astimezone(UTC):%Y-%m-%d %H:%M} UTC")
+        label = "Site in downtime: " + "; ".join(parts)
+        marks[pk] = [RowMark(css="mark-outage", label=label, text="\u26a0\ufe0e site down")]
+    return marks
 
 
 # --- the job and task status fragment -------------------------------------------------------

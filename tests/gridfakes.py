@@ -49,6 +49,9 @@ class FakeGrid:
             def do_POST(self) -> None:
                 self.do_GET()
 
+            def do_PUT(self) -> None:
+                self.do_GET()
+
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)

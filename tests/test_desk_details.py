@@ -101,3 +101,21 @@ def test_the_calendars_text_reaches_aa_contrast_on_every_cell_background():
         if contrast(fg, bg) < 4.5
     ]
     assert low == []
+
+
+def test_the_grid_badges_and_the_queues_downtime_icon_reach_aa_contrast():
+    rules = _rules()
+    variables = {k: v for selector, decls in rules if selector == ":root" for k, v in decls.items()}
+    wanted = {".badge.badge-outage", ".badge.badge-warning", ".badge.badge-upcoming"}
+    wanted.add(".row-mark.mark-outage")
+    found = {s: d for s, d in rules if s in wanted}
+    assert set(found) == wanted  # each has its own colours
+    low = [
+        (s, round(ratio, 2))
+        for s, d in found.items()
+        if (
+            ratio := contrast(_resolve(d["color"], variables), _resolve(d["background"], variables))
+        )
+        < 4.5
+    ]
+    assert low == []

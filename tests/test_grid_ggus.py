@@ -15,13 +15,14 @@ from django.urls import reverse
 from escalation.models import EscalationState, ExpertGroup, GroupKind
 from escalation.services import EscalationError, escalation_cancel, escalation_create
 from grid import ggus
-from grid.ggus import ggus_open, ggus_poll, ggus_sweep
+from grid.ggus import ggus_close, ggus_open, ggus_poll, ggus_sweep
 from grid.models import GgusArticle, GgusState, GgusTicket
+from grid.zammad import parse_ticket
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
 from tests.gridfakes import Answer, fixture
 from tickets.models import ExternalRef, MessageKind, Status, Ticket
 from tickets.models.events import EventKind, TicketEvent
-from tickets.services import Sender, ticket_open
+from tickets.services import Sender, ticket_open, ticket_set_status
 
 pytestmark = pytest.mark.django_db
 
@@ -261,7 +262,7 @@ def test_solved_in_ggus_answers_the_escalation(desk, fake_grid, frozen):
     fake_grid.answer(TICKET, Answer(body("ggus_ticket_solved.json", row)))
     fake_grid.answer(ARTICLES, Answer(body("ggus_articles_more.json", row)))
     frozen.shift(timedelta(minutes=15))
-    assert ggus_sweep() == {"opened": 0, "polled": 1}
+    assert ggus_sweep() == {"opened": 0, "polled": 1, "closed": 0}
     row.refresh_from_db()
     assert row.state == GgusState.SOLVED
     esc = row.escalation
@@ -277,18 +278,187 @@ def test_solved_in_ggus_answers_the_escalation(desk, fake_grid, frozen):
     )
     assert any("No more failures for two hours" in n for n in notes(desk.ticket))
     frozen.shift(timedelta(minutes=15))
-    assert ggus_sweep() == {"opened": 0, "polled": 0}  # solved: no longer polled
+    assert ggus_sweep() == {"opened": 0, "polled": 0, "closed": 0}  # solved: no longer polled
 
 
-def test_a_cancelled_escalation_stops_following_its_ggus_ticket(desk, fake_grid, frozen):
+# --- cancelled: the GGUS ticket is closed ----------------------------------------------------
+
+
+def closed_answer(row: GgusTicket) -> Answer:
+    return Answer(body("ggus_ticket_solved.json", row).replace(b'"solved"', b'"closed"'))
+
+
+def puts(fake) -> list[dict]:
+    return [json.loads(b) for m, p, _, b in fake.calls if m == "PUT" and p == TICKET]
+
+
+def test_cancelling_the_escalation_closes_its_ggus_ticket_with_an_article_saying_why(
+    desk, fake_grid, frozen, monkeypatch, django_capture_on_commit_callbacks
+):
+    row = opened(desk, fake_grid)
+    asked: list[int] = []
+    monkeypatch.setattr("grid.tasks.ggus_close_task.delay", asked.append)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        escalation_cancel(escalation=row.escalation, by=desk.anna)
+        row.refresh_from_db()
+        assert (row.state, row.attempts, row.next_attempt_at) == (GgusState.TO_CLOSE, 0, NOW)
+        assert asked == []  # not before commit
+    assert callbacks
+    assert asked == [row.pk]
+    assert "cancelled the escalation" in row.close_reason
+    fake_grid.answer(TICKET, closed_answer(row))
+    assert ggus_sweep() == {"opened": 0, "polled": 0, "closed": 1}
+    row.refresh_from_db()
+    assert (row.state, row.ggus_state, row.closed_at) == (GgusState.CLOSED, "closed", NOW)
+    (sent,) = puts(fake_grid)
+    assert sent["state"] == "closed"
+    article = sent["article"]
+    assert article["internal"] is False
+    assert "DAST-1" in article["body"]
+    assert "cancelled the escalation" in article["body"]
+    assert row.reference in article["body"]  # so the mirror never takes it for the site's
+    assert any(
+        n.startswith("GGUS #1000042 closed (") and "cancelled the escalation" in n
+        for n in notes(desk.ticket)
+    )
+    frozen.shift(timedelta(hours=2))
+    assert ggus_sweep() == {"opened": 0, "polled": 0, "closed": 0}  # closed: left alone
+    assert len(puts(fake_grid)) == 1
+
+
+def test_a_close_whose_answer_was_lost_is_retried_later_without_a_second_article(
+    desk, fake_grid, frozen
+):
     row = opened(desk, fake_grid)
     escalation_cancel(escalation=row.escalation, by=desk.anna)
-    fake_grid.answer(TICKET, Answer(body("ggus_ticket_assigned.json", row)))
+    # GGUS takes the close but answers slower than the timeout.
+    fake_grid.answer(TICKET, Answer(closed_answer(row).body, delay_s=1.0), closed_answer(row))
+    ggus_close(pk=row.pk)
+    row.refresh_from_db()
+    assert (row.state, row.attempts) == (GgusState.TO_CLOSE, 1)
+    assert row.last_error
+    assert row.next_attempt_at == NOW + timedelta(seconds=60)
+    assert ggus_close(pk=row.pk) is None  # not due yet: nothing asked
+    assert len(puts(fake_grid)) == 1
+    written = {
+        "id": 90300,
+        "sender": "Customer",
+        "from": "ATLAS DAST Desk",
+        "content_type": "text/plain",
+        "body": puts(fake_grid)[0]["article"]["body"],
+        "internal": False,
+        "created_at": "2024-03-12T10:00:02.000Z",
+    }
+    fake_grid.answer(ARTICLES, Answer(json.dumps([written]).encode()))
+    frozen.shift(timedelta(seconds=61))
+    ggus_sweep()
+    row.refresh_from_db()
+    assert row.state == GgusState.CLOSED
+    first, second = puts(fake_grid)
+    assert "article" in first
+    assert second == {"state": "closed"}  # the article is there already: not written twice
+    assert fake_grid.asked(ARTICLES) == 1
+
+
+def test_a_close_that_keeps_failing_ends_and_tells_the_shifter_to_close_it_by_hand(
+    desk, fake_grid, frozen
+):
+    row = opened(desk, fake_grid)
+    escalation_cancel(escalation=row.escalation, by=desk.anna)
+    fake_grid.answer(TICKET, Answer(b'{"error": "Not authorized"}', 403))
     fake_grid.answer(ARTICLES, Answer(b"[]"))
-    frozen.shift(timedelta(minutes=15))
-    ggus_poll(pk=row.pk)
+    for _ in range(3):  # GGUS_OPEN_MAX_ATTEMPTS in the fixture
+        ggus_close(pk=row.pk)
+        frozen.shift(timedelta(hours=1))
     row.refresh_from_db()
     assert row.state == GgusState.ENDED
+    assert len(puts(fake_grid)) == 3
+    assert any(
+        "GGUS #1000042 could not be closed after 3 tries" in n and "close it by hand" in n
+        for n in notes(desk.ticket)
+    )
+
+
+def test_an_escalation_cancelled_before_any_try_opens_no_ggus_ticket(desk, fake_grid, frozen):
+    esc = escalate(desk)
+    escalation_cancel(escalation=esc, by=desk.anna)
+    row = GgusTicket.objects.get(escalation=esc)
+    assert row.state == GgusState.ENDED
+    assert ggus_open(pk=row.pk) is None
+    frozen.shift(timedelta(hours=1))
+    assert ggus_sweep() == {"opened": 0, "polled": 0, "closed": 0}
+    assert fake_grid.calls == []
+    assert "The GGUS ticket was not opened: the escalation was cancelled." in notes(desk.ticket)
+
+
+@pytest.mark.parametrize("created", [True, False], ids=["created", "not-created"])
+def test_cancelled_while_an_open_was_under_way_the_close_waits_then_finds_what_it_made(
+    desk, fake_grid, frozen, created
+):
+    row = GgusTicket.objects.get(escalation=escalate(desk))
+    # A worker claimed the open and is calling GGUS (or died doing so) when the shifter
+    # cancels.
+    assert ggus._claim(row.pk, GgusState.TO_OPEN, NOW, None)
+    escalation_cancel(escalation=row.escalation, by=desk.anna)
+    row.refresh_from_db()
+    assert row.state == GgusState.TO_CLOSE
+    assert row.next_attempt_at == NOW + timedelta(seconds=60)  # the open's window
+    assert ggus_sweep() == {"opened": 0, "polled": 0, "closed": 0}
+    found = b"[" + body("ggus_ticket_created.json", row) + b"]" if created else b"[]"
+    fake_grid.answer(SEARCH, Answer(found))
+    fake_grid.answer(TICKET, closed_answer(row))
+    frozen.shift(timedelta(seconds=61))
+    ggus_sweep()
+    row.refresh_from_db()
+    assert fake_grid.asked(SEARCH) == 1
+    assert fake_grid.asked(CREATE, "POST") == 0  # never created by the close
+    if created:
+        assert (row.state, row.number) == (GgusState.CLOSED, "1000042")
+        assert len(puts(fake_grid)) == 1
+        assert ExternalRef.objects.get(ticket=desk.ticket, system="ggus").key == "1000042"
+    else:
+        assert row.state == GgusState.ENDED
+        assert puts(fake_grid) == []
+        assert any("none to close" in n for n in notes(desk.ticket))
+
+
+def test_the_open_under_way_finishing_after_the_cancel_leaves_it_to_be_closed(desk, fake_grid):
+    row = GgusTicket.objects.get(escalation=escalate(desk))
+    assert ggus._claim(row.pk, GgusState.TO_OPEN, NOW, None)
+    escalation_cancel(escalation=row.escalation, by=desk.anna)
+    ggus.ggus_opened(row=row, found=parse_ticket(body("ggus_ticket_created.json", row)), now=NOW)
+    row.refresh_from_db()
+    assert (row.state, row.ggus_id, row.number) == (GgusState.TO_CLOSE, 4711, "1000042")
+
+
+def test_resolving_the_ticket_closes_the_ggus_ticket_too(
+    desk, fake_grid, monkeypatch, django_capture_on_commit_callbacks
+):
+    row = opened(desk, fake_grid)
+    asked: list[int] = []
+    monkeypatch.setattr("grid.tasks.ggus_close_task.delay", asked.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_set_status(ticket=desk.ticket, status=Status.RESOLVED, by=desk.anna)
+    assert asked == [row.pk]  # a worker is asked after commit
+    row.refresh_from_db()
+    assert row.state == GgusState.TO_CLOSE
+    assert row.close_reason == "the ATLAS DAST shifters have resolved DAST-1"
+    fake_grid.answer(TICKET, closed_answer(row))
+    ggus_close(pk=row.pk)
+    (sent,) = puts(fake_grid)
+    assert (
+        "It is no longer needed: the ATLAS DAST shifters have resolved DAST-1."
+        in (sent["article"]["body"])
+    )
+
+
+def test_a_cancelled_escalation_whose_ggus_ticket_is_solved_is_left_alone(desk, fake_grid, frozen):
+    row = opened(desk, fake_grid)
+    GgusTicket.objects.filter(pk=row.pk).update(state=GgusState.SOLVED)
+    escalation_cancel(escalation=row.escalation, by=desk.anna)
+    row.refresh_from_db()
+    assert row.state == GgusState.SOLVED
+    assert ggus_sweep() == {"opened": 0, "polled": 0, "closed": 0}
 
 
 def test_the_escalation_panel_shows_the_ggus_number_and_the_form_offers_it(client, desk, fake_grid):

@@ -122,6 +122,12 @@ def _row(ticket: Ticket, now: datetime) -> str:
             ' <span class="badge-wait" title="Arrived outside shift hours: assigned when the'
             ' next shift starts">after hours</span>'
         )
+    for mark in getattr(ticket, "row_marks", ()):
+        label = e(mark.label)
+        badges += (
+            f' <span class="row-mark {e(mark.css)}" role="img" title="{label}"'
+            f' aria-label="{label}">{e(mark.text)}</span>'
+        )
     count = getattr(ticket, "message_count", 0)
     if count > 1:
         badges += f' <span class="count" title="{count} messages">{count}</span>'
