@@ -413,6 +413,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # A service's refusal (common.errors.ApplicationError) answers 400/403 with its reason.
+    "EXCEPTION_HANDLER": "people.api_common.exception_handler",
     # Every API view, counted by common.ratelimit in the shared cache: per person (a script
     # stuck in a loop stops here, a shifter's tooling never gets near it), or per client
     # address for the public on-duty answer.

@@ -14,6 +14,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from common.errors import ApplicationError
 from escalation import bridges
 from escalation.addresses import escalation_address, escalation_message_id, signed_by_desk
 from escalation.businesstime import NoBusinessTime, working_hours_text
@@ -52,13 +53,8 @@ CLOSED = (Status.RESOLVED, Status.CLOSED)
 LAST_MESSAGE_CHARS = 4000
 
 
-class EscalationError(Exception):
+class EscalationError(ApplicationError):
     """A refused escalation; ``field`` names the input at fault, when one is."""
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 def _essentials(ticket: Ticket) -> str:

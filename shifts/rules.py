@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.urls import reverse
 
+from common.errors import ApplicationError, Forbidden
 from people.access import is_coordinator
 from people.models import Role, Team
 from people.names import display_name
@@ -21,17 +22,12 @@ from shifts.rota import Slot, slot_on
 from shifts.selectors import team_roles, zone_hours
 
 
-class ShiftError(Exception):
+class ShiftError(ApplicationError):
     """A request the calendar refuses; ``field`` names the input at fault, when one is."""
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
-
-class ShiftForbidden(ShiftError):
-    """The request is well formed but this person may not make it."""
+class ShiftForbidden(Forbidden, ShiftError):
+    """The request is well formed but this person may not make it (a 403 in the API)."""
 
 
 # Which team role may hold which booking role.

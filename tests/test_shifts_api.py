@@ -232,6 +232,7 @@ def test_double_booking_the_same_person_is_a_400(team):
     assert response.json() == {
         "detail": "Anna Keller is already booked on this slot.",
         "field": "person",
+        "code": "refused",
     }
     assert Booking.objects.count() == 1
 
@@ -261,7 +262,11 @@ def test_booking_a_slot_in_the_past_is_a_400(team):
 def test_a_shifter_booking_someone_else_is_a_403(team):
     response = book(client_for(team, "anna"), team, THU, person="pierre")
     assert response.status_code == 403
-    assert "Only a coordinator" in response.json()["detail"]
+    assert response.json() == {
+        "detail": "Only a coordinator can book someone else.",
+        "field": None,
+        "code": "permission_denied",
+    }
     assert not Booking.objects.exists()
 
 
@@ -382,6 +387,7 @@ def test_overlapping_zone_hours_are_a_400_and_nothing_is_written(team):
     assert created.json() == {
         "detail": "AS overlaps EU on Mondays: zones may not share hours.",
         "field": "starts_at",
+        "code": "refused",
     }
     changed = client.patch(f"{API}/zones/{team.na.pk}/", {"starts_at": "15:00"}, format="json")
     assert changed.status_code == 400
