@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from people.models import Role
@@ -18,14 +17,6 @@ GENEVA = ZoneInfo("Europe/Zurich")
 NOW = datetime(2026, 11, 16, 9, 0, tzinfo=GENEVA)  # a Monday morning
 pytestmark = [pytest.mark.django_db, pytest.mark.frozen_at(NOW)]
 MON, TUE, WED, THU = (date(2026, 11, d) for d in (16, 17, 18, 19))
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle():
-    # The throttle counts requests in the cache, which outlives a test.
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

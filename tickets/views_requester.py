@@ -26,6 +26,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from common import ratelimit
 from common.net import client_ip
 from tickets.http import attachment_download
 from tickets.mail.html import sanitise
@@ -34,8 +35,6 @@ from tickets.models import Attachment, Message, MessageKind, Requester, Status, 
 from tickets.services.requester_access import (
     MAX_REPLY_CHARS,
     SIGNIN_LINK_MINUTES,
-    SIGNIN_USE_LIMIT_PER_IP,
-    RateLimited,
     ReplyRefused,
     reply_opens_follow_up,
     requester_attachment,
@@ -46,7 +45,6 @@ from tickets.services.requester_access import (
     signin_link_send,
     signin_link_use,
     thread_ticket,
-    throttle,
 )
 
 SESSION_REQUESTER = "requester_id"
@@ -158,7 +156,7 @@ def signin_request(request: HttpRequest) -> HttpResponse:
     email = form.cleaned_data["email"]
     try:
         signin_link_send(email=email, ip=client_ip(request))
-    except RateLimited:
+    except ratelimit.Limited:
         return _sign_in_page(
             request,
             form=form,
@@ -191,7 +189,7 @@ def signin(request: HttpRequest, token: str) -> HttpResponse:
         # same-origin (no-referrer here would make the browser post Origin: null, which CSRF
         # refuses), and the page is never cached.
         return render(request, "requester/signin_confirm.html")
-    if not throttle("signin-use", client_ip(request), limit=SIGNIN_USE_LIMIT_PER_IP):
+    if not ratelimit.allow(ratelimit.hit("requester-signin-use", client_ip(request))):
         return _sign_in_page(
             request, status=429, problem="Too many sign-in attempts. Please try again later."
         )
@@ -284,7 +282,7 @@ def ticket_page(request: HttpRequest, reference: str) -> HttpResponse:
             )
         except ReplyRefused as refused:
             form.add_error("body", str(refused))
-        except RateLimited:
+        except ratelimit.Limited:
             form.add_error(None, "You have sent many replies in the last hour. Please wait.")
             status = 429
         else:
