@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.errors import ApplicationError
+from common.links import site_url
 from escalation import bridges
 from escalation.addresses import escalation_address, escalation_message_id, signed_by_desk
 from escalation.businesstime import NoBusinessTime, working_hours_text
@@ -28,7 +29,7 @@ from escalation.models import (
     Timer,
     TimerKind,
 )
-from escalation.steps import mail_people, team_coordinators, ticket_url, waiting_user_due
+from escalation.steps import mail_people, team_coordinators, waiting_user_due
 from escalation.timers import due_refresh, timer_arm, timers_cancel
 from people.names import display_name
 from tickets.gridtext import find_ids
@@ -90,7 +91,7 @@ def _essentials(ticket: Ticket) -> str:
         f"Ticket:    {ticket.reference} “{ticket.subject}”\n"
         f"Requester: {ticket.requester.name} <{ticket.requester.email}>\n"
         f"Category:  {ticket.get_category_display()}\n"
-        f"Link:      {ticket_url(ticket)}\n\nIdentifiers found in the thread:\n{found}\n{quoted}"
+        f"Link:      {site_url(ticket)}\n\nIdentifiers found in the thread:\n{found}\n{quoted}"
     )
 
 
@@ -362,7 +363,7 @@ def escalation_answer(
             ticket,
             [ticket.assignee] if ticket.assignee else team_coordinators(ticket.team),
             f"{locked.target_name} answered",
-            f"{who} answered {ticket.reference} “{ticket.subject}”.\n\n{ticket_url(ticket)}\n",
+            f"{who} answered {ticket.reference} “{ticket.subject}”.\n\n{site_url(ticket)}\n",
         )
     return locked
 

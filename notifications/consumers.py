@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from common.links import site_url
 from dispatch.consumers import ROUTING
 from notifications.models import Kind, Notification, WebhookPost
 from notifications.recipients import people_to_tell
-from notifications.services import people_notify, ticket_link
+from notifications.services import people_notify
 from notifications.webhooks import webhooks_queue
 from tickets.models import Message, MessageKind, Noise, Ticket
 from tickets.models.events import ActorKind, EventKind, TicketEvent
@@ -68,7 +69,7 @@ def on_event(event: TicketEvent) -> None:
     people = people_to_tell(ticket, timezone.now(), actor_id=actor)
     people_notify(people=people, event=event, ticket=ticket, kind=kind, text=text)
     if kind in (Kind.NEW_TICKET, Kind.OVERDUE):
-        webhooks_queue(ticket=ticket, event=event, kind=kind, text=text, url=ticket_link(ticket))
+        webhooks_queue(ticket=ticket, event=event, kind=kind, text=text, url=site_url(ticket))
 
 
 def register() -> None:

@@ -20,7 +20,6 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.safestring import SafeString, mark_safe
@@ -128,10 +127,6 @@ def _sign_in_page(request: HttpRequest, *, status: int = 200, **context: Any) ->
     context.setdefault("form", EmailForm())
     context["minutes"] = SIGNIN_LINK_MINUTES
     return render(request, "requester/signin.html", context, status=status)
-
-
-def _ticket_url(ticket: Ticket) -> str:
-    return reverse("requester-ticket", args=[ticket.reference])
 
 
 @_hardened
@@ -269,7 +264,7 @@ def ticket_page(request: HttpRequest, reference: str) -> HttpResponse:
         raise Http404("No such request")
     thread = thread_ticket(ticket)
     if thread.pk != ticket.pk and thread.requester_id == requester.pk:
-        return redirect(_ticket_url(thread))
+        return redirect(thread.get_requester_url())
     form = ReplyForm(request.POST if request.method == "POST" else None)
     status = 400 if form.is_bound else 200  # a bound form still here was refused
     if form.is_bound and form.is_valid():
@@ -288,7 +283,7 @@ def ticket_page(request: HttpRequest, reference: str) -> HttpResponse:
         else:
             landed = message.ticket
             messages.success(request, f"Your reply was added to {landed.reference}.")
-            url = _ticket_url(landed if landed.requester_id == requester.pk else ticket)
+            url = (landed if landed.requester_id == requester.pk else ticket).get_requester_url()
             return redirect(f"{url}#m{message.pk}")
     return render(
         request,

@@ -10,14 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
-from django.urls import reverse
 from django.utils import timezone
 
 from common.errors import ApplicationError
+from common.links import site_url
 from people.models import Membership, Role
 from people.names import display_name
 from tickets.models import (
@@ -120,7 +119,7 @@ def _draft_announce(draft: ReplyDraft) -> None:
     if owner is None or not owner.email or owner.pk == trainee.pk:
         return
     name = display_name(trainee)
-    url = f"{settings.SITE_URL}{reverse('ticket-detail', args=[ticket.reference])}#d{draft.pk}"
+    url = site_url(ticket, f"d{draft.pk}")
     outbound_queue(
         team=ticket.team,
         ticket=ticket,

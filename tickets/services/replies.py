@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.urls import reverse
 
 from common import ratelimit
+from common.links import site_url
 from common.ratelimit import Hit, Rate
 from tickets.mail.headers import strip_reply_prefixes
 from tickets.models import Message, MessageKind, Status, Ticket
@@ -48,10 +48,6 @@ def _subject(ticket: Ticket, prefix: str = "") -> str:
     """The ticket's subject tagged with its reference, without the "Re: AW:" the original
     mail carried: "[DAST-12] Re: x" for a reply, "[DAST-12] x" for the acknowledgement."""
     return tagged_subject(ticket, f"{prefix}{strip_reply_prefixes(ticket.subject)}")
-
-
-def requester_page_url(ticket: Ticket) -> str:
-    return settings.SITE_URL + reverse("requester-ticket", args=[ticket.reference])
 
 
 def _thread_ids(ticket: Ticket) -> tuple[str, str]:
@@ -108,7 +104,7 @@ def tickets_acknowledge(wanted: list[tuple[Ticket, str]]) -> dict[int, OutboundM
             reference=ticket.reference,
             subject=ticket.subject,
             when=when,
-            url=requester_page_url(ticket),
+            url=site_url(ticket.get_requester_url()),
             signature_separator=SIGNATURE_SEPARATOR,
         )
         mails[ticket.pk] = outbound_build(

@@ -27,6 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from common import ratelimit
+from common.links import site_url
 from common.ratelimit import hit
 from tickets.models import (
     Attachment,
@@ -105,7 +106,7 @@ def signin_link_send(*, email: str, ip: str) -> None:
         return
     token = secrets.token_urlsafe(32)
     now = timezone.now()
-    url = settings.SITE_URL + reverse("requester-signin", args=[token])
+    url = site_url(reverse("requester-signin", args=[token]))
     with transaction.atomic():
         RequesterSignIn.objects.create(
             requester=requester,
