@@ -264,7 +264,7 @@ def waiting_user(timer: Timer, now: datetime) -> Outcome:
         return Outcome(cancelled=True)
     reminders = settings.WAITING_USER_REMIND_DAYS
     days = [*reminders, settings.WAITING_USER_RESOLVE_DAYS][timer.step]
-    name = ticket.requester.name or ticket.requester.email
+    name = display_name(ticket.requester)
     if timer.step < len(reminders):
         outbound = requester_notice(
             ticket=ticket,

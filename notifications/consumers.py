@@ -15,6 +15,7 @@ from notifications.models import Kind, Notification, WebhookPost
 from notifications.recipients import people_to_tell
 from notifications.services import people_notify
 from notifications.webhooks import webhooks_queue
+from people.names import display_name
 from tickets.models import Message, MessageKind, Noise, Ticket
 from tickets.models.events import ActorKind, EventKind, TicketEvent
 from tickets.services.events import consumer_register
@@ -32,7 +33,7 @@ def _what(event: TicketEvent, ticket: Ticket) -> tuple[Kind, str] | None:
     """The kind of news and its one line, or None when this event is none."""
     about = f"{ticket.reference} “{ticket.subject}”"
     if event.kind == EventKind.OPENED:
-        requester = ticket.requester.name or ticket.requester.email
+        requester = display_name(ticket.requester)
         return Kind.NEW_TICKET, f"New ticket {about} from {requester}"
     if event.kind == EventKind.MESSAGE_RECEIVED:
         message = Message.objects.filter(pk=event.data.get("message")).first()

@@ -110,7 +110,7 @@ class OnDutyPersonSerializer(serializers.Serializer):
     role = serializers.CharField(read_only=True)
 
     def get_name(self, booking: Booking) -> str:
-        return booking.person.get_full_name() or "Unnamed shifter"
+        return display_name(booking.person, public=True)
 
 
 class OnDutySerializer(serializers.Serializer):

@@ -9,6 +9,7 @@ from django.db import transaction
 from common import ratelimit
 from common.links import site_url
 from common.ratelimit import Hit, Rate
+from people.names import display_name
 from tickets.mail.headers import strip_reply_prefixes
 from tickets.models import Message, MessageKind, Status, Ticket
 from tickets.models.mail import OutboundKind, OutboundMail
@@ -99,7 +100,7 @@ def tickets_acknowledge(wanted: list[tuple[Ticket, str]]) -> dict[int, OutboundM
         in_reply_to, references = threads[ticket.pk]
         sender = team_sending_address(ticket.team)
         body = ACK_TEMPLATE.format(
-            name=requester.name or requester.email,
+            name=display_name(requester),
             team=ticket.team.name,
             reference=ticket.reference,
             subject=ticket.subject,
@@ -136,7 +137,7 @@ def ticket_reply(
             ticket=ticket,
             kind=MessageKind.EMAIL_OUT,
             body_text=body_text,
-            sender=Sender(author.email, author.get_full_name()),
+            sender=Sender(author.email, display_name(author)),
             author=author,
             subject=subject,
             message_id=message_id,

@@ -29,6 +29,7 @@ from django.utils import timezone
 from common import ratelimit
 from common.links import site_url
 from common.ratelimit import hit
+from people.names import display_name
 from tickets.models import (
     Attachment,
     LinkKind,
@@ -120,7 +121,7 @@ def signin_link_send(*, email: str, ip: str) -> None:
             to=[requester.email],
             subject=f"Your sign-in link for the {latest.team.name} help desk",
             body_text=SIGNIN_TEMPLATE.format(
-                name=requester.name or requester.email,
+                name=display_name(requester),
                 team=latest.team.name,
                 minutes=SIGNIN_LINK_MINUTES,
                 url=url,

@@ -140,7 +140,7 @@ def _row(ticket: Ticket, now: datetime) -> str:
         f'<td class="ref"><a href="{url}">{ref}</a>{prio}</td>'
         f'<td class="subject"><a href="{url}">{e(ticket.subject)}</a>{badges}'
         f'<div class="meta"><span title="{e(requester.email)}">'
-        f"{e(requester.name or requester.email)}</span> · {e(meta)}</div></td>"
+        f"{e(display_name(requester))}</span> · {e(meta)}</div></td>"
         f'<td><span class="status status-{e(ticket.status)}">'
         f"{e(ticket.get_status_display())}</span></td>"
         f'<td class="assignee">{owner}</td>'
