@@ -163,14 +163,7 @@ def _months(first: date, last: date) -> Iterator[tuple[int, int]]:
     description='Public, like the "On shift now" page: the slot at `at` and the names and '
     "roles of the people booked on it (no slot: `zone` and `slot` are null). Any team's slug; "
     "left out, the caller's only team (or the desk's only team, for an anonymous caller).",
-    parameters=[
-        OpenApiParameter("team", OpenApiTypes.STR, description="Any team's slug."),
-        OpenApiParameter(
-            "at",
-            OpenApiTypes.DATETIME,
-            description="ISO 8601; without an offset, the team's local time. Default: now.",
-        ),
-    ],
+    parameters=[OnDutyQuery],
     responses={
         200: OnDutySerializer,
         400: INVALID,
@@ -369,14 +362,7 @@ def slot_list(request: Request) -> Response:
     operation_id="shifts_bookings_list",
     summary="Bookings",
     description="Optionally of one person, on one zone, from one day to another.",
-    parameters=[
-        TEAM,
-        OpenApiParameter("person", OpenApiTypes.INT, description="A person's id."),
-        OpenApiParameter("zone", OpenApiTypes.INT, description="A zone's id."),
-        OpenApiParameter("from", OpenApiTypes.DATE, description="First day."),
-        OpenApiParameter("to", OpenApiTypes.DATE, description="Last day."),
-        PAGE,
-    ],
+    parameters=[TEAM, BookingQuery, PAGE],
     responses={
         200: paginated(BookingSerializer),
         400: INVALID,
