@@ -1,14 +1,18 @@
 """The one rate limiter of the project: counts in the shared cache, a sliding window.
 
-    take(Hit("signin-ip", ip, Rate(20, 3600)), ...)   count one for each, or raise Limited
-                                                      and count none
-    add(hit) / blocked(hit) / reset(hit)              count without refusing (failed
-                                                      sign-ins), ask whether a key is over
-                                                      its limit and until when, forget it
+    take(hit("support-email", email), ...)   count one for each, or raise Limited and count
+                                             none (``hit`` reads the scope's rate from
+                                             settings.RATE_LIMITS)
+    allow(hit)                               the same, answering True or False
+    add(hit) / blocked(hit) / reset(hit)     count without refusing (failed sign-ins), ask
+                                             whether a key is over its limit and until
+                                             when, forget it
 
 Every limit of the desk goes through it: the support form (per network and per address),
-requester sign-in links and replies, password sign-in failures (per account and per
-address), and every API (``people.api_common.ApiThrottle``, a DRF throttle on top of it).
+requester sign-in links and replies, the acknowledgements mailed to one address, password
+sign-in failures (per account and per address), and every API
+(``people.api_common.ApiThrottle``, a DRF throttle on top of it). Where each rate is set:
+README, "Rate limits".
 
 A window is counted in ``BUCKETS`` buckets, so that it slides instead of resetting at once,
 and a refusal can say when the oldest counts leave it (``Limited.retry_at``). Keys are
@@ -24,6 +28,7 @@ import re
 import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.cache import cache
 
 BUCKETS = 6
@@ -54,6 +59,11 @@ class Hit:
     scope: str  # what is counted: "login-account", "support-ip", "api", ...
     key: str  # whose: an address, an account, a user id
     rate: Rate
+
+
+def hit(scope: str, key: str) -> Hit:
+    """A hit of ``scope`` (a key of settings.RATE_LIMITS, which holds its rate) by ``key``."""
+    return Hit(scope, key, Rate.parse(settings.RATE_LIMITS[scope]))
 
 
 class Limited(Exception):
@@ -144,6 +154,15 @@ def take(*hits: Hit, now: float | None = None) -> None:
                 _bump(done, -1, expiry)
             counts[-1] = (counts[-1][0], counts[-1][1] - 1)
             raise Limited(hit, _free_at(hit, counts, now))
+
+
+def allow(*hits: Hit, now: float | None = None) -> bool:
+    """``take``, answering False (and counting none) instead of raising ``Limited``."""
+    try:
+        take(*hits, now=now)
+    except Limited:
+        return False
+    return True
 
 
 def reset(hit: Hit, *, now: float | None = None) -> None:

@@ -413,6 +413,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # A service's refusal (common.errors.ApplicationError) answers 400/403 with its reason.
+    "EXCEPTION_HANDLER": "people.api_common.exception_handler",
     # Every API view, counted by common.ratelimit in the shared cache: per person (a script
     # stuck in a loop stops here, a shifter's tooling never gets near it), or per client
     # address for the public on-duty answer.
@@ -471,6 +473,22 @@ if "TRUST_X_FORWARDED_FOR" in _os.environ:
 LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 10, minimum=1)
 LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 50, minimum=1)
 LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
+# The pages' and intake's fixed limits, by scope (common.ratelimit.hit; README, "Rate
+# limits"). The REST API's are REST_FRAMEWORK's DEFAULT_THROTTLE_RATES; the sign-in failures'
+# and the acknowledgements' are the LOGIN_* and ACK_LIMIT_PER_HOUR settings.
+RATE_LIMITS = {
+    # The public support form, per client network and per e-mail address.
+    "support-ip": "5/hour",
+    "support-email": "5/hour",
+    # Requester sign-in links asked for: per client address (behind a proxy every client
+    # shares the proxy's: see TRUSTED_PROXIES), and per e-mail address, known or not.
+    "requester-signin-ip": "20/hour",
+    "requester-signin-email": "5/hour",
+    # Attempts to use a link (a token is 256 random bits: this only keeps robots out).
+    "requester-signin-use": "30/hour",
+    # Replies from the requester's page, per requester.
+    "requester-reply": "20/hour",
+}
 SESSION_COOKIE_HTTPONLY = True
 # Read from the cache, written through to the database: a page costs no session query.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"

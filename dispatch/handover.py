@@ -21,13 +21,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Subquery
-from django.urls import reverse
 from django.utils import timezone
 
+from common.links import site_url
 from dispatch.models import Handover
 from dispatch.routing import open_loads, slot_shadow
 from people.models import Team
@@ -227,7 +226,7 @@ def _mail(
     lines = []
     for ticket in tickets:
         leaver = leavers.get(ticket.pk)
-        url = settings.SITE_URL + reverse("ticket-detail", args=[ticket.reference])
+        url = site_url(ticket)
         lines += [
             f"{ticket.reference}  {ticket.subject}",
             f"    open for {_age(note.at - ticket.created_at)}, until now with "

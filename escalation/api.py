@@ -11,7 +11,8 @@
 
 Everyone working in the team (shifters, trainees, coordinators) reads; an escalation the
 service refuses (a closed ticket, no note, already answered) is a 400
-``{"detail": ..., "field": ...}``. Expert accounts do not use this API (they answer by mail).
+``{"detail": ..., "field": ..., "code": "refused"}`` (people.api_common.exception_handler).
+Expert accounts do not use this API (they answer by mail).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from escalation.serializers import (
     TimerQuery,
     TimerSerializer,
 )
-from escalation.services import EscalationError, escalation_cancel, escalation_create
+from escalation.services import escalation_cancel, escalation_create
 from people.access import is_coordinator
 from people.api_common import (
     INVALID,
@@ -82,12 +83,6 @@ ESCALATION_REFUSED = OpenApiResponse(
 
 def _choices(name: str, values: list[str], what: str) -> OpenApiParameter:
     return OpenApiParameter(name, OpenApiTypes.STR, enum=values, description=what)
-
-
-def _refused(error: EscalationError) -> Response:
-    return Response(
-        {"detail": error.message, "field": error.field}, status=status.HTTP_400_BAD_REQUEST
-    )
 
 
 def _ticket_filter(queryset: QuerySet, reference: str | None) -> QuerySet:
@@ -257,16 +252,13 @@ def escalation_list(request: Request) -> Response:
     data = valid(EscalationCreateSerializer(data=request.data, team=team))
     ticket_authorise(request.user, data["ticket"], "escalate")
     assert isinstance(request.user, User)
-    try:
-        esc = escalation_create(
-            ticket=data["ticket"],
-            by=request.user,
-            note=data["note"],
-            group=data.get("group"),
-            external_ref=data.get("external_ref"),
-        )
-    except EscalationError as error:
-        return _refused(error)
+    esc = escalation_create(
+        ticket=data["ticket"],
+        by=request.user,
+        note=data["note"],
+        group=data.get("group"),
+        external_ref=data.get("external_ref"),
+    )
     esc = _with_timers(_escalations(team)).get(pk=esc.pk)
     return Response(EscalationSerializer(esc).data, status=status.HTTP_201_CREATED)
 
@@ -307,10 +299,7 @@ def escalation_cancel_view(request: Request, pk: int) -> Response:
     esc = get_object_or_404(_escalations(team), pk=pk)
     ticket_authorise(request.user, esc.ticket, "escalation-cancel")
     assert isinstance(request.user, User)
-    try:
-        escalation_cancel(escalation=esc, by=request.user)
-    except EscalationError as error:
-        return _refused(error)
+    escalation_cancel(escalation=esc, by=request.user)
     return Response(EscalationSerializer(_with_timers(_escalations(team)).get(pk=pk)).data)
 
 

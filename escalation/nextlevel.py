@@ -16,6 +16,7 @@ from datetime import datetime
 
 from django.conf import settings
 
+from common.links import site_url
 from escalation.addresses import escalation_address, escalation_message_id
 from escalation.calendars import after_working, calendar_label
 from escalation.models import Escalation, ExpertGroup, TimerKind
@@ -97,7 +98,7 @@ def next_level_ask(
             f"Please reply to this mail (keep the address): your answer goes straight to the "
             f"ticket. We hope to hear from you within {child.target_hours} working hours "
             f"({calendar_label(ticket.team, child.calendar_id)}).\n\n"
-            f"{settings.SITE_URL}/tickets/{ticket.reference}/\n"
+            f"{site_url(ticket)}\n"
         ),
         message_id=child.message_id,
         reply_to=escalation_address(child),

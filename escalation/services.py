@@ -14,6 +14,8 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from common.errors import ApplicationError
+from common.links import site_url
 from escalation import bridges
 from escalation.addresses import escalation_address, escalation_message_id, signed_by_desk
 from escalation.businesstime import NoBusinessTime, working_hours_text
@@ -27,7 +29,7 @@ from escalation.models import (
     Timer,
     TimerKind,
 )
-from escalation.steps import mail_people, team_coordinators, ticket_url, waiting_user_due
+from escalation.steps import mail_people, team_coordinators, waiting_user_due
 from escalation.timers import due_refresh, timer_arm, timers_cancel
 from people.names import display_name
 from tickets.gridtext import find_ids
@@ -52,13 +54,8 @@ CLOSED = (Status.RESOLVED, Status.CLOSED)
 LAST_MESSAGE_CHARS = 4000
 
 
-class EscalationError(Exception):
+class EscalationError(ApplicationError):
     """A refused escalation; ``field`` names the input at fault, when one is."""
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 def _essentials(ticket: Ticket) -> str:
@@ -94,7 +91,7 @@ def _essentials(ticket: Ticket) -> str:
         f"Ticket:    {ticket.reference} “{ticket.subject}”\n"
         f"Requester: {ticket.requester.name} <{ticket.requester.email}>\n"
         f"Category:  {ticket.get_category_display()}\n"
-        f"Link:      {ticket_url(ticket)}\n\nIdentifiers found in the thread:\n{found}\n{quoted}"
+        f"Link:      {site_url(ticket)}\n\nIdentifiers found in the thread:\n{found}\n{quoted}"
     )
 
 
@@ -182,7 +179,7 @@ def escalation_create(
             ticket=ticket,
             kind=MessageKind.NOTE,
             body_text=f"Escalated to {esc.target_name}: {note}{held}",
-            sender=Sender(by.email if by else "", by.get_full_name() if by else "DAST Desk"),
+            sender=Sender(by.email if by else "", display_name(by) if by else "DAST Desk"),
             author=by,
             created_at=at,
             announce=False,
@@ -253,7 +250,7 @@ def escalation_cancel(
             ticket=esc.ticket,
             kind=MessageKind.NOTE,
             body_text=f"Escalation to {esc.target_name} cancelled.",
-            sender=Sender(by.email if by else "", by.get_full_name() if by else "DAST Desk"),
+            sender=Sender(by.email if by else "", display_name(by) if by else "DAST Desk"),
             author=by,
             created_at=at,
             announce=False,
@@ -368,7 +365,7 @@ def escalation_answer(
             ticket,
             [ticket.assignee] if ticket.assignee else team_coordinators(ticket.team),
             f"{locked.target_name} answered",
-            f"{who} answered {ticket.reference} “{ticket.subject}”.\n\n{ticket_url(ticket)}\n",
+            f"{who} answered {ticket.reference} “{ticket.subject}”.\n\n{site_url(ticket)}\n",
         )
     return locked
 

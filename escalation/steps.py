@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import User
 
+from common.links import site_url
 from dispatch.routing import ticket_follow_shift
 from escalation.addresses import escalation_address
 from escalation.businesstime import working_hours_text
@@ -27,10 +28,6 @@ from tickets.services.outbox import outbound_queue, tagged_subject
 from tickets.services.replies import requester_notice
 
 HOUR = timedelta(hours=1)
-
-
-def ticket_url(ticket: Ticket) -> str:
-    return f"{settings.SITE_URL}/tickets/{ticket.reference}/"
 
 
 def _owner_on_shift(ticket: Ticket, now: datetime) -> list[User]:
@@ -92,7 +89,7 @@ def first_response_late(timer: Timer, now: datetime) -> Outcome:
         people,
         "No first answer yet",
         f"{ticket.reference} “{ticket.subject}” from {ticket.requester.email} has waited "
-        f"{hours} shift hours without a first answer.\n\n{ticket_url(ticket)}\n",
+        f"{hours} shift hours without a first answer.\n\n{site_url(ticket)}\n",
     )
     outcome.action = f"first answer overdue after {hours} covered hours; owner told"
     return outcome
@@ -148,7 +145,7 @@ def _mail_failed(timer: Timer, esc: Escalation, now: datetime) -> Outcome:
         f"Escalation to {esc.target_name} could not be sent",
         f"The mail escalating {ticket.reference} “{ticket.subject}” to {esc.target_name} "
         f"could not be delivered ({esc.outbound.last_error or 'the outbox gave up'}). "
-        f"Check the group's address and escalate again.\n\n{ticket_url(ticket)}\n",
+        f"Check the group's address and escalate again.\n\n{site_url(ticket)}\n",
     )
     outcome.action = f"escalation mail to {esc.target_name} failed; owner told"
     return outcome
@@ -164,7 +161,7 @@ def _remind_group(esc: Escalation, now: datetime) -> Outcome:
             people,
             f"Still waiting on {esc.target_name}",
             f"{ticket.reference} waits on {esc.target_name} ({link}) since "
-            f"{esc.created_at:%d %b %H:%M} UTC. Please check it.\n\n{ticket_url(ticket)}\n",
+            f"{esc.created_at:%d %b %H:%M} UTC. Please check it.\n\n{site_url(ticket)}\n",
         )
         outcome.action = f"reminded the owner about {esc.target_name}"
         return outcome
@@ -242,7 +239,7 @@ def _next_level(esc: Escalation, now: datetime) -> Outcome:
             [ticket.assignee],
             f"{esc.target_name} is silent: escalated",
             f"{esc.target_name} has not answered {ticket.reference}; {label} "
-            f"{'has' if child else 'has not'} been told.\n\n{ticket_url(ticket)}\n",
+            f"{'has' if child else 'has not'} been told.\n\n{site_url(ticket)}\n",
         )
         told.append(ticket.assignee.email)
     return Outcome(
@@ -267,7 +264,7 @@ def waiting_user(timer: Timer, now: datetime) -> Outcome:
         return Outcome(cancelled=True)
     reminders = settings.WAITING_USER_REMIND_DAYS
     days = [*reminders, settings.WAITING_USER_RESOLVE_DAYS][timer.step]
-    name = ticket.requester.name or ticket.requester.email
+    name = display_name(ticket.requester)
     if timer.step < len(reminders):
         outbound = requester_notice(
             ticket=ticket,

@@ -81,7 +81,7 @@ def escalate(request: HttpRequest, reference: tuple[str, int]) -> HttpResponse:
             f"Escalated to {esc.target_name}"
             + (" — held while the site is in a declared outage (see the note)." if held else "."),
         )
-    return redirect("ticket-detail", ticket.reference)
+    return redirect(ticket)
 
 
 @login_required
@@ -96,7 +96,7 @@ def cancel(request: HttpRequest, reference: tuple[str, int], pk: int) -> HttpRes
         messages.error(request, error.message)
     else:
         messages.success(request, f"Escalation to {esc.target_name} cancelled.")
-    return redirect("ticket-detail", ticket.reference)
+    return redirect(ticket)
 
 
 @login_required
@@ -119,4 +119,4 @@ def add_ref(request: HttpRequest, reference: tuple[str, int]) -> HttpResponse:
     else:
         external_refs_add(ticket=ticket, refs=refs, by=request.user)
         messages.success(request, "Reference added: " + ", ".join(k for _, k in refs))
-    return redirect("ticket-detail", ticket.reference)
+    return redirect(ticket)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from common.links import site_url
 from dispatch.consumers import ROUTING
 from notifications.models import Kind, Notification, WebhookPost
 from notifications.recipients import people_to_tell
-from notifications.services import people_notify, ticket_link
+from notifications.services import people_notify
 from notifications.webhooks import webhooks_queue
+from people.names import display_name
 from tickets.models import Message, MessageKind, Noise, Ticket
 from tickets.models.events import ActorKind, EventKind, TicketEvent
 from tickets.services.events import consumer_register
@@ -31,7 +33,7 @@ def _what(event: TicketEvent, ticket: Ticket) -> tuple[Kind, str] | None:
     """The kind of news and its one line, or None when this event is none."""
     about = f"{ticket.reference} “{ticket.subject}”"
     if event.kind == EventKind.OPENED:
-        requester = ticket.requester.name or ticket.requester.email
+        requester = display_name(ticket.requester)
         return Kind.NEW_TICKET, f"New ticket {about} from {requester}"
     if event.kind == EventKind.MESSAGE_RECEIVED:
         message = Message.objects.filter(pk=event.data.get("message")).first()
@@ -68,7 +70,7 @@ def on_event(event: TicketEvent) -> None:
     people = people_to_tell(ticket, timezone.now(), actor_id=actor)
     people_notify(people=people, event=event, ticket=ticket, kind=kind, text=text)
     if kind in (Kind.NEW_TICKET, Kind.OVERDUE):
-        webhooks_queue(ticket=ticket, event=event, kind=kind, text=text, url=ticket_link(ticket))
+        webhooks_queue(ticket=ticket, event=event, kind=kind, text=text, url=site_url(ticket))
 
 
 def register() -> None:

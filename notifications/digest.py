@@ -17,13 +17,13 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from common.links import site_url
 from notifications.models import ShiftDigest
 from people.access import may_act
 from people.models import Team
@@ -138,10 +138,6 @@ def slot_digest(*, zone: Zone, slot: Slot, at: datetime) -> int:
         return 0
 
 
-def _link(ticket: Ticket, anchor: str = "") -> str:
-    return settings.SITE_URL + reverse("ticket-detail", args=[ticket.reference]) + anchor
-
-
 def _sections(team: Team, since: datetime, until: datetime) -> list[tuple[str, list[str]]]:
     """(heading, lines) of what the incoming shift should look at. Three queries."""
     open_q = Q(ticket__team=team, ticket__status__in=OPEN_STATUSES)
@@ -150,7 +146,7 @@ def _sections(team: Team, since: datetime, until: datetime) -> list[tuple[str, l
     ).select_related("team", "requester", "assignee")
     new_lines = [
         f"{t.reference}  {t.subject}\n    from {t.requester.email}, "
-        f"{'with ' + display_name(t.assignee) if t.assignee else 'unassigned'}\n    {_link(t)}"
+        f"{'with ' + display_name(t.assignee) if t.assignee else 'unassigned'}\n    {site_url(t)}"
         for t in new.order_by("created_at", "pk")
     ]
     new_ids = {t.pk for t in new}
@@ -170,7 +166,7 @@ def _sections(team: Team, since: datetime, until: datetime) -> list[tuple[str, l
     unverified: list[str] = []
     for m in messages:
         who = m.sender_name or m.sender_email or "someone"
-        line = f"{m.ticket.reference}  {m.ticket.subject}\n    from {who}\n    {_link(m.ticket)}"
+        line = f"{m.ticket.reference}  {m.ticket.subject}\n    from {who}\n    {site_url(m.ticket)}"
         if m.kind != MessageKind.EXPERT:
             replies.append(line)
         else:
@@ -182,7 +178,7 @@ def _sections(team: Team, since: datetime, until: datetime) -> list[tuple[str, l
     )
     draft_lines = [
         f"{d.ticket.reference}  {d.ticket.subject}\n    by {display_name(d.author)}\n"
-        f"    {_link(d.ticket, f'#d{d.pk}')}"
+        f"    {site_url(d.ticket, f'd{d.pk}')}"
         for d in drafts
     ]
     sections = [
@@ -216,7 +212,7 @@ def _mail(
     ]
     for heading, lines in sections:
         body += [f"{heading} ({len(lines)}):", "", *(f"{line}\n" for line in lines)]
-    body.append(settings.SITE_URL + reverse("ticket-list"))
+    body.append(site_url(reverse("ticket-list")))
     counts = ", ".join(f"{len(lines)} {head.split(' (')[0].lower()}" for head, lines in sections)
     outbound_queue(
         team=team,

@@ -6,21 +6,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from common.links import site_url
 from notifications.models import Kind, Notification, Preference
 from people.names import display_name
 from tickets.models import Ticket, TicketEvent
 from tickets.models.mail import OutboundKind
 from tickets.services.outbox import outbound_queue, tagged_subject
-
-
-def ticket_link(ticket: Ticket) -> str:
-    return settings.SITE_URL + reverse("ticket-detail", args=[ticket.reference])
 
 
 def preferences_of(user: User) -> Preference:
@@ -58,7 +54,7 @@ def people_notify(
 
 
 def _mail(person: User, ticket: Ticket, kind: Kind, text: str) -> None:
-    settings_url = settings.SITE_URL + reverse("notification-preferences")
+    settings_url = site_url(reverse("notification-preferences"))
     outbound_queue(
         team=ticket.team,
         ticket=ticket,
@@ -66,7 +62,7 @@ def _mail(person: User, ticket: Ticket, kind: Kind, text: str) -> None:
         to=[person.email],
         subject=tagged_subject(ticket, f"{kind.label}: {ticket.subject}"),
         body_text=(
-            f"Hello {display_name(person)},\n\n{text}\n\n{ticket_link(ticket)}\n\n"
+            f"Hello {display_name(person)},\n\n{text}\n\n{site_url(ticket)}\n\n"
             f"-- \nWhich of these mails you get: {settings_url}\n"
         ),
         automatic=True,

@@ -78,7 +78,7 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
     if found is None:
         raise Http404("No such notification")
     notifications_mark_read(user=user, ids=[found.pk])
-    return redirect("ticket-detail", found.ticket.reference)
+    return redirect(found.ticket)
 
 
 @login_required

@@ -2,7 +2,9 @@
 
 Errors follow one pattern across /api/v1/: malformed input is a 400 with DRF's
 ``{"<field>": ["message", ...]}``; a team the caller does not work in is a 404, as if it did
-not exist.
+not exist; a service's refusal (``common.errors.ApplicationError``) is its status, 400 or 403,
+with ``{"detail": ..., "field": ..., "code": ...}`` (``exception_handler``, REST_FRAMEWORK's
+EXCEPTION_HANDLER).
 """
 
 from __future__ import annotations
@@ -27,8 +29,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
+from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
 from common import ratelimit
+from common.errors import ApplicationError
 from common.net import client_ip, client_network
 from people.models import Team
 from people.selectors import teams_for_desk_user
@@ -70,6 +75,16 @@ class ApiThrottle(BaseThrottle):
 
     def wait(self) -> float | None:
         return self.retry_after_s
+
+
+def exception_handler(error: Exception, context: dict[str, Any]) -> Response | None:
+    """Every API's answer to an exception: a service's refusal says what is wrong and which
+    input is to blame; anything else as DRF answers it."""
+    if isinstance(error, ApplicationError):
+        set_rollback()
+        body = {"detail": error.message, "field": error.field, "code": error.code}
+        return Response(body, status=error.status)
+    return drf_exception_handler(error, context)
 
 
 def request_team(request: Request) -> Team:
@@ -135,10 +150,14 @@ PAGE = OpenApiParameter("page", OpenApiTypes.INT, OpenApiParameter.QUERY)
 TEAM = OpenApiParameter(
     "team", OpenApiTypes.STR, description="A team's slug; needed when working in several teams."
 )
-# A service's refusal: what is wrong and, when one input is to blame, which.
+# A service's refusal (exception_handler): what is wrong and, when one input is to blame, which.
 REFUSED = inline_serializer(
     "Refusal",
-    fields={"detail": serializers.CharField(), "field": serializers.CharField(allow_null=True)},
+    fields={
+        "detail": serializers.CharField(),
+        "field": serializers.CharField(allow_null=True),
+        "code": serializers.CharField(),
+    },
 )
 # DRF's own error bodies.
 DETAIL = {"type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]}

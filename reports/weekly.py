@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
+from common.links import site_url
 from people.models import Role, Team
 from reports.models import WeeklyMail
 from reports.params import queue_link
@@ -54,7 +55,7 @@ def weekly_body(team: Team, monday: date, now: datetime) -> tuple[str, str]:
         for h in report_headline(data, queue_link, now, coordinator=True)
     ]
     query = urlencode({"team": team.slug, "period": "week", "from": period.first.isoformat()})
-    link = f"{settings.SITE_URL}{reverse('reports')}?{query}"
+    link = site_url(f"{reverse('reports')}?{query}")
     subject = f"{team.name}: the figures of {period.label}"
     body = (
         f"The figures of {team.name} for {period.label}:\n\n"

@@ -4,8 +4,10 @@ Thin views: authorise, validate the input with a serializer, call one service or
 render. Errors:
 
 - malformed input: 400 with DRF's ``{"<field>": ["message", ...]}``;
-- a request the calendar refuses (``ShiftError``): 400 ``{"detail": ..., "field": ...}``;
-- one this person may not make (``ShiftForbidden``, a write by a non-coordinator): 403.
+- a request the calendar refuses (``ShiftError``): 400 ``{"detail": ..., "field": ...,
+  "code": "refused"}`` (people.api_common.exception_handler);
+- one this person may not make (``ShiftForbidden``, a write by a non-coordinator): 403, the
+  same with ``"code": "permission_denied"``.
 
 Every endpoint takes ``?team=<slug>``, which someone working in one team only may leave out.
 A team the caller does not work in answers 404, as if it did not exist. Only ``on-duty/``
@@ -69,8 +71,6 @@ from shifts.serializers import (
     ZoneSerializer,
 )
 from shifts.services import (
-    ShiftError,
-    ShiftForbidden,
     booking_create,
     booking_remove,
     closure_create,
@@ -132,15 +132,6 @@ def _must_coordinate(request: Request, team: Team, what: str) -> None:
         raise PermissionDenied(f"Only the coordinators of {team.name} can {what}.")
 
 
-def _refused(error: ShiftError) -> Response:
-    code = (
-        status.HTTP_403_FORBIDDEN
-        if isinstance(error, ShiftForbidden)
-        else status.HTTP_400_BAD_REQUEST
-    )
-    return Response({"detail": error.message, "field": error.field}, status=code)
-
-
 def _today(team: Team) -> date:
     return timezone.now().astimezone(ZoneInfo(team.time_zone)).date()
 
@@ -172,14 +163,7 @@ def _months(first: date, last: date) -> Iterator[tuple[int, int]]:
     description='Public, like the "On shift now" page: the slot at `at` and the names and '
     "roles of the people booked on it (no slot: `zone` and `slot` are null). Any team's slug; "
     "left out, the caller's only team (or the desk's only team, for an anonymous caller).",
-    parameters=[
-        OpenApiParameter("team", OpenApiTypes.STR, description="Any team's slug."),
-        OpenApiParameter(
-            "at",
-            OpenApiTypes.DATETIME,
-            description="ISO 8601; without an offset, the team's local time. Default: now.",
-        ),
-    ],
+    parameters=[OnDutyQuery],
     responses={
         200: OnDutySerializer,
         400: INVALID,
@@ -236,10 +220,7 @@ def zone_list(request: Request) -> Response:
     _must_coordinate(request, team, "add zones")
     data = ZoneInputSerializer(data=request.data, team=team)
     data.is_valid(raise_exception=True)
-    try:
-        zone = _zone_saved(team, data, None)
-    except ShiftError as error:
-        return _refused(error)
+    zone = _zone_saved(team, data, None)
     return Response(ZoneSerializer(zone).data, status=status.HTTP_201_CREATED)
 
 
@@ -260,10 +241,7 @@ def zone_detail(request: Request, pk: int) -> Response:
     _must_coordinate(request, team, "change zones")
     data = ZoneInputSerializer(data=request.data, team=team, partial=request.method == "PATCH")
     data.is_valid(raise_exception=True)
-    try:
-        zone = _zone_saved(team, data, zone)
-    except ShiftError as error:
-        return _refused(error)
+    zone = _zone_saved(team, data, zone)
     return Response(ZoneSerializer(zone).data)
 
 
@@ -297,15 +275,12 @@ def closure_list(request: Request) -> Response:
     data = ClosureSerializer(data=request.data)
     data.is_valid(raise_exception=True)
     fields = data.validated_data
-    try:
-        closure = closure_create(
-            team=team,
-            starts_on=fields["starts_on"],
-            ends_on=fields["ends_on"],
-            reason=fields["reason"],
-        )
-    except ShiftError as error:
-        return _refused(error)
+    closure = closure_create(
+        team=team,
+        starts_on=fields["starts_on"],
+        ends_on=fields["ends_on"],
+        reason=fields["reason"],
+    )
     return Response(ClosureSerializer(closure).data, status=status.HTTP_201_CREATED)
 
 
@@ -387,14 +362,7 @@ def slot_list(request: Request) -> Response:
     operation_id="shifts_bookings_list",
     summary="Bookings",
     description="Optionally of one person, on one zone, from one day to another.",
-    parameters=[
-        TEAM,
-        OpenApiParameter("person", OpenApiTypes.INT, description="A person's id."),
-        OpenApiParameter("zone", OpenApiTypes.INT, description="A zone's id."),
-        OpenApiParameter("from", OpenApiTypes.DATE, description="First day."),
-        OpenApiParameter("to", OpenApiTypes.DATE, description="Last day."),
-        PAGE,
-    ],
+    parameters=[TEAM, BookingQuery, PAGE],
     responses={
         200: paginated(BookingSerializer),
         400: INVALID,
@@ -431,16 +399,13 @@ def booking_list(request: Request) -> Response:
         )
         return page(request, bookings, BookingSerializer)
     data = valid(BookingCreateSerializer(data=request.data, team=team))
-    try:
-        booking = booking_create(
-            zone=data["zone"],
-            day=data["day"],
-            person=data.get("person", request.user),
-            role=data["role"],
-            by=request.user,
-        )
-    except ShiftError as error:
-        return _refused(error)
+    booking = booking_create(
+        zone=data["zone"],
+        day=data["day"],
+        person=data.get("person", request.user),
+        role=data["role"],
+        by=request.user,
+    )
     return Response(BookingSerializer(booking).data, status=status.HTTP_201_CREATED)
 
 
@@ -476,10 +441,7 @@ def booking_detail(request: Request, pk: int) -> Response:
     )
     if request.method == "GET":
         return Response(BookingSerializer(booking).data)
-    try:
-        booking_remove(booking=booking, by=request.user)
-    except ShiftError as error:
-        return _refused(error)
+    booking_remove(booking=booking, by=request.user)
     return Response(status=status.HTTP_204_NO_CONTENT)
 
 

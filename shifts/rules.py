@@ -8,10 +8,11 @@ from datetime import date, datetime
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.urls import reverse
 
+from common.errors import ApplicationError, Forbidden
+from common.links import site_url
 from people.access import is_coordinator
 from people.models import Role, Team
 from people.names import display_name
@@ -21,17 +22,12 @@ from shifts.rota import Slot, slot_on
 from shifts.selectors import team_roles, zone_hours
 
 
-class ShiftError(Exception):
+class ShiftError(ApplicationError):
     """A request the calendar refuses; ``field`` names the input at fault, when one is."""
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
-
-class ShiftForbidden(ShiftError):
-    """The request is well formed but this person may not make it."""
+class ShiftForbidden(Forbidden, ShiftError):
+    """The request is well formed but this person may not make it (a 403 in the API)."""
 
 
 # Which team role may hold which booking role.
@@ -78,9 +74,7 @@ def require_coordinator(team: Team, person: User, what: str) -> None:
 def calendar_link(team: Team, day: date, anchor: str = "") -> str:
     """The absolute address of the calendar month showing ``day`` (for mails)."""
     query = urlencode({"team": team.slug, "month": f"{day:%Y-%m}"})
-    return f"{settings.SITE_URL}{reverse('shift-calendar')}?{query}" + (
-        f"#{anchor}" if anchor else ""
-    )
+    return site_url(f"{reverse('shift-calendar')}?{query}", anchor)
 
 
 def notify(team: Team, person: User, subject: str, body: str, *, link: str) -> None:

@@ -11,7 +11,8 @@ from datetime import date, datetime
 from typing import Any
 
 from django.contrib.auth.models import User
-from drf_spectacular.utils import inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from people.api_common import UTCDateTimeField
@@ -23,6 +24,7 @@ from shifts.services import ZoneSpec
 # --- query parameters -----------------------------------------------------------------------
 
 
+@extend_schema_field(OpenApiTypes.DATETIME)
 class InstantField(serializers.Field):
     """An ISO 8601 instant; a naive one is read in the time zone given in the context."""
 
@@ -53,7 +55,13 @@ class InstantField(serializers.Field):
 
 
 class OnDutyQuery(serializers.Serializer):
-    at = InstantField(required=False)
+    """The on-duty answer's query (and, through it, its schema's parameters)."""
+
+    team = serializers.CharField(required=False, allow_blank=True, help_text="Any team's slug.")
+    at = InstantField(
+        required=False,
+        help_text="ISO 8601; without an offset, the team's local time. Default: now.",
+    )
 
 
 def _date_field(default: date | None) -> serializers.DateField:
@@ -82,15 +90,15 @@ class PeriodQuery(serializers.Serializer):
 
 
 class BookingQuery(serializers.Serializer):
-    """Filters of the booking list, all optional."""
+    """Filters of the booking list, all optional (and, through it, its schema's parameters)."""
 
-    person = serializers.IntegerField(required=False, min_value=1)
-    zone = serializers.IntegerField(required=False, min_value=1)
+    person = serializers.IntegerField(required=False, min_value=1, help_text="A person's id.")
+    zone = serializers.IntegerField(required=False, min_value=1, help_text="A zone's id.")
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
-        fields["from"] = serializers.DateField(required=False)
-        fields["to"] = serializers.DateField(required=False)
+        fields["from"] = serializers.DateField(required=False, help_text="First day.")
+        fields["to"] = serializers.DateField(required=False, help_text="Last day.")
         return fields
 
 
@@ -110,7 +118,7 @@ class OnDutyPersonSerializer(serializers.Serializer):
     role = serializers.CharField(read_only=True)
 
     def get_name(self, booking: Booking) -> str:
-        return booking.person.get_full_name() or "Unnamed shifter"
+        return display_name(booking.person, public=True)
 
 
 class OnDutySerializer(serializers.Serializer):

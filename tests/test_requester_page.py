@@ -306,7 +306,7 @@ def test_every_form_needs_its_csrf_token(alices):
 
 
 def test_sign_in_links_are_rate_limited_per_address_known_or_not(alices):
-    limit = requester_access.SIGNIN_LIMIT_PER_ADDRESS
+    limit = 5  # settings.RATE_LIMITS["requester-signin-email"], per hour
     for email in ("alice@cern.ch", "nobody@cern.ch"):
         answers = [
             Client(REMOTE_ADDR=f"10.0.0.{i}").post("/my/signin/", {"email": email}).status_code
@@ -317,7 +317,7 @@ def test_sign_in_links_are_rate_limited_per_address_known_or_not(alices):
 
 
 def test_sign_in_links_are_rate_limited_per_client_address(alices):
-    limit = requester_access.SIGNIN_LIMIT_PER_IP
+    limit = 20  # settings.RATE_LIMITS["requester-signin-ip"]
     client = Client(REMOTE_ADDR="192.0.2.7")
     answers = [
         client.post("/my/signin/", {"email": f"user{i}@cern.ch"}).status_code
@@ -332,7 +332,7 @@ def test_sign_in_links_are_rate_limited_per_client_address(alices):
 
 def test_replies_are_rate_limited_per_requester(alices):
     client = signed_in(alices.requester)
-    limit = requester_access.REPLY_LIMIT_PER_REQUESTER
+    limit = 20  # settings.RATE_LIMITS["requester-reply"]
     answers = [
         client.post("/my/tickets/DAST-12/", {"body": f"reply {i}"}).status_code
         for i in range(limit + 1)

@@ -367,6 +367,7 @@ def test_a_reply_to_a_closed_ticket_is_refused_with_the_field(desk):
     assert answer.json() == {
         "detail": f"{desk.ticket.reference} is closed: reopen it to answer.",
         "field": "status",
+        "code": "refused",
     }
     empty = client(desk.people["anna"]).post(
         f"{API}/{desk.ticket.reference}/reply/", {"body": "  "}, format="json"

@@ -13,7 +13,8 @@ Only the desk's people use it (shifters, trainees, coordinators, team admins): t
 teams' tickets; any other ticket, and every ticket for someone with no desk role, is a 404,
 as if it did not exist. Sign in (session) or send ``Authorization: Token <key>``. Errors:
 malformed input is a 400 ``{"<field>": ["message", ...]}``; an action the desk refuses (a
-reply to a closed ticket) is a 400 ``{"detail": ..., "field": ...}``.
+reply to a closed ticket) is a 400 ``{"detail": ..., "field": ..., "code": "refused"}``
+(people.api_common.exception_handler).
 """
 
 from __future__ import annotations
@@ -55,16 +56,9 @@ from tickets.serializers import (
     queue_parameters,
 )
 from tickets.services import Sender, ticket_open
-from tickets.services.desk import DeskError, ticket_answer, ticket_give, ticket_note, ticket_update
+from tickets.services.desk import ticket_answer, ticket_give, ticket_note, ticket_update
 
 TAGS = ["tickets"]
-# The services name some inputs as the ticket page's forms do; the API's names differ.
-_API_FIELD = {"to": "assignee"}
-
-
-def _refused(error: DeskError) -> Response:
-    field = _API_FIELD.get(error.field or "", error.field)
-    return Response({"detail": error.message, "field": field}, status=status.HTTP_400_BAD_REQUEST)
 
 
 def _user(request: Request) -> User:
@@ -205,19 +199,16 @@ def ticket_detail(request: Request, reference: tuple[str, int]) -> Response:
     if request.method == "GET":
         return Response(TicketDetailSerializer(ticket).data)
     data = valid(TicketUpdateSerializer(data=request.data, team=ticket.team))
-    try:
-        with transaction.atomic():
-            ticket_update(
-                ticket=ticket,
-                status=data.get("status"),
-                category=data.get("category"),
-                priority=data.get("priority"),
-                by=request.user,
-            )
-            if "assignee" in data:
-                ticket_give(ticket=ticket, assignee=data["assignee"], by=request.user)
-    except DeskError as error:
-        return _refused(error)
+    with transaction.atomic():
+        ticket_update(
+            ticket=ticket,
+            status=data.get("status"),
+            category=data.get("category"),
+            priority=data.get("priority"),
+            by=request.user,
+        )
+        if "assignee" in data:
+            ticket_give(ticket=ticket, assignee=data["assignee"], by=request.user)
     return Response(TicketDetailSerializer(_ticket(request, reference)).data)
 
 
@@ -264,12 +255,9 @@ def reply(request: Request, reference: tuple[str, int]) -> Response:
     ticket = _ticket(request, reference)
     _must_do(request, ticket, "reply")
     data = valid(ReplySerializer(data=request.data, team=ticket.team))
-    try:
-        result = ticket_answer(
-            ticket=ticket, author=_user(request), body_text=data["body"], canned=data.get("canned")
-        )
-    except DeskError as error:
-        return _refused(error)
+    result = ticket_answer(
+        ticket=ticket, author=_user(request), body_text=data["body"], canned=data.get("canned")
+    )
     if isinstance(result, ReplyDraft):
         return Response(DraftSerializer(result).data, status=status.HTTP_202_ACCEPTED)
     return Response(_message_data(ticket, result), status=status.HTTP_201_CREATED)
@@ -288,10 +276,7 @@ def note(request: Request, reference: tuple[str, int]) -> Response:
     ticket = _ticket(request, reference)
     _must_do(request, ticket, "note")
     data = valid(BodySerializer(data=request.data))
-    try:
-        message = ticket_note(ticket=ticket, author=_user(request), body_text=data["body"])
-    except DeskError as error:
-        return _refused(error)
+    message = ticket_note(ticket=ticket, author=_user(request), body_text=data["body"])
     return Response(_message_data(ticket, message), status=status.HTTP_201_CREATED)
 
 

@@ -56,7 +56,7 @@ def ticket_action(action: Action) -> Callable[..., HttpResponse]:
         else:
             if done:
                 messages.success(request, done)
-        return redirect("ticket-detail", ticket.reference)
+        return redirect(ticket)
 
     return view
 

@@ -20,12 +20,12 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from common import ratelimit
 from common.net import client_ip
 from tickets.http import attachment_download
 from tickets.mail.html import sanitise
@@ -34,8 +34,6 @@ from tickets.models import Attachment, Message, MessageKind, Requester, Status, 
 from tickets.services.requester_access import (
     MAX_REPLY_CHARS,
     SIGNIN_LINK_MINUTES,
-    SIGNIN_USE_LIMIT_PER_IP,
-    RateLimited,
     ReplyRefused,
     reply_opens_follow_up,
     requester_attachment,
@@ -46,7 +44,6 @@ from tickets.services.requester_access import (
     signin_link_send,
     signin_link_use,
     thread_ticket,
-    throttle,
 )
 
 SESSION_REQUESTER = "requester_id"
@@ -132,10 +129,6 @@ def _sign_in_page(request: HttpRequest, *, status: int = 200, **context: Any) ->
     return render(request, "requester/signin.html", context, status=status)
 
 
-def _ticket_url(ticket: Ticket) -> str:
-    return reverse("requester-ticket", args=[ticket.reference])
-
-
 @_hardened
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
@@ -158,7 +151,7 @@ def signin_request(request: HttpRequest) -> HttpResponse:
     email = form.cleaned_data["email"]
     try:
         signin_link_send(email=email, ip=client_ip(request))
-    except RateLimited:
+    except ratelimit.Limited:
         return _sign_in_page(
             request,
             form=form,
@@ -191,7 +184,7 @@ def signin(request: HttpRequest, token: str) -> HttpResponse:
         # same-origin (no-referrer here would make the browser post Origin: null, which CSRF
         # refuses), and the page is never cached.
         return render(request, "requester/signin_confirm.html")
-    if not throttle("signin-use", client_ip(request), limit=SIGNIN_USE_LIMIT_PER_IP):
+    if not ratelimit.allow(ratelimit.hit("requester-signin-use", client_ip(request))):
         return _sign_in_page(
             request, status=429, problem="Too many sign-in attempts. Please try again later."
         )
@@ -271,7 +264,7 @@ def ticket_page(request: HttpRequest, reference: str) -> HttpResponse:
         raise Http404("No such request")
     thread = thread_ticket(ticket)
     if thread.pk != ticket.pk and thread.requester_id == requester.pk:
-        return redirect(_ticket_url(thread))
+        return redirect(thread.get_requester_url())
     form = ReplyForm(request.POST if request.method == "POST" else None)
     status = 400 if form.is_bound else 200  # a bound form still here was refused
     if form.is_bound and form.is_valid():
@@ -284,13 +277,13 @@ def ticket_page(request: HttpRequest, reference: str) -> HttpResponse:
             )
         except ReplyRefused as refused:
             form.add_error("body", str(refused))
-        except RateLimited:
+        except ratelimit.Limited:
             form.add_error(None, "You have sent many replies in the last hour. Please wait.")
             status = 429
         else:
             landed = message.ticket
             messages.success(request, f"Your reply was added to {landed.reference}.")
-            url = _ticket_url(landed if landed.requester_id == requester.pk else ticket)
+            url = (landed if landed.requester_id == requester.pk else ticket).get_requester_url()
             return redirect(f"{url}#m{message.pk}")
     return render(
         request,

@@ -12,9 +12,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from common.net import client_ip
+from common.ratelimit import Limited
 from people.models import Team
 from tickets.models import Ticket
-from tickets.services.webform import RateLimited, support_request_submit
+from tickets.services.webform import support_request_submit
 from tickets.support import SupportRequestForm
 
 SESSION_KEY = "support_submitted"
@@ -57,14 +58,24 @@ def support_new(request: HttpRequest) -> HttpResponse:
             files=form.cleaned_data["attachments"],
             ip=client_ip(request),
         )
-    except RateLimited as exc:
-        form.add_error(None, str(exc))
+    except Limited as over:
+        form.add_error(None, _limited(over))
         return _page(request, form, status=429)
     if ticket is None:  # the honeypot: thanked like anyone, nothing stored
         request.session.pop(SESSION_KEY, None)
     else:
         request.session[SESSION_KEY] = _receipt(ticket, form)
     return redirect("support-thanks")
+
+
+def _limited(over: Limited) -> str:
+    source = "your network" if over.hit.scope == "support-ip" else "this e-mail address"
+    rate = over.hit.rate
+    window = {60: "a minute", 3600: "an hour", 86400: "a day"}.get(rate.window_s)
+    return (
+        f"Too many requests from {source}: the form takes at most {rate.limit} "
+        f"{window or f'in {rate.window_s} seconds'}. Please try again later."
+    )
 
 
 def _receipt(ticket: Ticket, form: SupportRequestForm) -> dict[str, object]:

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models.functions import Lower
+from django.urls import reverse
 
 from people.models import Team
 
@@ -174,6 +175,15 @@ class Ticket(models.Model):
 
     def __str__(self) -> str:
         return f"[{self.reference}] {self.subject}"
+
+    def get_absolute_url(self) -> str:
+        """The ticket's page for the desk's people (relative: a mail's link is
+        ``common.links.site_url(ticket)``). Needs ``team`` loaded."""
+        return reverse("ticket-detail", args=[self.reference])
+
+    def get_requester_url(self) -> str:
+        """The ticket's page for its requester (/my/tickets/...)."""
+        return reverse("requester-ticket", args=[self.reference])
 
     @property
     def reference(self) -> str:

@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
-from django.urls import reverse
 from django.utils import timezone
 
+from common.errors import ApplicationError
+from common.links import site_url
 from people.models import Membership, Role
 from people.names import display_name
 from tickets.models import (
@@ -48,13 +48,8 @@ from tickets.services.tickets import (
 MAX_BODY = 100_000
 
 
-class DeskError(Exception):
-    """A refused action; ``field`` names the input at fault."""
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class DeskError(ApplicationError):
+    """A refused action on a ticket; ``field`` names the input at fault."""
 
 
 def _sender(user: User) -> Sender:
@@ -124,7 +119,7 @@ def _draft_announce(draft: ReplyDraft) -> None:
     if owner is None or not owner.email or owner.pk == trainee.pk:
         return
     name = display_name(trainee)
-    url = f"{settings.SITE_URL}{reverse('ticket-detail', args=[ticket.reference])}#d{draft.pk}"
+    url = site_url(ticket, f"d{draft.pk}")
     outbound_queue(
         team=ticket.team,
         ticket=ticket,
@@ -211,7 +206,9 @@ def ticket_update(
 def ticket_give(*, ticket: Ticket, assignee: User | None, by: User | None = None) -> None:
     """Assign (or unassign) by hand: whoever had it, the chosen person has it now."""
     if assignee is not None and assignee not in desk_people(ticket.team_id):
-        raise DeskError("Only the team's shifters and coordinators can own tickets.", field="to")
+        raise DeskError(
+            "Only the team's shifters and coordinators can own tickets.", field="assignee"
+        )
     with transaction.atomic():
         Ticket.objects.filter(pk=ticket.pk).update(
             assignee=assignee, after_hours=False, updated_at=timezone.now()

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Count
-from django.urls import reverse
-from django.utils import timezone
 
+from common import ratelimit
+from common.links import site_url
+from common.ratelimit import Hit, Rate
+from people.names import display_name
 from tickets.mail.headers import strip_reply_prefixes
 from tickets.models import Message, MessageKind, Status, Ticket
 from tickets.models.mail import OutboundKind, OutboundMail
@@ -52,10 +51,6 @@ def _subject(ticket: Ticket, prefix: str = "") -> str:
     return tagged_subject(ticket, f"{prefix}{strip_reply_prefixes(ticket.subject)}")
 
 
-def requester_page_url(ticket: Ticket) -> str:
-    return settings.SITE_URL + reverse("requester-ticket", args=[ticket.reference])
-
-
 def _thread_ids(ticket: Ticket) -> tuple[str, str]:
     """(In-Reply-To, References) for a new mail in the ticket's thread."""
     return _threads_ids([ticket.pk])[ticket.pk]
@@ -90,36 +85,27 @@ def ticket_acknowledge(*, ticket: Ticket, when: str) -> OutboundMail | None:
 def tickets_acknowledge(wanted: list[tuple[Ticket, str]]) -> dict[int, OutboundMail]:
     """``ticket_acknowledge`` for a batch of (ticket, when a shifter will look), in a few
     queries whatever its size; the acknowledgements queued, by ticket pk. The hourly limit
-    per address counts the batch's own acknowledgements too."""
+    per address (ACK_LIMIT_PER_HOUR, counted by common.ratelimit) counts the batch's own
+    acknowledgements too."""
     wanted = [(t, when) for t, when in wanted if t.requester.bouncing_since is None]
     if not wanted:
         return {}
-    hour_ago = timezone.now() - timedelta(hours=1)
-    emails = {t.requester.email for t, _ in wanted}
-    recent = dict(
-        OutboundMail.objects.filter(
-            kind=OutboundKind.ACKNOWLEDGEMENT, to__in=emails, created_at__gte=hour_ago
-        )
-        .values("to")
-        .annotate(n=Count("pk"))
-        .values_list("to", "n")
-    )
     threads = _threads_ids([t.pk for t, _ in wanted])
+    per_address = Rate(settings.ACK_LIMIT_PER_HOUR, 3600)
     mails: dict[int, OutboundMail] = {}
     for ticket, when in wanted:
         requester = ticket.requester
-        if recent.get(requester.email, 0) >= settings.ACK_LIMIT_PER_HOUR:
+        if not ratelimit.allow(Hit("acknowledgement", requester.email, per_address)):
             continue
-        recent[requester.email] = recent.get(requester.email, 0) + 1
         in_reply_to, references = threads[ticket.pk]
         sender = team_sending_address(ticket.team)
         body = ACK_TEMPLATE.format(
-            name=requester.name or requester.email,
+            name=display_name(requester),
             team=ticket.team.name,
             reference=ticket.reference,
             subject=ticket.subject,
             when=when,
-            url=requester_page_url(ticket),
+            url=site_url(ticket.get_requester_url()),
             signature_separator=SIGNATURE_SEPARATOR,
         )
         mails[ticket.pk] = outbound_build(
@@ -151,7 +137,7 @@ def ticket_reply(
             ticket=ticket,
             kind=MessageKind.EMAIL_OUT,
             body_text=body_text,
-            sender=Sender(author.email, author.get_full_name()),
+            sender=Sender(author.email, display_name(author)),
             author=author,
             subject=subject,
             message_id=message_id,

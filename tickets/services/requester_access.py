@@ -27,7 +27,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from common import ratelimit
-from common.ratelimit import Hit, Limited, Rate
+from common.links import site_url
+from common.ratelimit import hit
+from people.names import display_name
 from tickets.models import (
     Attachment,
     LinkKind,
@@ -55,14 +57,6 @@ from tickets.services.tickets import (
 )
 
 SIGNIN_LINK_MINUTES = 30
-# Sign-in links asked for: per address (known or not, so the answer tells nothing) and per
-# client address. Behind a proxy every client shares the proxy's address: see README.
-SIGNIN_LIMIT_PER_ADDRESS = 5
-SIGNIN_LIMIT_PER_IP = 20
-# Attempts to use a link (a token is 256 random bits; this only keeps robots from trying).
-SIGNIN_USE_LIMIT_PER_IP = 30
-REPLY_LIMIT_PER_REQUESTER = 20
-RATE_WINDOW_S = 3600
 MAX_REPLY_CHARS = 20_000
 MAX_MERGE_HOPS = 5
 CLOSED = (Status.RESOLVED, Status.CLOSED)
@@ -81,10 +75,6 @@ If you did not ask for it, ignore this mail: nothing happens unless the link is 
 """
 
 
-class RateLimited(Exception):
-    """Too many requests of one kind from one address or person in the last hour."""
-
-
 class ReplyRefused(Exception):
     """A reply from the page that cannot be taken (empty, too long)."""
 
@@ -93,28 +83,16 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def throttle(scope: str, key: str, *, limit: int, window_s: int = RATE_WINDOW_S) -> bool:
-    """Count one request of ``scope`` by ``key`` in the last ``window_s`` (common.ratelimit);
-    True while within ``limit``, and a refused request is not counted."""
-    try:
-        ratelimit.take(Hit(f"requester-{scope}", key, Rate(limit, window_s)))
-    except Limited:
-        return False
-    return True
-
-
 # --- signing in -----------------------------------------------------------------------------
 
 
 def signin_link_send(*, email: str, ip: str) -> None:
     """Mail a one-time sign-in link to a known requester. Unknown addresses get nothing, and
     the caller cannot tell the difference: both count against the same limits and return the
-    same way. Raises ``RateLimited`` past the limits."""
+    same way. Raises ``common.ratelimit.Limited`` past the limits (settings.RATE_LIMITS)."""
     email = email.strip()[:254]
-    if not throttle("signin-ip", ip, limit=SIGNIN_LIMIT_PER_IP):
-        raise RateLimited("too many sign-in links from this address")
-    if not throttle("signin-email", email, limit=SIGNIN_LIMIT_PER_ADDRESS):
-        raise RateLimited("too many sign-in links for this e-mail address")
+    ratelimit.take(hit("requester-signin-ip", ip))
+    ratelimit.take(hit("requester-signin-email", email))
     requester = requester_by_email(email) if email else None
     if requester is None:
         return
@@ -129,7 +107,7 @@ def signin_link_send(*, email: str, ip: str) -> None:
         return
     token = secrets.token_urlsafe(32)
     now = timezone.now()
-    url = settings.SITE_URL + reverse("requester-signin", args=[token])
+    url = site_url(reverse("requester-signin", args=[token]))
     with transaction.atomic():
         RequesterSignIn.objects.create(
             requester=requester,
@@ -143,7 +121,7 @@ def signin_link_send(*, email: str, ip: str) -> None:
             to=[requester.email],
             subject=f"Your sign-in link for the {latest.team.name} help desk",
             body_text=SIGNIN_TEMPLATE.format(
-                name=requester.name or requester.email,
+                name=display_name(requester),
                 team=latest.team.name,
                 minutes=SIGNIN_LINK_MINUTES,
                 url=url,
@@ -251,8 +229,7 @@ def requester_reply(
         raise ReplyRefused("Write something first.")
     if len(body) > MAX_REPLY_CHARS:
         raise ReplyRefused(f"At most {MAX_REPLY_CHARS:,} characters, please.")
-    if not throttle("reply", str(requester.pk), limit=REPLY_LIMIT_PER_REQUESTER):
-        raise RateLimited("too many replies")
+    ratelimit.take(hit("requester-reply", str(requester.pk)))
     sender = Sender(requester.email, requester.name)
     with transaction.atomic():
         target = thread_ticket(ticket)

@@ -8,8 +8,8 @@ acknowledgement are not done here: ``ticket_open`` records the ticket opened, an
 log's routing consumer (escalation.consumers) routes it and queues the acknowledgement.
 
 Spam: a hidden field people leave empty (whoever fills it is told "thank you" and nothing is
-stored), and at most RATE_LIMIT_PER_HOUR requests an hour per client network and per
-address, counted in the shared cache.
+stored), and a limit per client network and per address (settings.RATE_LIMITS'
+``support-ip`` and ``support-email``, counted by common.ratelimit).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from django.db import transaction
 
 from common import ratelimit
 from common.net import client_network
-from common.ratelimit import Hit, Limited, Rate
+from common.ratelimit import Limited, hit
 from people.models import Team
 from tickets.mail.mime import safe_filename
 from tickets.mail.parse import ParsedAttachment
@@ -35,34 +35,24 @@ from tickets.support import SupportRequest
 
 log = logging.getLogger(__name__)
 
-# Requests a client network (an IPv4 address, an IPv6 /64) or an address may send in an hour
-# (common.ratelimit counts them).
-RATE_LIMIT_PER_HOUR = 5
 _CONTENT_TYPE = re.compile(r"[a-z0-9][a-z0-9.+-]{0,60}/[a-z0-9][a-z0-9.+-]{0,120}")
-
-
-class RateLimited(Exception):
-    """Too many requests in the last hour from this network (``what="ip"``) or address."""
-
-    def __init__(self, what: str, limit: int) -> None:
-        self.what, self.limit = what, limit
-        source = "your network" if what == "ip" else "this e-mail address"
-        super().__init__(
-            f"Too many requests from {source}: the form takes at most {limit} an hour. "
-            "Please try again later."
-        )
 
 
 def support_request_submit(
     *, team: Team, data: SupportRequest, files: Sequence[UploadedFile] = (), ip: str
 ) -> Ticket | None:
     """Open a web ticket for a validated request, with its files. None when the honeypot was
-    filled: the caller thanks the bot as if it had worked. Raises RateLimited."""
+    filled: the caller thanks the bot as if it had worked. Raises ``Limited`` past the limit
+    of the client network (an IPv4 address, an IPv6 /64) or of the address."""
     network = client_network(ip)
     if data.honeypot:
         log.info("support form: hidden field filled from %s, nothing stored", network)
         return None
-    rate_limit_take(network=network, email=data.email)
+    try:
+        ratelimit.take(hit("support-ip", network), hit("support-email", data.email))
+    except Limited as over:
+        log.info("support form: %s over the limit (%s)", over.hit.scope, network)
+        raise
     parts = [_attachment(number, f) for number, f in enumerate(files, start=1)]
     with transaction.atomic():
         ticket = ticket_open(
@@ -107,20 +97,6 @@ def support_body(data: SupportRequest) -> str:
     if data.error:
         blocks.append(f"Error message or log excerpt:\n{data.error}")
     return "\n\n".join(b for b in blocks if b) + "\n"
-
-
-def rate_limit_take(*, network: str, email: str, limit: int = RATE_LIMIT_PER_HOUR) -> None:
-    """Count one request for the network and the address, or raise RateLimited (and count
-    nothing) when either has had ``limit`` in the last hour."""
-    rate = Rate(limit, 3600)
-    try:
-        ratelimit.take(
-            Hit("support-ip", network, rate), Hit("support-email", email.strip().lower(), rate)
-        )
-    except Limited as over:
-        what = "ip" if over.hit.scope == "support-ip" else "email"
-        log.info("support form: %s over the limit (%s)", what, network)
-        raise RateLimited(what, limit) from None
 
 
 def _attachment(number: int, upload: UploadedFile) -> ParsedAttachment:

@@ -7,7 +7,6 @@ from datetime import datetime
 from html import escape as e
 
 from django import template
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
@@ -94,7 +93,7 @@ def _row(ticket: Ticket, now: datetime) -> str:
     """One row of the queue's table, every value escaped (``e``: the standard library's
     html.escape, which Django's escape wraps)."""
     ref = e(ticket.reference)
-    url = e(reverse("ticket-detail", args=[ticket.reference]))
+    url = e(ticket.get_absolute_url())
     prio = ""
     if ticket.priority > 2:
         arrows = "▲▲" if ticket.priority == 4 else "▲"
@@ -147,7 +146,7 @@ def _row(ticket: Ticket, now: datetime) -> str:
         f'<td class="ref"><a href="{url}">{ref}</a>{prio}</td>'
         f'<td class="subject"><a href="{url}">{e(ticket.subject)}</a>{badges}'
         f'<div class="meta"><span title="{e(requester.email)}">'
-        f"{e(requester.name or requester.email)}</span> · {e(meta)}</div></td>"
+        f"{e(display_name(requester))}</span> · {e(meta)}</div></td>"
         f'<td><span class="status status-{e(ticket.status)}">'
         f"{e(ticket.get_status_display())}</span></td>"
         f'<td class="assignee">{owner}</td>'
