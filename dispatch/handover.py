@@ -15,7 +15,6 @@ unassigned and flagged after-hours, and ``route_waiting`` gives them to the next
 from __future__ import annotations
 
 import logging
-import textwrap
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -37,7 +36,7 @@ from shifts.selectors import on_duty, zone_hours
 from tickets.models import EventKind, Message, Status, Ticket
 from tickets.models.mail import OutboundKind
 from tickets.services import tickets_reassign
-from tickets.services.outbox import outbound_queue, team_sending_address
+from tickets.services.outbox import mail_send, team_sending_address
 
 log = logging.getLogger(__name__)
 
@@ -223,37 +222,32 @@ def _mail(
 ) -> None:
     team = note.zone.team
     tz = ZoneInfo(team.time_zone)
-    lines = []
-    for ticket in tickets:
-        leaver = leavers.get(ticket.pk)
-        url = site_url(ticket)
-        lines += [
-            f"{ticket.reference}  {ticket.subject}",
-            f"    open for {_age(note.at - ticket.created_at)}, until now with "
-            f"{display_name(leaver) if leaver else 'nobody'}",
-            f"    last: {_last_action(note.last.get(ticket.pk), tz)}",
-            f"    {url}",
-            "",
-        ]
-    many = len(tickets) > 1
-    count = f"{len(tickets)} ticket{'s' if many else ''}"
-    these = f"These {count} still await" if many else "This ticket still awaits"
-    intro = textwrap.fill(
-        f"the {note.zone.code} shift of {note.slot.starts_at.astimezone(tz):%A %d %B} has "
-        f"ended. {these} a shifter's answer and {'are' if many else 'is'} yours now "
-        f"(times are {team.time_zone} time):",
-        width=76,
-    )
-    trainee = f"{display_name(note.shadow)} (trainee) shadows them.\n\n" if note.shadow else ""
-    outbound_queue(
+    rows = [
+        {
+            "reference": ticket.reference,
+            "subject": ticket.subject,
+            "age": _age(note.at - ticket.created_at),
+            "holder": display_name(leaver) if (leaver := leavers.get(ticket.pk)) else "",
+            "last": _last_action(note.last.get(ticket.pk), tz),
+            "url": site_url(ticket),
+        }
+        for ticket in tickets
+    ]
+    mail_send(
+        "handover",
         team=team,
         kind=OutboundKind.NOTIFICATION,
         to=[person.email],
-        subject=f"[{team.name} shifts] Handover: {count} from the {note.zone.code} shift",
-        body_text=f"Hello {display_name(person)},\n\n{intro}\n\n"
-        + "\n".join(lines)
-        + "\n"
-        + trainee,
+        context={
+            "name": display_name(person),
+            "team": team.name,
+            "count": len(tickets),
+            "code": note.zone.code,
+            "shift_day": f"{note.slot.starts_at.astimezone(tz):%A %d %B}",
+            "time_zone": team.time_zone,
+            "shadow": display_name(note.shadow) if note.shadow else "",
+            "tickets": rows,
+        },
         automatic=True,
         sender=sender,
     )

@@ -45,10 +45,7 @@ from tickets.services import (
     ticket_set_status,
 )
 from tickets.services.events import actor_group, actor_person, event_record
-from tickets.services.outbox import (
-    outbound_queue,
-    tagged_subject,
-)
+from tickets.services.outbox import mail_send
 
 CLOSED = (Status.RESOLVED, Status.CLOSED)
 LAST_MESSAGE_CHARS = 4000
@@ -204,21 +201,23 @@ def escalation_create(
 
 def _mail_group(esc: Escalation, group: ExpertGroup, by: User | None) -> None:
     ticket = esc.ticket
-    who = display_name(by) if by else "The shifters"
     esc.message_id = escalation_message_id(esc)
-    outbound = outbound_queue(
+    outbound = mail_send(
+        "escalation",
         team=ticket.team,
         ticket=ticket,
         kind=OutboundKind.ESCALATION,
         to=[group.email],
-        subject=tagged_subject(ticket, ticket.subject),
-        body_text=(
-            f"Dear {group.name},\n\n{who} of {ticket.team.name} asks for your help:\n\n"
-            f"{esc.note}\n\n{_essentials(ticket)}\n"
-            f"Please reply to this mail (keep the address): your answer goes straight to the "
-            f"ticket. We hope to hear from you within {working_hours_text(esc.target_hours)} "
-            f"({calendar_label(ticket.team, esc.calendar_id)}).\n"
-        ),
+        context={
+            "subject": ticket.subject,
+            "group": group.name,
+            "by": display_name(by) if by else "",
+            "team": ticket.team.name,
+            "note": esc.note,
+            "essentials": _essentials(ticket),
+            "target": working_hours_text(esc.target_hours),
+            "calendar": calendar_label(ticket.team, esc.calendar_id),
+        },
         message_id=esc.message_id,
         reply_to=escalation_address(esc),
     )
@@ -443,20 +442,20 @@ def _cancel_on_close(esc: Escalation, status: Status, at: datetime) -> None:
     bridges.stop_all(esc, at, f"the {ticket.team.name} shifters have {done} {ticket.reference}")
     told = ""
     if esc.recipients:
-        outbound_queue(
+        mail_send(
+            "escalation_cancelled",
             team=ticket.team,
             ticket=ticket,
             kind=OutboundKind.ESCALATION,
             to=esc.recipients,
-            subject=tagged_subject(ticket, f"No longer needed: {ticket.subject}"),
-            body_text=(
-                f"Dear {esc.group.name if esc.group else 'all'},\n\nthe {ticket.team.name} "
-                f"shifters have {done} {ticket.reference} “{ticket.subject}”, which they "
-                f"asked you about on "
-                f"{esc.created_at:%A %d %B}: your help is no longer needed on it. Thank "
-                f"you.\n\nIf you found something all the same, reply to this mail: it still "
-                f"reaches the ticket.\n"
-            ),
+            context={
+                "group": esc.group.name if esc.group else "",
+                "team": ticket.team.name,
+                "done": done,
+                "reference": ticket.reference,
+                "subject": ticket.subject,
+                "asked_on": f"{esc.created_at:%A %d %B}",
+            },
             in_reply_to=esc.message_id,
             references=esc.message_id,
             reply_to=escalation_address(esc),

@@ -22,7 +22,7 @@ from reports.period import period_of
 from reports.report import report_headline
 from reports.selectors import Filters, report_data, team_people
 from tickets.models.mail import OutboundKind
-from tickets.services.outbox import outbound_queue
+from tickets.services.outbox import mail_send
 
 log = logging.getLogger(__name__)
 
@@ -44,25 +44,24 @@ def _change(now: object, before: object) -> str:
     return f" ({'+' if delta >= 0 else ''}{delta:g} on the week before)"
 
 
-def weekly_body(team: Team, monday: date, now: datetime) -> tuple[str, str]:
-    """Subject and text: last week's figures against the week before."""
+def weekly_context(team: Team, monday: date, now: datetime) -> dict[str, object]:
+    """What the mail template ``weekly_figures`` says: last week's figures against the week
+    before."""
     period, previous = period_of("week", monday - timedelta(days=1))
     _, people = team_people(team)
     data = report_data(team, period, previous, Filters(), people)
-    lines = [
+    figures = [
         f"{h['label']}: {h['now'] if h['now'] is not None else '—'} {h['unit']}"
         f"{_change(h['now'], h['before'])}"
         for h in report_headline(data, queue_link, now, coordinator=True)
     ]
     query = urlencode({"team": team.slug, "period": "week", "from": period.first.isoformat()})
-    link = site_url(f"{reverse('reports')}?{query}")
-    subject = f"{team.name}: the figures of {period.label}"
-    body = (
-        f"The figures of {team.name} for {period.label}:\n\n"
-        + "\n".join(lines)
-        + f"\n\nEvery figure, as charts, tables and CSV:\n{link}\n"
-    )
-    return subject, body
+    return {
+        "team": team.name,
+        "period": period.label,
+        "figures": figures,
+        "link": site_url(f"{reverse('reports')}?{query}"),
+    }
 
 
 def weekly_mail_send(*, now: datetime) -> int:
@@ -85,13 +84,12 @@ def weekly_mail_send(*, now: datetime) -> int:
                     team=team, week=monday, sent_at=now, recipients=len(coordinators)
                 )
                 if coordinators:
-                    subject, body = weekly_body(team, monday, now)
-                    outbound_queue(
+                    mail_send(
+                        "weekly_figures",
                         team=team,
                         kind=OutboundKind.NOTIFICATION,
                         to=coordinators,
-                        subject=subject,
-                        body_text=body,
+                        context=weekly_context(team, monday, now),
                         automatic=True,
                     )
         except IntegrityError:

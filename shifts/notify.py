@@ -6,7 +6,7 @@ like every other mail of the desk."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from django.core.exceptions import ImproperlyConfigured
@@ -16,7 +16,7 @@ from people.models import Team
 
 class Mailer(Protocol):
     def __call__(
-        self, *, team: Team, to: Sequence[str], subject: str, body_text: str
+        self, *, team: Team, to: Sequence[str], template: str, context: Mapping[str, object]
     ) -> object: ...
 
 
@@ -28,8 +28,11 @@ def mailer_set(mailer: Mailer) -> None:
     _mailer = mailer
 
 
-def mail_person(*, team: Team, to: Sequence[str], subject: str, body_text: str) -> None:
-    """Queue an automatic notification mail from the team's desk."""
+def mail_person(
+    *, team: Team, to: Sequence[str], template: str, context: Mapping[str, object]
+) -> None:
+    """Queue an automatic notification mail from the team's desk, worded by the mail
+    template ``template`` (``templates/mail/``) rendered with ``context``."""
     if _mailer is None:
         raise ImproperlyConfigured("No mailer for shift notices: is dispatch installed?")
-    _mailer(team=team, to=to, subject=subject, body_text=body_text)
+    _mailer(team=team, to=to, template=template, context=context)

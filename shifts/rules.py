@@ -4,6 +4,7 @@ its link. Shared by ``services`` (bookings, zones, closures), ``swaps`` and ``pl
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -77,12 +78,16 @@ def calendar_link(team: Team, day: date, anchor: str = "") -> str:
     return site_url(f"{reverse('shift-calendar')}?{query}", anchor)
 
 
-def notify(team: Team, person: User, subject: str, body: str, *, link: str) -> None:
-    """Mail one person of the team, with the address of the page where they act on it."""
+def notify(
+    team: Team, person: User, template: str, context: Mapping[str, object], *, link: str
+) -> None:
+    """Mail one person of the team, worded by the mail template ``template``, with the
+    address of the page where they act on it. The template has ``context`` and ``name``
+    (the person's), ``team`` (its name) and ``link``."""
     if person.email:
         mail_person(
             team=team,
             to=[person.email],
-            subject=f"[{team.name} shifts] {subject}",
-            body_text=f"Hello {display_name(person)},\n\n{body}\n\n{link}\n",
+            template=template,
+            context={"name": display_name(person), "team": team.name, "link": link, **context},
         )

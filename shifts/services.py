@@ -198,9 +198,13 @@ def closure_create(
             notify(
                 team,
                 booking.person,
-                f"Shift cancelled: {booking.zone.code} on {booking.day:%A %d %B}",
-                f"{team.name} is closed on {booking.day:%d %B %Y} ({reason}); your "
-                f"{booking.zone.code} shift that day is cancelled.",
+                "shift_cancelled",
+                {
+                    "what": f"{booking.zone.code} on {booking.day:%A %d %B}",
+                    "closed_on": f"{booking.day:%d %B %Y}",
+                    "reason": reason,
+                    "code": booking.zone.code,
+                },
                 link=calendar_link(team, booking.day, f"d{booking.day:%Y-%m-%d}"),
             )
         Booking.objects.filter(pk__in=[b.pk for b in released]).delete()
@@ -259,20 +263,22 @@ def coverage_alert_send(*, at: datetime | None = None) -> int:
             CoverageAlert.objects.bulk_create(
                 [CoverageAlert(zone=zone, day=s.day, alerted_on=today) for s in new]
             )
-            lines = [
-                f"  {s.starts_at.astimezone(tz):%a %d %b %H:%M}-"
-                f"{s.ends_at.astimezone(tz):%H:%M}  nobody first-level"
+            slots = [
+                f"{s.starts_at.astimezone(tz):%a %d %b %H:%M}-{s.ends_at.astimezone(tz):%H:%M}"
                 for s in new
             ]
             assert zone.coordinator is not None
             notify(
                 zone.team,
                 zone.coordinator,
-                f"{len(new)} uncovered {zone.code} slot{'s' if len(new) > 1 else ''}",
-                f"These {zone.code} slots in the next {settings.SHIFT_COVERAGE_ALERT_DAYS} "
-                f"days have no first-level shifter ({zone.team.time_zone} time):\n\n"
-                + "\n".join(lines)
-                + "\n\nBook someone on the shift calendar:",
+                "shift_coverage_alert",
+                {
+                    "count": len(new),
+                    "code": zone.code,
+                    "days": settings.SHIFT_COVERAGE_ALERT_DAYS,
+                    "time_zone": zone.team.time_zone,
+                    "slots": slots,
+                },
                 link=calendar_link(zone.team, new[0].day, f"d{new[0].day:%Y-%m-%d}"),
             )
             alerted += len(new)

@@ -71,19 +71,17 @@ def swap_request(
                 )
         except IntegrityError:
             raise ShiftError("This booking already has a swap request waiting.") from None
-        back = f" and to give you their {_what(in_return)} shift" if in_return else ""
-        approval = (
-            "A coordinator approves the swap after you accept it.\n"
-            if shift_settings(zone.team).swaps_need_approval
-            else ""
-        )
         notify(
             zone.team,
             asked,
-            f"Swap request: {_what(booking)}",
-            f"{display_name(by)} asks you to take their {_what(booking)} shift{back}.\n"
-            + (f"\nTheir note: {note}\n" if note else "")
-            + f"\n{approval}Accept or decline it on the shift calendar:",
+            "shift_swap_request",
+            {
+                "by": display_name(by),
+                "what": _what(booking),
+                "what_back": _what(in_return) if in_return else "",
+                "note": note,
+                "needs_approval": shift_settings(zone.team).swaps_need_approval,
+            },
             link=_link(swap),
         )
     return swap
@@ -116,23 +114,21 @@ def _locked(swap: SwapRequest) -> SwapRequest:
     )
 
 
-def _tell_coordinators(swap: SwapRequest, subject: str, body: str) -> None:
+def _tell_coordinators(swap: SwapRequest, template: str) -> None:
     zones = [swap.booking.zone] + ([swap.in_return.zone] if swap.in_return else [])
     team = swap.booking.zone.team
     for coordinator in coordinators_of(team, zones):
-        notify(team, coordinator, subject, body, link=_link(swap))
+        notify(team, coordinator, template, _names(swap), link=_link(swap))
 
 
-def _summary(swap: SwapRequest) -> str:
-    back = (
-        f", and {display_name(swap.offered_by)} takes their {_what(swap.in_return)} shift"
-        if swap.in_return
-        else ""
-    )
-    return (
-        f"{display_name(swap.asked)} takes {display_name(swap.offered_by)}'s "
-        f"{_what(swap.booking)} shift{back}."
-    )
+def _names(swap: SwapRequest) -> dict[str, object]:
+    """Who swaps what, for the mail templates (mail/_swap_summary.txt says it)."""
+    return {
+        "asked": display_name(swap.asked),
+        "offered_by": display_name(swap.offered_by),
+        "what": _what(swap.booking),
+        "what_back": _what(swap.in_return) if swap.in_return else "",
+    }
 
 
 def swap_decide(*, swap: SwapRequest, by: User, accept: bool, at: datetime | None = None) -> None:
@@ -145,18 +141,11 @@ def swap_decide(*, swap: SwapRequest, by: User, accept: bool, at: datetime | Non
             raise ShiftForbidden("Only the shifter who was asked can answer this request.")
         if swap.state != SwapState.PENDING:
             raise ShiftError(f"This request is already {swap.get_state_display().lower()}.")
-        booking, team = swap.booking, swap.booking.zone.team
+        team = swap.booking.zone.team
         if not accept:
             swap.state, swap.decided_at = SwapState.DECLINED, at
             swap.save(update_fields=["state", "decided_at"])
-            notify(
-                team,
-                swap.offered_by,
-                f"Swap declined: {_what(booking)}",
-                f"{display_name(swap.asked)} declined your swap request for the "
-                f"{_what(booking)} shift.",
-                link=_link(swap),
-            )
+            notify(team, swap.offered_by, "shift_swap_declined", _names(swap), link=_link(swap))
             return
         _check_still_possible(swap, at)
         swap.accepted_at = at
@@ -166,17 +155,11 @@ def swap_decide(*, swap: SwapRequest, by: User, accept: bool, at: datetime | Non
             notify(
                 team,
                 swap.offered_by,
-                f"Swap accepted, waiting for a coordinator: {_what(booking)}",
-                f"{display_name(swap.asked)} accepted your swap request for the "
-                f"{_what(booking)} shift. It takes effect when a coordinator approves it; "
-                "until then the shift stays yours.",
+                "shift_swap_accepted",
+                _names(swap) | {"needs_approval": True},
                 link=_link(swap),
             )
-            _tell_coordinators(
-                swap,
-                f"Swap to approve: {_what(booking)}",
-                f"{_summary(swap)}\nBoth agree; approve or refuse it on the shift calendar:",
-            )
+            _tell_coordinators(swap, "shift_swap_to_approve")
             return
         _hand_over(swap)
         swap.state, swap.decided_at = SwapState.ACCEPTED, at
@@ -184,12 +167,11 @@ def swap_decide(*, swap: SwapRequest, by: User, accept: bool, at: datetime | Non
         notify(
             team,
             swap.offered_by,
-            f"Swap accepted: {_what(booking)}",
-            f"{display_name(swap.asked)} accepted your swap request for the {_what(booking)} "
-            "shift.",
+            "shift_swap_accepted",
+            _names(swap) | {"needs_approval": False},
             link=_link(swap),
         )
-        _tell_coordinators(swap, f"Swap done: {_what(booking)}", _summary(swap))
+        _tell_coordinators(swap, "shift_swap_done")
 
 
 def swap_approve(*, swap: SwapRequest, by: User, approve: bool, at: datetime | None = None) -> None:
@@ -210,17 +192,9 @@ def swap_approve(*, swap: SwapRequest, by: User, approve: bool, at: datetime | N
         swap.state = SwapState.ACCEPTED if approve else SwapState.REFUSED
         swap.decided_at, swap.approved_by = at, by
         swap.save(update_fields=["state", "decided_at", "approved_by"])
-        verdict = "approved" if approve else "refused"
-        outcome = _summary(swap) if approve else "The shifts stay as they were."
+        context = _names(swap) | {"by": display_name(by), "approved": approve}
         for person in (swap.offered_by, swap.asked):
-            notify(
-                team,
-                person,
-                f"Swap {verdict}: {_what(swap.booking)}",
-                f"{display_name(by)} {verdict} the swap of the {_what(swap.booking)} shift.\n"
-                f"{outcome}",
-                link=_link(swap),
-            )
+            notify(team, person, "shift_swap_decided", context, link=_link(swap))
 
 
 def swap_cancel(*, swap: SwapRequest, by: User, at: datetime | None = None) -> None:

@@ -36,7 +36,7 @@ from tickets.models.events import EventKind
 from tickets.models.mail import OutboundKind
 from tickets.selectors import desk_people
 from tickets.services.events import actor_person, event_build, event_record, events_record
-from tickets.services.outbox import outbound_queue, tagged_subject
+from tickets.services.outbox import mail_send
 from tickets.services.replies import ticket_reply
 from tickets.services.tickets import (
     Sender,
@@ -118,18 +118,19 @@ def _draft_announce(draft: ReplyDraft) -> None:
     owner = ticket.assignee
     if owner is None or not owner.email or owner.pk == trainee.pk:
         return
-    name = display_name(trainee)
     url = site_url(ticket, f"d{draft.pk}")
-    outbound_queue(
+    mail_send(
+        "draft_to_approve",
         team=ticket.team,
         ticket=ticket,
         kind=OutboundKind.NOTIFICATION,
         to=[owner.email],
-        subject=tagged_subject(ticket, f"Draft reply to approve from {name}"),
-        body_text=(
-            f"{name} drafted a reply on {ticket.reference} “{ticket.subject}”. It waits for "
-            f"your approval (you may edit it, or send it back with a comment):\n\n{url}\n"
-        ),
+        context={
+            "trainee": display_name(trainee),
+            "reference": ticket.reference,
+            "subject": ticket.subject,
+            "url": url,
+        },
         automatic=True,
     )
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from email.utils import formataddr, parseaddr
+from typing import TypedDict, Unpack
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -21,6 +22,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from common.mailtemplates import MailTemplate, flatten, mail_template
 from common.memo import scoped
 from people.models import Team
 from tickets.models import Mailbox, OutboundMail, OutboundState, Ticket
@@ -62,6 +64,19 @@ def tagged_subject(ticket: Ticket, subject: str) -> str:
     return subject if tag in subject else f"{tag} {subject}"
 
 
+class MailFields(TypedDict, total=False):
+    """What an outbox row may carry beside its wording (``outbound_build``'s options)."""
+
+    ticket: Ticket | None
+    cc: Sequence[str]
+    message_id: str
+    in_reply_to: str
+    references: str
+    reply_to: str
+    automatic: bool
+    sender: str  # saves a look-up when the caller already has the team's address
+
+
 def outbound_build(
     *,
     team: Team,
@@ -69,32 +84,24 @@ def outbound_build(
     to: Sequence[str],
     subject: str,
     body_text: str,
-    ticket: Ticket | None = None,
-    cc: Sequence[str] = (),
-    message_id: str = "",
-    in_reply_to: str = "",
-    references: str = "",
-    reply_to: str = "",
-    automatic: bool = False,
-    sender: str = "",
+    **fields: Unpack[MailFields],
 ) -> OutboundMail:
-    """An outbox row, not yet saved (``outbound_queue_many`` writes a batch of them).
-    ``sender`` saves a look-up when the caller already has the team's address."""
-    sender = sender or team_sending_address(team)
+    """An outbox row, not yet saved (``outbound_queue_many`` writes a batch of them)."""
+    sender = fields.get("sender") or team_sending_address(team)
     return OutboundMail(
         team=team,
-        ticket=ticket,
+        ticket=fields.get("ticket"),
         kind=kind,
         from_address=formataddr((team.name, sender)),
-        reply_to=reply_to,
+        reply_to=fields.get("reply_to", ""),
         to=", ".join(to),
-        cc=", ".join(cc),
-        subject=subject[:500],
+        cc=", ".join(fields.get("cc", ())),
+        subject=flatten(subject)[:500],
         body_text=body_text,
-        message_id=message_id or new_message_id(team, sender),
-        in_reply_to=in_reply_to,
-        references=references,
-        automatic=automatic,
+        message_id=fields.get("message_id") or new_message_id(team, sender),
+        in_reply_to=fields.get("in_reply_to", ""),
+        references=fields.get("references", ""),
+        automatic=fields.get("automatic", False),
         next_attempt_at=timezone.now(),
     )
 
@@ -122,46 +129,67 @@ def outbound_queue(
     to: Sequence[str],
     subject: str,
     body_text: str,
-    ticket: Ticket | None = None,
-    cc: Sequence[str] = (),
-    message_id: str = "",
-    in_reply_to: str = "",
-    references: str = "",
-    reply_to: str = "",
-    automatic: bool = False,
-    sender: str = "",
+    **fields: Unpack[MailFields],
 ) -> OutboundMail:
-    """Write a mail to the outbox; it is sent by a worker once the caller's transaction
-    commits."""
+    """Write a mail whose text the caller wrote (a shifter's reply) to the outbox; it is
+    sent by a worker once the caller's transaction commits. The desk's own wording goes
+    through ``mail_send``."""
     mail = outbound_build(
-        team=team,
-        kind=kind,
-        to=to,
-        subject=subject,
-        body_text=body_text,
-        ticket=ticket,
-        cc=cc,
-        message_id=message_id,
-        in_reply_to=in_reply_to,
-        references=references,
-        reply_to=reply_to,
-        automatic=automatic,
-        sender=sender,
+        team=team, kind=kind, to=to, subject=subject, body_text=body_text, **fields
     )
     return outbound_queue_many([mail])[0]
 
 
-def notification_queue(
-    *, team: Team, to: Sequence[str], subject: str, body_text: str
+def mail_build(
+    template: str | MailTemplate,
+    *,
+    team: Team,
+    kind: OutboundKind,
+    to: Sequence[str],
+    context: Mapping[str, object],
+    **fields: Unpack[MailFields],
 ) -> OutboundMail:
-    """An automatic notification from the team's desk to its people (what the shift
-    calendar tells them: ``shifts.notify``, plugged in by ``dispatch``)."""
-    return outbound_queue(
+    """An outbox row worded by the mail template ``template`` (its name under
+    ``templates/mail/``, or one loaded once for a batch with ``mail_template``) rendered
+    with ``context``, the team's own template first (``common.mailtemplates``). A mail
+    about a ticket has its subject tagged with the ticket's reference. Not yet saved."""
+    if isinstance(template, str):
+        template = mail_template(template, team=team)
+    mail = template.render(context)
+    ticket = fields.get("ticket")
+    subject = tagged_subject(ticket, mail.subject) if ticket is not None else mail.subject
+    return outbound_build(
+        team=team, kind=kind, to=to, subject=subject, body_text=mail.text, **fields
+    )
+
+
+def mail_send(
+    template: str | MailTemplate,
+    *,
+    team: Team,
+    kind: OutboundKind,
+    to: Sequence[str],
+    context: Mapping[str, object],
+    **fields: Unpack[MailFields],
+) -> OutboundMail:
+    """``mail_build`` written to the outbox: the one way the desk's wording becomes a mail,
+    sent by a worker once the caller's transaction commits."""
+    mail = mail_build(template, team=team, kind=kind, to=to, context=context, **fields)
+    return outbound_queue_many([mail])[0]
+
+
+def notification_queue(
+    *, team: Team, to: Sequence[str], template: str, context: Mapping[str, object]
+) -> OutboundMail:
+    """An automatic notification from the team's desk to its people, worded by a mail
+    template (what the shift calendar tells them: ``shifts.notify``, plugged in by
+    ``dispatch``)."""
+    return mail_send(
+        template,
         team=team,
         kind=OutboundKind.NOTIFICATION,
         to=to,
-        subject=subject,
-        body_text=body_text,
+        context=context,
         automatic=True,
     )
 

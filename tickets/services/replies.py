@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 
 from common import ratelimit
 from common.links import site_url
+from common.mailtemplates import MailTemplate, mail_template
 from common.ratelimit import Hit, Rate
 from people.names import display_name
 from tickets.mail.headers import strip_reply_prefixes
 from tickets.models import Message, MessageKind, Status, Ticket
 from tickets.models.mail import OutboundKind, OutboundMail
 from tickets.services.outbox import (
+    MailFields,
+    mail_build,
+    mail_send,
     new_message_id,
-    outbound_build,
     outbound_queue,
     outbound_queue_many,
     tagged_subject,
@@ -24,30 +29,10 @@ from tickets.services.outbox import (
 )
 from tickets.services.tickets import Sender, status_record, ticket_add_message
 
-ACK_TEMPLATE = """Dear {name},
-
-thank you for writing to {team}. Your request is now ticket {reference}:
-
-    {subject}
-
-{when}
-
-To add information, simply reply to this e-mail and keep [{reference}] in the subject,
-so that everything stays in one place. Please do not open a new request for the same problem.
-
-You can also follow your request, and answer it, on the web:
-{url}
-
-{signature_separator}
-{team} help desk (this is an automatic message)
-"""
-# The standard signature separator ends in a space, which editors strip from a text block.
-SIGNATURE_SEPARATOR = "-- "
-
 
 def _subject(ticket: Ticket, prefix: str = "") -> str:
     """The ticket's subject tagged with its reference, without the "Re: AW:" the original
-    mail carried: "[DAST-12] Re: x" for a reply, "[DAST-12] x" for the acknowledgement."""
+    mail carried: "[DAST-12] Re: x" for a reply."""
     return tagged_subject(ticket, f"{prefix}{strip_reply_prefixes(ticket.subject)}")
 
 
@@ -93,28 +78,29 @@ def tickets_acknowledge(wanted: list[tuple[Ticket, str]]) -> dict[int, OutboundM
     threads = _threads_ids([t.pk for t, _ in wanted])
     per_address = Rate(settings.ACK_LIMIT_PER_HOUR, 3600)
     mails: dict[int, OutboundMail] = {}
+    templates: dict[int, MailTemplate] = {}
     for ticket, when in wanted:
         requester = ticket.requester
         if not ratelimit.allow(Hit("acknowledgement", requester.email, per_address)):
             continue
         in_reply_to, references = threads[ticket.pk]
         sender = team_sending_address(ticket.team)
-        body = ACK_TEMPLATE.format(
-            name=display_name(requester),
-            team=ticket.team.name,
-            reference=ticket.reference,
-            subject=ticket.subject,
-            when=when,
-            url=site_url(ticket.get_requester_url()),
-            signature_separator=SIGNATURE_SEPARATOR,
-        )
-        mails[ticket.pk] = outbound_build(
+        if ticket.team_id not in templates:  # loaded once per team and batch
+            templates[ticket.team_id] = mail_template("acknowledgement", team=ticket.team)
+        mails[ticket.pk] = mail_build(
+            templates[ticket.team_id],
             team=ticket.team,
             ticket=ticket,
             kind=OutboundKind.ACKNOWLEDGEMENT,
             to=[requester.email],
-            subject=_subject(ticket),
-            body_text=body,
+            context={
+                "name": display_name(requester),
+                "team": ticket.team.name,
+                "reference": ticket.reference,
+                "subject": strip_reply_prefixes(ticket.subject),
+                "when": when,
+                "url": site_url(ticket.get_requester_url()),
+            },
             in_reply_to=in_reply_to,
             references=references,
             reply_to=ticket_reply_address(ticket, sender),
@@ -168,21 +154,44 @@ def ticket_reply(
     return message
 
 
-def requester_notice(*, ticket: Ticket, body_text: str) -> OutboundMail:
-    """An automatic mail to the requester in the ticket's thread (a reminder, a notice that
-    the ticket was resolved). Answering it reopens or continues the ticket as usual."""
+def requester_thread(ticket: Ticket) -> MailFields:
+    """What an automatic mail to the requester carries to land in the ticket's thread: the
+    threading headers and the reply address, so that answering it reopens or continues
+    the ticket as usual."""
     in_reply_to, references = _thread_ids(ticket)
     sender = team_sending_address(ticket.team)
-    return outbound_queue(
-        team=ticket.team,
+    return MailFields(
         ticket=ticket,
-        kind=OutboundKind.NOTIFICATION,
-        to=[ticket.requester.email],
-        subject=_subject(ticket, "Re: "),
-        body_text=body_text,
         in_reply_to=in_reply_to,
         references=references,
         reply_to=ticket_reply_address(ticket, sender),
         automatic=True,
         sender=sender,
+    )
+
+
+def requester_mail(template: str, *, ticket: Ticket, context: Mapping[str, object]) -> OutboundMail:
+    """An automatic mail to the requester in the ticket's thread (a reminder, a notice that
+    the ticket was resolved), worded by the mail template ``template``. Its subject block
+    usually reads ``Re: {{ subject }}``, ``subject`` being the ticket's without "Re:"."""
+    return mail_send(
+        template,
+        team=ticket.team,
+        kind=OutboundKind.NOTIFICATION,
+        to=[ticket.requester.email],
+        context={"subject": strip_reply_prefixes(ticket.subject), **context},
+        **requester_thread(ticket),
+    )
+
+
+def requester_notice(*, ticket: Ticket, body_text: str) -> OutboundMail:
+    """``requester_mail`` with its text written by the caller (escalation.steps, until its
+    wording moves to templates)."""
+    return outbound_queue(
+        team=ticket.team,
+        kind=OutboundKind.NOTIFICATION,
+        to=[ticket.requester.email],
+        subject=_subject(ticket, "Re: "),
+        body_text=body_text,
+        **requester_thread(ticket),
     )

@@ -46,8 +46,7 @@ from tickets.models.events import EventKind
 from tickets.models.mail import OutboundKind
 from tickets.selectors import requester_by_email
 from tickets.services.events import actor_requester, event_record
-from tickets.services.outbox import new_message_id, outbound_queue, tagged_subject
-from tickets.services.replies import SIGNATURE_SEPARATOR
+from tickets.services.outbox import mail_send, new_message_id, tagged_subject
 from tickets.services.tickets import (
     Sender,
     ticket_add_message,
@@ -60,19 +59,6 @@ SIGNIN_LINK_MINUTES = 30
 MAX_REPLY_CHARS = 20_000
 MAX_MERGE_HOPS = 5
 CLOSED = (Status.RESOLVED, Status.CLOSED)
-
-SIGNIN_TEMPLATE = """Hello {name},
-
-you (or someone who typed your address) asked to sign in to the {team} help desk to
-follow your requests. Open this link to sign in; it works once, within {minutes} minutes:
-
-    {url}
-
-If you did not ask for it, ignore this mail: nothing happens unless the link is used.
-
-{signature_separator}
-{team} help desk (this is an automatic message)
-"""
 
 
 class ReplyRefused(Exception):
@@ -115,18 +101,17 @@ def signin_link_send(*, email: str, ip: str) -> None:
             created_at=now,
             expires_at=now + timedelta(minutes=SIGNIN_LINK_MINUTES),
         )
-        outbound_queue(
+        mail_send(
+            "signin",
             team=latest.team,
             kind=OutboundKind.SIGN_IN,
             to=[requester.email],
-            subject=f"Your sign-in link for the {latest.team.name} help desk",
-            body_text=SIGNIN_TEMPLATE.format(
-                name=display_name(requester),
-                team=latest.team.name,
-                minutes=SIGNIN_LINK_MINUTES,
-                url=url,
-                signature_separator=SIGNATURE_SEPARATOR,
-            ),
+            context={
+                "name": display_name(requester),
+                "team": latest.team.name,
+                "minutes": SIGNIN_LINK_MINUTES,
+                "url": url,
+            },
             automatic=True,
         )
 
