@@ -246,6 +246,8 @@ class Escalation(models.Model):
             "group_name": self.target_name,
             "group_kind": group.kind if group else "",
             "cloud": group.cloud_id if group else None,
+            # The working calendar its wait counts in (the reports count it there too)
+            "calendar": self.calendar_id,
         }
         if self.parent_id is not None:
             data |= {"parent": self.parent_id, "depth": self.depth}

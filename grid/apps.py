@@ -12,10 +12,14 @@ class GridConfig(AppConfig):
         from escalation import bridges, holds
         from grid import bridge, consumers
         from grid.holds import outage_hold
-        from grid.selectors import site_directory_names, tickets_naming_sites_in_outage
+        from grid.selectors import (
+            site_directory_names,
+            site_names_resolved,
+            tickets_naming_sites_in_outage,
+        )
         from grid.views import panel, queue_marks
         from tickets.forms import filter_register
-        from tickets.gridpanel import site_names_register
+        from tickets.gridpanel import site_names_register, site_resolver_register
         from tickets.panels import register
         from tickets.rowmarks import register as row_marks_register
 
@@ -23,10 +27,13 @@ class GridConfig(AppConfig):
         register("grid-status", panel)
         row_marks_register("site-outage", queue_marks)
         site_names_register("grid-sites", site_directory_names)
+        site_resolver_register("grid-sites", site_names_resolved)
         holds.register("site-outage", outage_hold)
         bridges.register(bridge.BRIDGE)
         filter_register(
             "site_in_downtime",
-            lambda: forms.BooleanField(required=False, label="Site in downtime"),
-            lambda tickets: tickets_naming_sites_in_outage(tickets, timezone.now()),
+            lambda teams: {
+                "site_in_downtime": forms.BooleanField(required=False, label="Site in downtime")
+            },
+            lambda tickets, data: tickets_naming_sites_in_outage(tickets, timezone.now()),
         )

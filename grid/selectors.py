@@ -38,6 +38,13 @@ def sites_named(names: Iterable[str]) -> dict[str, Site]:
     return {name: found[upper] for name, upper in given.items() if upper in found}
 
 
+def site_names_resolved(names: Iterable[str]) -> dict[str, str]:
+    """name upper-case -> its site's ATLAS name, for the names any alias knows (registered
+    with tickets.gridpanel: the reports count a site's incidents under one name). One
+    query."""
+    return {name.upper(): site.name for name, site in sites_named(names).items()}
+
+
 # The directory's names by version (one process keeps the latest): read again only when an
 # alias is added or removed or a refresh touched the sites.
 _NAMES: dict[str, dict[str, str]] = {}

@@ -6,6 +6,9 @@ class ReportsConfig(AppConfig):
     verbose_name = "Reports"
 
     def ready(self) -> None:
+        from reports import queue_filter
         from reports.consumers import register
+        from tickets.forms import filter_register
 
         register()
+        filter_register("names_site", queue_filter.fields, queue_filter.narrow)

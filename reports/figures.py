@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 
+from escalation.queue_filter import escalated_to_value
 from people.names import display_name
 from reports.aggregates import week_ends
 from reports.figures_time import volume_totals
@@ -99,6 +100,7 @@ def _esc_row(
         "kind": kind,
         "cloud": cloud,
         "count": len(rows),
+        "tickets": len({r["ticket_id"] for r in rows}),
         "answered": len(waits),
         "p50_hours": hours(percentile(waits, 50)),
         "p90_hours": hours(percentile(waits, 90)),
@@ -112,7 +114,15 @@ def _esc_row(
     }
 
 
-def escalations(data: ReportData) -> Table:
+def _escalated_link(data: ReportData, link: Link, value: str) -> str:
+    """The queue of the tickets escalated to ``value`` (escalation.queue_filter) in the
+    period."""
+    return link(
+        escalated_to=value, escalated_from=data.period.first, escalated_until=data.period.last
+    )
+
+
+def escalations(data: ReportData, link: Link) -> Table:
     """Per expert group and per cloud (its own escalations and its sites')."""
     start, end = data.period.start(data.tz), data.period.end(data.tz)
     rows = [r for r in data.escalations if start <= r["escalated_at"] < end]
@@ -127,6 +137,7 @@ def escalations(data: ReportData) -> Table:
             Column("kind", "Kind"),
             Column("cloud", "Cloud"),
             Column("count", "Escalations", "escalations"),
+            Column("tickets", "Tickets", "tickets"),
             Column("answered", "Answered", "escalations"),
             Column("p50_hours", "Median wait (p50)", "working h"),
             Column("p90_hours", "p90 wait", "working h"),
@@ -139,20 +150,29 @@ def escalations(data: ReportData) -> Table:
     by_group: dict[str, list[dict[str, Any]]] = defaultdict(list)
     by_cloud: dict[str, list[dict[str, Any]]] = defaultdict(list)
     meta: dict[str, tuple[str, str]] = {}
+    # Row name -> the queue filter's value for its tickets (none for a next level without
+    # a group: no filter names it)
+    targets: dict[str, str] = {}
     for r in rows:
         group = data.groups.get(r["group_id"]) if r["group_id"] else None
         cloud = data.groups.get(r["cloud_id"]) if r["cloud_id"] else None
         by_group[r["group_name"]].append(r)
         meta[r["group_name"]] = (r["group_kind"], cloud.name if cloud else "")
-        if r["group_kind"] == "cloud" and group is not None:
-            by_cloud[group.name].append(r)
-        elif cloud is not None:
-            by_cloud[cloud.name].append(r)
+        if r["group_id"]:
+            targets[r["group_name"]] = escalated_to_value(r["group_id"])
+        whole = group if r["group_kind"] == "cloud" and group is not None else cloud
+        if whole is not None:
+            by_cloud[whole.name].append(r)
+            targets[f"{whole.name} (whole cloud)"] = escalated_to_value(whole.pk, whole_cloud=True)
     for name, group_rows in sorted(by_group.items()):
         kind, cloud_name = meta[name]
         table.rows.append(_esc_row(name, kind, cloud_name, group_rows, end))
     for name, cloud_rows in sorted(by_cloud.items()):
         table.rows.append(_esc_row(f"{name} (whole cloud)", "cloud total", name, cloud_rows, end))
+    for n, row in enumerate(table.rows):
+        value = targets.get(str(row["name"]))
+        if value:
+            table.links[n, "tickets"] = _escalated_link(data, link, value)
     return table
 
 
@@ -243,25 +263,32 @@ def ticket_list(data: ReportData) -> Table:
     return table
 
 
-def incidents(data: ReportData) -> Table:
-    """Tickets per site and cloud: those whose opening mail names the site, and those
+def incidents(data: ReportData, link: Link) -> Table:
+    """Tickets per site and cloud: those whose opening mail names the site (by any of its
+    names: the rollup keeps the one the site directory resolves them to), and those
     escalated to the site or cloud."""
     start, end = data.period.start(data.tz), data.period.end(data.tz)
     naming = data.sites
     escalated: dict[tuple[str, str, str], set[int]] = defaultdict(set)
+    targets: dict[str, str] = {}  # name -> the queue filter's value (escalation.queue_filter)
     for r in data.escalations:
         if not start <= r["escalated_at"] < end or r["group_kind"] not in ("site", "cloud"):
             continue
         parent = data.groups.get(r["cloud_id"]) if r["cloud_id"] else None
         cloud_name = parent.name if parent else ""
         escalated[r["group_name"], r["group_kind"], cloud_name].add(r["ticket_id"])
+        if r["group_id"]:
+            whole = r["group_kind"] == "cloud"
+            targets[r["group_name"]] = escalated_to_value(r["group_id"], whole_cloud=whole)
         if parent is not None:
             escalated[parent.name, "cloud", ""].add(r["ticket_id"])
+            targets[parent.name] = escalated_to_value(parent.pk, whole_cloud=True)
     table = Table(
         "incidents",
         "Incidents per site and cloud",
-        f"Tickets opened {data.period.label} whose first mail names a site, and tickets "
-        "escalated to a site or cloud (a cloud counts its sites' too).",
+        f"Tickets opened {data.period.label} whose first mail names a site (by any of its "
+        "names: ATLAS site, GOCDB site, PanDA queue, storage endpoint), and tickets escalated "
+        "to a site or cloud (a cloud counts its sites' too).",
         [
             Column("name", "Site or cloud"),
             Column("kind", "Kind"),
@@ -284,6 +311,18 @@ def incidents(data: ReportData) -> Table:
     table.rows = sorted(merged.values(), key=lambda r: (-(r["escalated"] + r["named"]), r["name"]))[
         :40
     ]
+    narrowed = {"zone": data.filters.zone, "category": data.filters.category}
+    for n, row in enumerate(table.rows):
+        name = str(row["name"])
+        if row["escalated"] and name in targets:
+            table.links[n, "escalated"] = _escalated_link(data, link, targets[name])
+        if row["named"]:
+            table.links[n, "named"] = link(
+                names_site=name,
+                opened_from=data.period.first,
+                opened_to=data.period.last,
+                **narrowed,
+            )
     return table
 
 

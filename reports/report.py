@@ -59,7 +59,7 @@ def figure_table(key: str, data: ReportData, link: Link, now: datetime) -> Table
         case "resolution":
             return figures.resolution(data, link)
         case "escalations":
-            return figures.escalations(data)
+            return figures.escalations(data, link)
         case "backlog":
             return figures.backlog(data)
         case "rates":
@@ -69,7 +69,7 @@ def figure_table(key: str, data: ReportData, link: Link, now: datetime) -> Table
         case "credits":
             return figures_time.credits(data, now)
         case "incidents":
-            return figures.incidents(data)
+            return figures.incidents(data, link)
         case "tickets":
             return figures.ticket_list(data)
     raise KeyError(key)

@@ -7,7 +7,7 @@ running it again on the same events gives the same row.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -53,6 +53,7 @@ class EscalationRollup:
     group_kind: str
     cloud_id: int | None
     escalated_at: datetime
+    calendar_id: int | None = None  # the working calendar its wait counts in; None: the team's
     answered_at: datetime | None = None
     cancelled_at: datetime | None = None
     wait_s: int | None = None  # working seconds until the answer
@@ -150,8 +151,16 @@ def _reopened_at(events: Sequence[Ev], at: datetime) -> bool:
     return any(e.kind == "reopened" and e.at == at for e in events)
 
 
-def escalation_rollups(events: Sequence[Ev], *, working: Between) -> list[EscalationRollup]:
-    """One row per escalation the ticket's events name."""
+def escalation_rollups(
+    events: Sequence[Ev],
+    *,
+    working: Callable[[int | None], Between],
+    calendars: Mapping[int, int | None] | None = None,
+) -> list[EscalationRollup]:
+    """One row per escalation the ticket's events name; each wait counted in the working
+    calendar of whoever was asked (``working``: a calendar's id, None for the team's -> its
+    open time): the one its ESCALATED event names, else ``calendars`` (escalation id -> the
+    calendar it was made with; for events older than the key)."""
     rows: dict[int, EscalationRollup] = {}
     for e in _sorted(events):
         pk = e.data.get("escalation")
@@ -159,6 +168,9 @@ def escalation_rollups(events: Sequence[Ev], *, working: Between) -> list[Escala
             continue
         pk = int(pk)
         if e.kind == "escalated":
+            calendar = e.data.get("calendar") if "calendar" in e.data else None
+            if "calendar" not in e.data and calendars is not None:
+                calendar = calendars.get(pk)
             rows[pk] = EscalationRollup(
                 escalation_id=pk,
                 group_id=e.data.get("group"),
@@ -166,6 +178,7 @@ def escalation_rollups(events: Sequence[Ev], *, working: Between) -> list[Escala
                 group_kind=str(e.data.get("group_kind", "")),
                 cloud_id=e.data.get("cloud"),
                 escalated_at=e.at,
+                calendar_id=int(calendar) if calendar else None,
             )
             continue
         row = rows.get(pk)
@@ -173,7 +186,7 @@ def escalation_rollups(events: Sequence[Ev], *, working: Between) -> list[Escala
             continue
         if e.kind == "escalation_answered" and row.answered_at is None:
             row.answered_at = e.at
-            row.wait_s = int(working(row.escalated_at, e.at).total_seconds())
+            row.wait_s = int(working(row.calendar_id)(row.escalated_at, e.at).total_seconds())
         elif e.kind == "escalation_cancelled" and row.cancelled_at is None:
             row.cancelled_at = e.at
         elif e.kind == "timer_fired":

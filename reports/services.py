@@ -3,7 +3,7 @@ team from the log) and the weekly figures mail."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime, timedelta
 from itertools import groupby, islice
 from typing import Any
@@ -12,11 +12,13 @@ from django.db import transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
+from escalation.models import Escalation
 from people.models import Team
 from reports.calendars import TeamCalendar, team_calendar
 from reports.models import EscalationFigures, TicketFigures
 from reports.rollup import Ev, escalation_rollups, ticket_rollup
-from tickets.gridtext import find_ids
+from tickets.gridpanel import known_site_names, sites_resolved
+from tickets.gridtext import GridIds, find_ids, find_known_names
 from tickets.models import Message, Ticket
 from tickets.models.events import DeliveryState, EventDelivery, TicketEvent
 
@@ -55,13 +57,36 @@ ESCALATION_FIELDS = [
 ]
 
 
-def _sites(subject: str, body: str) -> list[str]:
+def _named(subject: str, body: str, known: Mapping[str, str]) -> GridIds:
     # The opening mail is what a requester says is broken; the rest of the thread quotes it.
-    return list(find_ids(f"{subject}\n{body[:4000]}").sites[:10])
+    text = f"{subject}\n{body[:4000]}"
+    found = find_ids(text, jira_projects=(), only=("queues", "sites"))
+    return found.merged(find_known_names(text, known)) if known else found
+
+
+def opening_sites(
+    texts: Mapping[int, tuple[str, str]], known: Mapping[str, str]
+) -> dict[int, list[str]]:
+    """The sites each opening mail (message id -> subject, body) names, each under the one
+    name the site directory resolves its aliases to (a PanDA queue, the ATLAS and the GOCDB
+    name of a site are one site); a site it does not know as written, a queue it does not
+    know not at all (a queue is not a site). One query for the whole batch."""
+    named = {pk: _named(subject, body, known) for pk, (subject, body) in texts.items()}
+    resolved = sites_resolved({n for ids in named.values() for n in (*ids.sites, *ids.queues)})
+    out = {}
+    for pk, ids in named.items():
+        names = [resolved.get(n.upper(), n) for n in ids.sites]
+        names += [resolved[n.upper()] for n in ids.queues if n.upper() in resolved]
+        out[pk] = list(dict.fromkeys(names))[:10]
+    return out
 
 
 def _figures(
-    ticket: Ticket, events: list[Ev], cal: TeamCalendar, opening: dict[int, tuple[str, str]]
+    ticket: Ticket,
+    events: list[Ev],
+    cal: TeamCalendar,
+    opening: Mapping[int, list[str]],
+    calendars: Mapping[int, int | None],
 ) -> tuple[TicketFigures, list[EscalationFigures]]:
     rollup = ticket_rollup(
         events,
@@ -70,7 +95,6 @@ def _figures(
         covered=cal.covered,
         zone_at=cal.zone_at,
     )
-    text = opening.get(rollup.opening_message_id or 0)
     figures = TicketFigures(
         ticket_id=ticket.pk,
         team_id=ticket.team_id,
@@ -86,7 +110,7 @@ def _figures(
         resolution_s=rollup.resolution_s,
         reopen_count=rollup.reopen_count,
         merged=rollup.merged,
-        sites=_sites(*text) if text else [],
+        sites=opening.get(rollup.opening_message_id or 0, []),
         timeline=rollup.timeline,
     )
     escalations = [
@@ -105,7 +129,7 @@ def _figures(
             reminders=row.reminders,
             next_levels=row.next_levels,
         )
-        for row in escalation_rollups(events, working=cal.working)
+        for row in escalation_rollups(events, working=cal.working_in, calendars=calendars)
     ]
     return figures, escalations
 
@@ -121,6 +145,32 @@ def _opening_texts(ids: Iterable[int]) -> dict[int, tuple[str, str]]:
             "pk", "subject", "body_text"
         )
     }
+
+
+def _openings_sites(teams: Mapping[int, Team], openings: Mapping[int, int]) -> dict[int, list[str]]:
+    """The sites each opening mail names (``openings``: message id -> its team's id), each
+    team's with the names its site directories know. A query for the texts, a few per team."""
+    texts = _opening_texts(openings)
+    out: dict[int, list[str]] = {}
+    for pk, team in teams.items():
+        mine = {m: text for m, text in texts.items() if openings[m] == pk}
+        if mine:
+            out |= opening_sites(mine, known_site_names(team)[1])
+    return out
+
+
+def _escalation_calendars(grouped: Mapping[int, list[Ev]]) -> dict[int, int | None]:
+    """The working calendar of each escalation whose ESCALATED event is older than the event
+    naming it (escalation id -> calendar id). One query, none when every event names it."""
+    older = [
+        int(e.data["escalation"])
+        for events in grouped.values()
+        for e in events
+        if e.kind == "escalated" and "calendar" not in e.data and e.data.get("escalation")
+    ]
+    if not older:
+        return {}
+    return dict(Escalation.objects.filter(pk__in=older).values_list("pk", "calendar_id"))
 
 
 def _save(figures: list[TicketFigures], escalations: list[EscalationFigures]) -> None:
@@ -155,12 +205,13 @@ def tickets_figures_refresh(
         .values(*EVENT_FIELDS)
     )
     grouped = {pk: [_ev(r) for r in group] for pk, group in groupby(rows, lambda r: r["ticket_id"])}
-    openings = {}
+    openings: dict[int, int] = {}  # opening message -> its ticket's team
     for ticket in tickets:
         opened = next((e for e in grouped.get(ticket.pk, []) if e.kind == "opened"), None)
         if opened and opened.data.get("message"):
-            openings[ticket.pk] = opened.data["message"]
-    texts = _opening_texts(openings.values())
+            openings[int(opened.data["message"])] = ticket.team_id
+    sites = _openings_sites({t.team_id: t.team for t in tickets}, openings)
+    calendars = _escalation_calendars(grouped)
     today = (now or timezone.now()).date()
     spans: dict[int, tuple[date, date, Team]] = {}
     for ticket in tickets:
@@ -171,10 +222,14 @@ def tickets_figures_refresh(
         if held is not None:
             first, last = min(first, held[0]), max(last, held[1])
         spans[ticket.team_id] = (first, last, ticket.team)
-    cals = {pk: team_calendar(team, first, last) for pk, (first, last, team) in spans.items()}
+    cals = {
+        pk: team_calendar(team, first, last, group_calendars=True)
+        for pk, (first, last, team) in spans.items()
+    }
     figures, escalations = [], []
     for ticket in tickets:
-        one, escs = _figures(ticket, grouped.get(ticket.pk, []), cals[ticket.team_id], texts)
+        events = grouped.get(ticket.pk, [])
+        one, escs = _figures(ticket, events, cals[ticket.team_id], sites, calendars)
         figures.append(one)
         escalations.extend(escs)
     with transaction.atomic():
@@ -204,7 +259,9 @@ def figures_rebuild(
     seen = span["last"] or 0
     first_ticket = tickets.aggregate(first=Min("created_at"))["first"]
     first = min(d for d in (span["first"], first_ticket) if d is not None)
-    cal = team_calendar(team, first.date(), timezone.now().date() + timedelta(days=1))
+    cal = team_calendar(
+        team, first.date(), timezone.now().date() + timedelta(days=1), group_calendars=True
+    )
     done = 0
     for part in _chunks(ids, chunk):
         rows = Ticket.objects.filter(pk__in=part).only(
@@ -219,16 +276,17 @@ def figures_rebuild(
         grouped = {
             pk: [_ev(r) for r in group] for pk, group in groupby(events, lambda r: r["ticket_id"])
         }
-        openings = [
-            int(e.data["message"])
+        openings = {
+            int(e.data["message"]): team.pk
             for evs in grouped.values()
             for e in evs
             if e.kind == "opened" and e.data.get("message")
-        ]
-        texts = _opening_texts(openings)
+        }
+        sites = _openings_sites({team.pk: team}, openings)
+        calendars = _escalation_calendars(grouped)
         figures, escalations = [], []
         for pk in part:
-            one, escs = _figures(by_ticket[pk], grouped.get(pk, []), cal, texts)
+            one, escs = _figures(by_ticket[pk], grouped.get(pk, []), cal, sites, calendars)
             figures.append(one)
             escalations.extend(escs)
         with transaction.atomic():

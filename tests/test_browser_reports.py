@@ -53,3 +53,36 @@ def test_the_page_fits_a_phone(desk, live_server, browser_context):
     if SHOTS:
         page.locator("#volume_zones").scroll_into_view_if_needed()
         page.screenshot(path=str(SHOTS / "reports-phone.png"), full_page=False)
+
+
+# The "Done when": each question a coordinator asks, the figure on the page that
+# answers it, and a number in it the data set gives (tests/test_reports.py).
+QUESTIONS = [
+    ("How many mails per covered hour did NA get?", "volume_zones", "NA"),
+    ("How long did users wait for a first answer per zone?", "first_response", "EU"),
+    ("Which expert group answers slowest?", "escalations", "PanDA"),
+    ("Which sites caused most tickets?", "incidents", "BNL"),
+    ("How full was the calendar?", "coverage", "EU"),
+    ("Who is above the shift optimum?", "credits", "Anna"),
+]
+
+
+def test_a_coordinator_answers_each_question_from_the_page_and_downloads_it(
+    desk, live_server, browser_context
+):
+    page = browser_context.new_page()
+    page.set_viewport_size({"width": 1280, "height": 900})
+    sign_in(page, live_server, desk.people["elena"], PATH)
+    for question, figure, shown in QUESTIONS:
+        section = page.locator(f"#{figure}")
+        expect(section.locator("h2"), question).to_be_visible()
+        expect(section.locator("tbody"), question).to_contain_text(shown)
+        with page.expect_download() as download:
+            section.locator("caption a", has_text="CSV").click()
+        path = download.value.path()
+        text = Path(path).read_text(encoding="utf-8")
+        assert shown in text, (question, text[:200])
+    if SHOTS:
+        for figure in ("volume_zones", "escalations", "incidents", "coverage"):
+            page.locator(f"#{figure}").scroll_into_view_if_needed()
+            page.screenshot(path=str(SHOTS / f"reports-{figure}.png"), full_page=False)

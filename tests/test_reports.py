@@ -19,7 +19,7 @@ import pytest
 import time_machine
 from django.test import Client
 
-from escalation.models import ExpertGroup, GroupKind
+from escalation.models import Escalation, ExpertGroup, GroupKind
 from people.models import Role
 from reports.models import EscalationFigures, TicketFigures
 from reports.services import figures_rebuild, ticket_figures_refresh
@@ -68,7 +68,24 @@ def _status(ticket, when: datetime, old: str, new: str) -> None:
     )
 
 
-def _escalation(ticket, pk: int, group: ExpertGroup, when: datetime) -> dict[str, object]:
+def _escalation(
+    ticket, pk: int, group: ExpertGroup, when: datetime, *, calendar_key: bool = False
+) -> dict[str, object]:
+    """An escalation as escalation_create leaves it: the row (the queue's "Escalated to"
+    filter reads it) and its event (the reports read that; ``calendar_key``: the event names
+    the calendar, as the events recorded since the reports count group calendars do)."""
+    Escalation.objects.create(
+        pk=pk,
+        ticket=ticket,
+        group=group,
+        note="please look",
+        token=f"token{pk}",
+        target_hours=group.response_target_hours,
+        remind_percent=group.remind_percent,
+        next_level_percent=group.next_level_percent,
+        calendar_id=group.calendar_in_force_id,
+        created_at=when,
+    )
     data = {
         "escalation": pk,
         "group": group.pk,
@@ -76,6 +93,8 @@ def _escalation(ticket, pk: int, group: ExpertGroup, when: datetime) -> dict[str
         "group_kind": group.kind,
         "cloud": group.cloud_id,
     }
+    if calendar_key:
+        data["calendar"] = group.calendar_in_force_id
     event_record(ticket=ticket, kind=EventKind.ESCALATED, data=data, at=when)
     return data
 

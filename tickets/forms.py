@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ from django import forms
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from people.models import Team
 from tickets.models import Attachment, Category, Status, Ticket
 
 SORTS = {
@@ -23,14 +25,25 @@ SORTS = {
 }
 
 
-# Filters other apps add to the queue (grid: "Site in downtime"), registered from their
-# AppConfig.ready(): name -> (a function making the form field, what a true value narrows).
-Narrow = Callable[[QuerySet[Ticket]], QuerySet[Ticket]]
-_extra_filters: dict[str, tuple[Callable[[], forms.Field], Narrow]] = {}
+# Filters other apps add to the queue (grid: "Site in downtime"; escalation: "Escalated
+# to"), registered from their AppConfig.ready(): each a few form fields, made for the
+# viewer's teams, and what they narrow when one of them has a value (given the tickets and
+# the form's valid values).
+Narrow = Callable[[QuerySet[Ticket], dict[str, Any]], QuerySet[Ticket]]
+Fields = Callable[[Sequence[Team]], dict[str, forms.Field]]
 
 
-def filter_register(name: str, field: Callable[[], forms.Field], narrow: Narrow) -> None:
-    _extra_filters[name] = (field, narrow)
+@dataclass(frozen=True)
+class ExtraFilter:
+    fields: Fields
+    narrow: Narrow
+
+
+_extra_filters: dict[str, ExtraFilter] = {}
+
+
+def filter_register(name: str, fields: Fields, narrow: Narrow) -> None:
+    _extra_filters[name] = ExtraFilter(fields, narrow)
 
 
 class QueueFilter(forms.Form):
@@ -51,10 +64,14 @@ class QueueFilter(forms.Form):
         choices=[(key, label) for key, (label, _) in SORTS.items()], required=False
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, teams: Sequence[Team] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        for name, (field, _) in _extra_filters.items():
-            self.fields[name] = field()
+        # Registered filter -> the names of its fields
+        self.extra: dict[str, list[str]] = {}
+        for name, extra in _extra_filters.items():
+            fields = extra.fields(teams)
+            self.fields.update(fields)
+            self.extra[name] = list(fields)
 
     def clean_assignee(self) -> str:
         value = self.cleaned_data["assignee"].strip().lower()
@@ -95,9 +112,9 @@ class QueueFilter(forms.Form):
             tickets = tickets.filter(
                 Exists(Attachment.objects.filter(message__ticket=OuterRef("pk")))
             )
-        for name, (_, narrow) in _extra_filters.items():
-            if data.get(name):
-                tickets = narrow(tickets)
+        for name, fields in self.extra.items():
+            if any(data.get(f) not in (None, "", False) for f in fields):
+                tickets = _extra_filters[name].narrow(tickets, data)
         if ranked and not data.get("sort"):
             return tickets
         return tickets.order_by(*SORTS[data.get("sort") or "activity"][1])

@@ -3,7 +3,7 @@ storage endpoint and software release named in the thread, linked to its monitor
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from hashlib import sha256
 from urllib.parse import quote
@@ -76,6 +76,29 @@ def known_site_names(team: Team) -> tuple[str, dict[str, str]]:
         for name, kind in found.items():
             names.setdefault(name, kind)
     return ";".join(versions), names
+
+
+# What a site's many names (PanDA queue, ATLAS site, GOCDB site, storage endpoint) resolve
+# to, registered at start-up by the app that keeps the aliases (grid): names -> {the name
+# upper-case: the site's one name}, for the names it knows.
+SiteResolver = Callable[[Collection[str]], Mapping[str, str]]
+_resolvers: dict[str, SiteResolver] = {}
+
+
+def site_resolver_register(name: str, resolver: SiteResolver) -> None:
+    _resolvers[name] = resolver
+
+
+def sites_resolved(names: Collection[str]) -> dict[str, str]:
+    """Each name a resolver knows (upper-case) -> its site's one name; the first resolver
+    (by registered name) that knows a name wins."""
+    out: dict[str, str] = {}
+    if not names:
+        return out
+    for _, resolver in sorted(_resolvers.items()):
+        for name, site in resolver(names).items():
+            out.setdefault(name.upper(), site)
+    return out
 
 
 def _names_key(text: str, version: str) -> str:

@@ -64,8 +64,8 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     view = request.GET.get("view") or request.GET.get("tab") or ("all" if q else "open")
     if view not in views:
         view = "open"
-    filters = QueueFilter(request.GET)
     teams = list(teams_for_desk_user(request.user))
+    filters = QueueFilter(request.GET, teams=teams)
     found = ticket_search(request.user, q, teams=teams) if q else ticket_list_for_user(request.user)
     # The row's "draft to approve" badge comes with the listing's own query.
     listed = found.filter(views[view][1]).annotate(draft_pending=drafts_pending())

@@ -1,0 +1,168 @@
+"""The reports' numbers lead to the tickets behind them; a site is one site by any of its
+names; an expert group's wait counts in its own working calendar. On the data set of
+tests/test_reports.py (hand-computed figures there)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time
+from html import unescape
+
+import time_machine
+from django.test import Client
+from django.utils import timezone
+
+from escalation.models import ExpertGroup, GroupKind
+from grid.models import AliasKind, Site, SiteAlias
+from people.models import WorkingCalendar
+from reports.models import EscalationFigures
+from reports.params import queue_link
+from reports.period import period_of
+from reports.report import figure_table
+from reports.selectors import Filters, report_data
+from tests.test_reports import (  # noqa: F401 - the fixtures
+    NOW,
+    PERIOD,
+    _by,
+    _escalation,
+    _rows,
+    _ticket,
+    at,
+    coordinator,
+    desk,
+)
+from tickets.models.events import EventKind
+from tickets.services.events import actor_group, event_record, events_consume
+
+SECTION = re.compile(r'<section class="figure" id="(\w+)".*?</section>', re.S)
+LINKED = re.compile(r'<a href="(/tickets/\?[^"]+)">(\d+)</a>')
+
+
+def _linked_numbers(client: Client) -> dict[str, list[tuple[str, int]]]:
+    """Figure -> (queue link, the number shown) for every linked number of the page."""
+    with time_machine.travel(NOW, tick=False):
+        page = client.get("/reports/", PERIOD)
+    assert page.status_code == 200
+    return {
+        m.group(1): [(unescape(href), int(n)) for href, n in LINKED.findall(m.group(0))]
+        for m in SECTION.finditer(page.content.decode())
+    }
+
+
+def _queue_count(client: Client, href: str) -> int:
+    with time_machine.travel(NOW, tick=False):
+        response = client.get(href)
+    assert response.status_code == 200
+    form = response.context["filters"]
+    assert not form.errors, (href, form.errors)
+    return response.context["page"].paginator.count
+
+
+# The figures whose every linked number the queue matches. The mail-volume and timing
+# figures link by the ticket's current zone and assignee and count by the rollup's (the zone
+# that covered the opening, the first answer's author) and only answered or resolved ones:
+# not yet the same tickets.
+EXACT = ("escalations", "incidents")
+
+
+def test_every_linked_number_opens_the_queue_with_as_many_tickets(desk, coordinator):  # noqa: F811
+    linked = _linked_numbers(coordinator)
+    for figure in ("volume_zones", "volume", "first_response", "resolution", *EXACT):
+        assert linked.get(figure), f"{figure}: no number links to the queue"
+    found = [
+        (figure, href, shown, _queue_count(coordinator, href))
+        for figure in EXACT
+        for href, shown in linked[figure]
+    ]
+    wrong = [f for f in found if f[2] != f[3]]
+    assert not wrong, "\n".join(map(str, wrong))
+    assert len(found) >= 6
+
+
+def test_the_escalation_figures_link_to_the_tickets_escalated_to_that_group(desk, coordinator):  # noqa: F811
+    us = ExpertGroup.objects.get(name="US")
+    links = dict(_named_links("escalations", "tickets"))
+    # The whole cloud counts its sites' escalations: BNL's ticket.
+    assert f"escalated_to=cloud%3A{us.pk}" in links["US (whole cloud)"]
+    assert _queue_count(coordinator, links["US (whole cloud)"]) == 1
+    t6 = desk.tickets_by_name["t6"]
+    with time_machine.travel(NOW, tick=False):
+        page = coordinator.get(links["PanDA"])
+    assert [t.pk for t in page.context["page"].object_list] == [t6.pk]
+    # The queue filter alone, outside the period: nothing escalated then.
+    after = links["PanDA"].replace("escalated_from=2026-03-16", "escalated_from=2026-03-20")
+    assert _queue_count(coordinator, after) == 0
+    assert _by(_rows(coordinator, "escalations"), name="PanDA")["tickets"] == 1
+
+
+def _named_links(figure: str, column: str) -> list[tuple[str, str]]:
+    """(row name, link) of the figure's rows whose ``column`` is linked."""
+    team = ExpertGroup.objects.get(name="US").team
+    period, previous = period_of("custom", date(2026, 3, 16), date(2026, 3, 16), date(2026, 4, 5))
+    with time_machine.travel(NOW, tick=False):
+        data = report_data(team, period, previous, Filters(), {})
+        table = figure_table(figure, data, queue_link, timezone.now())
+    return [
+        (str(table.rows[n]["name"]), href)
+        for (n, col), href in table.links.items()
+        if col == column
+    ]
+
+
+def test_a_queue_alias_and_the_gocdb_name_are_incidents_of_one_site(desk, coordinator):  # noqa: F811
+    site = Site.objects.create(
+        name="BNL-ATLAS", gocdb_name="BNL-LCG2", cloud="US", updated_at=timezone.now()
+    )
+    for name, kind in (
+        ("BNL-ATLAS", AliasKind.ATLAS),
+        ("BNL-LCG2", AliasKind.GOCDB),
+        ("BNL_PROD", AliasKind.QUEUE),
+        ("ANALY_BNL_SHORT", AliasKind.QUEUE),
+    ):
+        SiteAlias.objects.create(name=name, site=site, kind=kind)
+    with time_machine.travel(NOW, tick=False):
+        queue = _ticket(desk, at(23, 14), "Jobs stuck", body="All jobs at ANALY_BNL_SHORT hang.")
+        gocdb = _ticket(desk, at(24, 9), "Site unreachable", body="BNL-LCG2 is down since 8:00")
+        _ticket(desk, at(24, 10), "Pilots", body="BNL_PROD has no pilots")
+        events_consume()
+    rows = _rows(coordinator, "incidents")
+    bnl = _by(rows, name="BNL-ATLAS")
+    assert bnl["named"] == 3
+    assert not [r for r in rows if r["name"] in ("BNL-LCG2", "ANALY_BNL_SHORT", "BNL_PROD")]
+    # A site the directory does not know still counts as written.
+    assert _by(rows, name="BNL-OSG2_DATADISK")["named"] == 1
+    href = next(h for name, h in _named_links("incidents", "named") if name == "BNL-ATLAS")
+    with time_machine.travel(NOW, tick=False):
+        listed = coordinator.get(href).context["page"].object_list
+    assert {queue.pk, gocdb.pk} <= {t.pk for t in listed}
+    assert len(listed) == 3
+
+
+def test_an_expert_groups_wait_counts_in_its_own_working_calendar(desk, coordinator):  # noqa: F811
+    # Rucio's experts work every day 08:00-16:00, the team Monday to Friday. Asked Saturday
+    # 21 10:00, answered 14:00: 4 working hours in Rucio's calendar, none in the team's.
+    every_day = WorkingCalendar.objects.create(
+        team=desk, name="Every day", weekdays="1234567", starts_at=time(8), ends_at=time(16)
+    )
+    rucio = ExpertGroup.objects.create(
+        team=desk, kind=GroupKind.EXPERT, name="Rucio", email="rucio@cern.ch", calendar=every_day
+    )
+    # One recorded since its events name the calendar, one before (its row says which).
+    with time_machine.travel(NOW, tick=False):
+        ticket = _ticket(desk, at(21, 9), "Rule stuck", body="The rule does not progress")
+        for pk, key in ((201, True), (202, False)):
+            asked = _escalation(ticket, pk, rucio, at(21, 10), calendar_key=key)
+            event_record(
+                ticket=ticket,
+                kind=EventKind.ESCALATION_ANSWERED,
+                actor=actor_group("Rucio"),
+                data=asked,
+                at=at(21, 14),
+            )
+        events_consume()
+    waits = EscalationFigures.objects.filter(escalation_id__in=(201, 202))
+    assert sorted(waits.values_list("wait_s", flat=True)) == [4 * 3600, 4 * 3600]
+    rucio_row = _by(_rows(coordinator, "escalations"), name="Rucio")
+    assert (rucio_row["count"], rucio_row["p50_hours"]) == (2, 4.0)
+    # A group without its own calendar still counts in the team's: PanDA's 12 hours.
+    assert _by(_rows(coordinator, "escalations"), name="PanDA")["p50_hours"] == 12.0
