@@ -25,7 +25,7 @@ from dispatch.handover import handover_run
 from escalation.addresses import escalation_address
 from escalation.models import Escalation, ExpertGroup, GroupKind
 from notifications.models import Kind, Notification
-from people.models import Role
+from people.models import Role, WorkingCalendar
 from shifts.models import Booking, RotationRule, ShiftRole
 from tests.browser import sign_in
 from tests.factories import MailboxFactory, shift_team
@@ -66,8 +66,17 @@ def _submit(page: Page, button) -> None:
 
 
 def _shot(page: Page, name: str) -> None:
-    if SHOTS:
-        page.screenshot(path=str(SHOTS / name), full_page=False)
+    """``name``.png at desktop width (1280) and ``name``-phone.png at a phone's (390); on
+    the phone nothing may scroll sideways (tables scroll inside their own box)."""
+    if not SHOTS:
+        return
+    size = page.viewport_size
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, name
+    page.screenshot(path=str(SHOTS / f"{name}-phone.png"), full_page=False)
+    page.set_viewport_size(size)
 
 
 def _days(first: date, isoweekdays: str) -> list[date]:
@@ -95,6 +104,17 @@ def team():
         Booking.objects.create(zone=zone, day=WEDNESDAY, person=people[name], role=role)
     ExpertGroup.objects.create(
         team=team, kind=GroupKind.EXPERT, name="PanDA/JEDI", email="panda-experts@cern.ch"
+    )
+    us = WorkingCalendar.objects.create(
+        team=team,
+        name="US cloud (New York)",
+        starts_at=time(9),
+        ends_at=time(17),
+        time_zone="America/New_York",
+        holidays="2026-11-26\n2026-12-25",
+    )
+    ExpertGroup.objects.create(
+        team=team, kind=GroupKind.CLOUD, name="US", email="us-cloud@bnl.gov", calendar=us
     )
     # The standing rotation: Anna every Monday in EU, Sofia Tuesdays and Thursdays in NA.
     RotationRule.objects.create(
@@ -129,7 +149,7 @@ def test_a_day_from_the_eu_shift_through_the_na_shift_to_next_months_calendar(
     expect(row.locator("td.assignee")).to_contain_text("Anna Doe")
     expect(row.locator("td.assignee")).to_contain_text("shadow Tomas Doe")
     expect(page.locator("#bell .bell-count")).to_have_text("1")  # the new ticket
-    _shot(page, "day-queue.png")
+    _shot(page, "day-queue")
 
     # 10:00: Tomas drafts the answer; it waits for Anna.
     frozen_clock.move_to(_at(10))
@@ -147,7 +167,7 @@ def test_a_day_from_the_eu_shift_through_the_na_shift_to_next_months_calendar(
     expect(page.locator("nav.tabs a", has_text="To approve").locator(".n")).to_have_text("1")
     row = page.locator("table.tickets tbody tr", has_text="Task 15934870 exhausted")
     expect(row.locator(".badge-draft")).to_have_text("draft to approve")
-    _shot(page, "day-to-approve.png")
+    _shot(page, "day-to-approve")
     _submit(page, row.locator("td.subject a").first)
     draft = page.locator("article.draft")
     expect(draft.locator("header")).to_contain_text("Tomas Doe")
@@ -208,14 +228,14 @@ def test_a_day_from_the_eu_shift_through_the_na_shift_to_next_months_calendar(
     expect(item).to_contain_text(
         f"PanDA experts answered on {ticket.reference} “Task 15934870 exhausted”"
     )
-    _shot(page, "day-notifications.png")
+    _shot(page, "day-notifications")
     with page.expect_navigation():
         item.locator("a").first.click()
     assert page.url.startswith(f"{live_server.url}/tickets/{ticket.reference}/")
     expect(page.locator(".side dd", has_text="Sofia Doe")).to_have_count(1)
     expect(page.locator(".thread")).to_contain_text("a retry will do")
     expect(page.locator("#bell .bell-count")).to_have_count(0)
-    _shot(page, "day-ticket.png")
+    _shot(page, "day-ticket")
 
     # Carla fills December from the rotation: a preview, then one click.
     _as(page, live_server, people["carla"], f"/shifts/?team=dast&month={DECEMBER:%Y-%m}")
@@ -238,4 +258,13 @@ def test_a_day_from_the_eu_shift_through_the_na_shift_to_next_months_calendar(
     for day in tuesdays_thursdays:
         cell = page.locator(f'td[data-zone="NA"][data-day="{day}"]')
         expect(cell.locator(".people .name")).to_have_text(["Sofia Doe"])
-    _shot(page, "day-calendar-filled.png")
+    _shot(page, "day-calendar-filled")
+
+    # The working calendars: the US cloud counts its targets in New York's hours.
+    page.goto(f"{live_server.url}/team/calendars/?team=dast")
+    row = page.locator("table.calendars tbody tr", has_text="US cloud (New York)")
+    expect(row).to_contain_text("America/New_York")
+    expect(page.locator("select[name^=group-] option[selected]")).to_have_text(
+        ["US cloud (New York)"]
+    )
+    _shot(page, "day-working-calendars")
