@@ -19,7 +19,8 @@ from dispatch.routing import ticket_route
 from escalation.models import ExpertGroup, GroupKind, NextLevel
 from escalation.services import first_response_arm
 from grid.demo import grid_demo_load
-from people.models import Role, Team
+from notifications.models import Flavour, TeamWebhook
+from people.models import Role, Team, WorkingCalendar
 from shifts.models import Booking, Closure, RotationRule, ShiftRole, SwapRequest, Zone
 from tickets.models import OPEN_STATUSES, MessageKind, Priority, Status, Ticket
 from tickets.services import Sender, ticket_add_message, ticket_open, ticket_set_status
@@ -139,6 +140,16 @@ def load_demo(*, today: date | None = None, seed: int = 2018) -> dict[str, int]:
     bookings = _calendar(zones, users, today, rng)
     _rotation(zones, users)
     groups = _expert_groups(dast)
+    _us_calendar(dast, today)
+    # A sample chat webhook, off: its URL would be in DAST_DEMO_WEBHOOK_URL (README, "Chat
+    # webhooks"), and the demo calls nobody.
+    TeamWebhook.objects.create(
+        team=dast,
+        name="#dast-shifters",
+        flavour=Flavour.MATTERMOST,
+        url_env="DAST_DEMO_WEBHOOK_URL",
+        active=False,
+    )
     tickets = _tickets(dast, rng)
     _escalations(dast)
     tickets += grid_demo_load(team=dast, owner=users["anna"], now=timezone.now())
@@ -358,6 +369,28 @@ def _expert_groups(team: Team) -> int:
             )
             count += 1
     return count
+
+
+def _us_calendar(team: Team, today: date) -> None:
+    """The US cloud answers in New York's working hours and holidays; its sites count in
+    it too (a site without a calendar uses its cloud's)."""
+    holidays = []
+    for year in (today.year, today.year + 1):
+        first = date(year, 11, 1)
+        thanksgiving = first + timedelta(days=(3 - first.weekday()) % 7 + 21)
+        holidays += [f"{year}-07-04", f"{thanksgiving}", f"{year}-12-25"]
+    calendar = WorkingCalendar(
+        team=team,
+        name="US cloud (New York)",
+        weekdays="12345",
+        starts_at=time(9),
+        ends_at=time(17),
+        time_zone="America/New_York",
+        holidays="\n".join(holidays),
+    )
+    calendar.full_clean()
+    calendar.save()
+    ExpertGroup.objects.filter(team=team, kind=GroupKind.CLOUD, name="US").update(calendar=calendar)
 
 
 def _tickets(team: Team, rng: random.Random) -> int:

@@ -6,7 +6,8 @@ child of the silent one (``parent``), with its own token reply address and signe
 Message-ID, its own timer (a reminder, then its own next level), and an answer that is
 taken in like any expert's (``expert_reply_take``: the ``escalation answered`` event),
 not as a requester's mail. Nobody is asked twice along one chain, and a chain stops after
-MAX_DEPTH levels."""
+MAX_DEPTH levels. When the silent group answers after all, the levels still waiting above
+it are told so and stop waiting (``next_levels_stand_down``)."""
 
 from __future__ import annotations
 
@@ -19,10 +20,11 @@ from django.conf import settings
 from common.links import site_url
 from escalation.addresses import escalation_address, escalation_message_id
 from escalation.calendars import after_working, calendar_label
-from escalation.models import Escalation, ExpertGroup, TimerKind
-from escalation.timers import timer_arm
-from tickets.models import EventKind
+from escalation.models import Escalation, EscalationState, ExpertGroup, TimerKind
+from escalation.timers import timer_arm, timers_cancel
+from tickets.models import EventKind, MessageKind
 from tickets.models.mail import OutboundKind
+from tickets.services import Sender, ticket_add_message
 from tickets.services.events import event_record
 from tickets.services.outbox import outbound_queue, tagged_subject
 
@@ -116,3 +118,66 @@ def next_level_ask(
         ),
     )
     return child
+
+
+def next_levels_stand_down(*, esc: Escalation, at: datetime) -> int:
+    """``esc``'s group answered: every next level asked about it (and theirs in turn) that
+    still waits stops waiting, its timer ends, and it is told in its own thread (a reply
+    still reaches the ticket). Runs in the caller's transaction (the answer's); the mails
+    leave after commit. Returns how many levels stood down."""
+    ticket = esc.ticket
+    answered_by = esc.target_name
+    parents, done = [esc.pk], 0
+    while parents:
+        waiting = list(
+            Escalation.objects.select_for_update(of=("self",))
+            .select_related("group")
+            .filter(parent_id__in=parents, state=EscalationState.WAITING)
+        )
+        # The ones already answered or cancelled have nothing waiting above them either.
+        parents = list(
+            Escalation.objects.filter(parent_id__in=parents).values_list("pk", flat=True)
+        )
+        for child in waiting:
+            child.state, child.cancelled_at = EscalationState.CANCELLED, at
+            child.save(update_fields=["state", "cancelled_at"])
+            timers_cancel(ticket=ticket, escalation=child, at=at)
+            told = ""
+            if child.recipients:
+                outbound_queue(
+                    team=ticket.team,
+                    ticket=ticket,
+                    kind=OutboundKind.ESCALATION,
+                    to=child.recipients,
+                    subject=tagged_subject(ticket, f"Answered by {answered_by}: {ticket.subject}"),
+                    body_text=(
+                        f"{answered_by} answered {ticket.reference} “{ticket.subject}”, which "
+                        f"you were asked about on {child.created_at:%A %d %B} because they "
+                        f"were silent: you need not act on it any more. Thank you.\n\nIf you "
+                        f"have something to add, reply to this mail: it still reaches the "
+                        f"ticket.\n\n{site_url(ticket)}\n"
+                    ),
+                    in_reply_to=child.message_id,
+                    references=child.message_id,
+                    reply_to=escalation_address(child),
+                    automatic=True,
+                )
+                told = f" {child.target_name} was told by mail."
+            event_record(
+                ticket=ticket,
+                kind=EventKind.ESCALATION_CANCELLED,
+                data=child.event_data() | {"reason": f"{answered_by} answered"},
+                at=at,
+            )
+            ticket_add_message(
+                ticket=ticket,
+                kind=MessageKind.NOTE,
+                body_text=(
+                    f"Escalation to {child.target_name} ended: {answered_by} answered.{told}"
+                ),
+                sender=Sender("", "DAST Desk"),
+                created_at=at,
+                announce=False,
+            )
+            done += 1
+    return done

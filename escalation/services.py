@@ -29,6 +29,7 @@ from escalation.models import (
     Timer,
     TimerKind,
 )
+from escalation.nextlevel import next_levels_stand_down
 from escalation.steps import mail_people, team_coordinators, waiting_user_due
 from escalation.timers import due_refresh, timer_arm, timers_cancel
 from people.names import display_name
@@ -358,6 +359,9 @@ def escalation_answer(
                 data=locked.event_data() | {"message": message.pk if message else None},
                 at=at,
             )
+            if locked.level:  # a next level was asked: it need not wait any more
+                locked.ticket = ticket
+                next_levels_stand_down(esc=locked, at=at)
         ticket_flag_reply(ticket=ticket, at=at)
         _back_to_open(ticket, at)
         mail_people(

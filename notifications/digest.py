@@ -2,8 +2,8 @@
 was on shift (first level) the instant before (the night, a weekend, a slot nobody
 booked), its first-level shifters get one mail listing what came in since the last covered
 shift ended: new tickets, requesters' replies, experts' answers, unverified replies, and
-every trainee draft still waiting for approval. (A shift that follows a covered one gets
-the handover mail instead: ``dispatch.handover``.)
+every trainee draft still waiting for approval; their bells get a line with the counts.
+(A shift that follows a covered one gets the handover mail instead: ``dispatch.handover``.)
 
     digest_run(at)            every slot that started in the last LOOKBACK without a
                               ShiftDigest row yet
@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from common.links import site_url
-from notifications.models import ShiftDigest
+from notifications.models import Kind, Notification, ShiftDigest
 from people.access import may_act
 from people.models import Team
 from people.names import display_name
@@ -130,6 +130,14 @@ def slot_digest(*, zone: Zone, slot: Slot, at: datetime) -> int:
                 return 0
             for person in incoming:
                 _mail(team, zone, slot, gap_from, person, sections)
+                # The bell too: the mail may sit unread in a busy inbox.
+                Notification.objects.create(
+                    user=person,
+                    digest=row,
+                    kind=Kind.SHIFT_DIGEST,
+                    text=f"Since the last shift: {_counts(sections)}"[:300],
+                    at=at,
+                )
             return len(incoming)
     except IntegrityError:
         if claimed:
@@ -195,6 +203,10 @@ def _sections(team: Team, since: datetime, until: datetime) -> list[tuple[str, l
     return [(heading, lines) for heading, lines in sections if lines]
 
 
+def _counts(sections: list[tuple[str, list[str]]]) -> str:
+    return ", ".join(f"{len(lines)} {head.split(' (')[0].lower()}" for head, lines in sections)
+
+
 def _mail(
     team: Team,
     zone: Zone,
@@ -213,12 +225,11 @@ def _mail(
     for heading, lines in sections:
         body += [f"{heading} ({len(lines)}):", "", *(f"{line}\n" for line in lines)]
     body.append(site_url(reverse("ticket-list")))
-    counts = ", ".join(f"{len(lines)} {head.split(' (')[0].lower()}" for head, lines in sections)
     outbound_queue(
         team=team,
         kind=OutboundKind.NOTIFICATION,
         to=[person.email],
-        subject=f"[{team.name} shifts] Since the last shift: {counts}"[:500],
+        subject=f"[{team.name} shifts] Since the last shift: {_counts(sections)}"[:500],
         body_text="\n".join(body) + "\n",
         automatic=True,
     )

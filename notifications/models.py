@@ -18,18 +18,28 @@ class Kind(models.TextChoices):
     REQUESTER_REPLY = "requester_reply", "Requester's reply"
     EXPERT_REPLY = "expert_reply", "Expert's or site's answer"
     OVERDUE = "overdue", "Overdue ticket"
+    SHIFT_DIGEST = "shift_digest", "Shift digest"
 
 
 class Notification(models.Model):
-    """One thing a person is told about a ticket: shown by the bell until read."""
+    """One thing a person is told about a ticket, or a shift-start digest: shown by the
+    bell until read."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
     )
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="+", null=True, blank=True
+    )
     # The event it tells of: one notification per person and event, however often the
     # consumer runs.
-    event = models.ForeignKey(TicketEvent, on_delete=models.CASCADE, related_name="+")
+    event = models.ForeignKey(
+        TicketEvent, on_delete=models.CASCADE, related_name="+", null=True, blank=True
+    )
+    # Or the digest at the start of the person's shift after a gap (no ticket, no event).
+    digest = models.ForeignKey(
+        "ShiftDigest", on_delete=models.CASCADE, related_name="+", null=True, blank=True
+    )
     kind = models.CharField(max_length=16, choices=Kind.choices)
     text = models.CharField(max_length=300)
     at = models.DateTimeField()
@@ -39,6 +49,12 @@ class Notification(models.Model):
         ordering = ["-at", "-pk"]
         constraints = [
             models.UniqueConstraint(fields=["user", "event"], name="notification_once"),
+            models.UniqueConstraint(fields=["user", "digest"], name="notification_digest_once"),
+            models.CheckConstraint(
+                condition=Q(ticket__isnull=False, event__isnull=False)
+                | Q(ticket=None, event=None, digest__isnull=False),
+                name="notification_of_an_event_or_a_digest",
+            ),
         ]
         indexes = [
             models.Index(

@@ -72,12 +72,15 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
-    """Follow a notification to its ticket, marking it read."""
+    """Follow a notification to its ticket (a digest: to the open tickets), marking it
+    read."""
     user = _user(request)
     found = notifications_for(user).filter(pk=pk).first()
     if found is None:
         raise Http404("No such notification")
     notifications_mark_read(user=user, ids=[found.pk])
+    if found.ticket is None:
+        return redirect(reverse("ticket-list") + "?view=open")
     return redirect(found.ticket)
 
 

@@ -11,7 +11,8 @@ from people.models import Team
 class RetentionPolicy(models.Model):
     """Tickets of ``team`` closed more than ``years`` ago lose what names a person: the texts
     of their messages, the requester's name and address (once all of that requester's
-    tickets are that old), the raw mail, and the attachments' files. The tickets, their
+    tickets are that old), the raw mail, and the attachments' files; the team's notifications
+    read before then, and those about these tickets, are deleted. The tickets, their
     dates, statuses and event log stay, and so do the figures computed from them. A new
     policy is not ``active``: ``manage.py retention --dry-run`` says what it would do, and
     the nightly run only acts on active policies."""

@@ -12,6 +12,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts.audit import acting_as, audit_record
 from accounts.models import AuditKind, AuditVia
+from notifications.models import Notification
 from retention.models import RetentionPolicy
 from tickets.models import Attachment, Message, RawMessage, Requester, Status, Ticket
 from tickets.models.desk import RequesterSignIn
@@ -31,6 +32,7 @@ class RetentionReport:
     attachments: int
     attachment_bytes: int
     raw_mails: int
+    notifications: int
 
 
 def retention_cutoff(now: datetime, years: int) -> datetime:
@@ -57,6 +59,19 @@ def _requesters(tickets: QuerySet[Ticket], cutoff: datetime) -> QuerySet[Request
     )
 
 
+def _notifications(
+    policy: RetentionPolicy, tickets: QuerySet[Ticket], cutoff: datetime
+) -> QuerySet[Notification]:
+    """The team's notifications that go: those read before the cutoff (a ticket's, or a
+    shift digest's), and any about a ticket the policy has expired (their text names the
+    requester)."""
+    team = policy.team
+    of_team = Q(ticket__team=team) | Q(ticket=None, digest__zone__team=team)
+    return Notification.objects.filter(
+        (of_team & Q(read_at__lt=cutoff)) | Q(ticket__in=tickets.values("pk"))
+    )
+
+
 def retention_apply(*, policy: RetentionPolicy, now: datetime, dry_run: bool) -> RetentionReport:
     """What ``policy`` removes as of ``now`` (counted; changed unless ``dry_run``). Runs again
     change nothing: what was removed is not counted twice."""
@@ -70,6 +85,7 @@ def retention_apply(*, policy: RetentionPolicy, now: datetime, dry_run: bool) ->
     ).exclude(raw=b"")
     attachments = Attachment.objects.filter(message__ticket__in=tickets).exclude(file="")
     requesters = _requesters(tickets, cutoff)
+    notifications = _notifications(policy, tickets, cutoff)
     anonymise = policy.anonymise_requesters
     with transaction.atomic():
         files = list(attachments.values_list("pk", "size")) if policy.delete_attachments else []
@@ -83,8 +99,10 @@ def retention_apply(*, policy: RetentionPolicy, now: datetime, dry_run: bool) ->
             attachments=len(files),
             attachment_bytes=sum(size for _, size in files),
             raw_mails=raw.count() if anonymise else 0,
+            notifications=notifications.count(),
         )
         if not dry_run:
+            notifications.delete()
             if anonymise:
                 _anonymise(messages, raw, requesters)
             if policy.delete_attachments:

@@ -100,3 +100,33 @@ def test_the_demo_shows_a_site_in_downtime_a_task_status_and_a_ggus_answer(setti
         page = client.get(reverse("ticket-detail", args=[ral.reference])).content.decode()
         assert "GGUS #1000394 (solved)" in page
         assert "One of the Echo gateways had a bad disk" in page
+
+
+def test_the_demo_has_a_quiet_chat_webhook_and_a_cloud_with_its_own_working_calendar(
+    settings, monkeypatch
+):
+    from notifications.models import TeamWebhook, WebhookPost
+    from tickets.services import Sender, ticket_open
+
+    monkeypatch.delenv("DAST_DEMO_WEBHOOK_URL", raising=False)
+    with time_machine.travel(datetime(2026, 11, 18, 9, 30, tzinfo=UTC)):
+        _load(settings)
+        dast = Team.objects.get(slug="dast")
+        (hook,) = TeamWebhook.objects.filter(team=dast)
+        assert (hook.url_env, hook.active) == ("DAST_DEMO_WEBHOOK_URL", False)
+        # Off, so a new ticket posts nothing anywhere.
+        ticket_open(team=dast, sender=Sender("jdoe@cern.ch"), subject="Hello", body_text=".")
+        assert not WebhookPost.objects.exists()
+
+    us = ExpertGroup.objects.get(team=dast, kind=GroupKind.CLOUD, name="US")
+    calendar = us.calendar
+    assert calendar is not None
+    assert calendar.team == dast
+    assert (calendar.time_zone, calendar.weekdays) == ("America/New_York", "12345")
+    calendar.full_clean()
+    holidays = calendar.holidays.splitlines()
+    assert "2026-11-26" in holidays  # Thanksgiving
+    assert "2027-11-25" in holidays
+    bnl = ExpertGroup.objects.get(team=dast, name="BNL-ATLAS")
+    assert bnl.calendar_in_force_id == calendar.pk  # a site counts in its cloud's calendar
+    assert dast.calendar_id is None  # the team's own: Monday-Friday in its time zone

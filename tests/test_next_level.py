@@ -183,3 +183,40 @@ def test_a_silent_next_level_is_reminded_and_then_its_own_next_level_is_asked(de
     assert sweep(geneva(2026, 12, 10, 10)) == 0
     assert not Escalation.objects.filter(parent=grandchild).exists()
     assert "nobody new" in Timer.objects.get(escalation=grandchild).runs.last().action
+
+
+def test_a_late_answer_of_the_silent_group_ends_the_next_levels_wait_and_tells_them(
+    desk, django_capture_on_commit_callbacks
+):
+    child = silent_to_the_next_level(desk)
+    sent(child, geneva(2026, 11, 20, 10))
+    raw = make_mail(
+        sender=("Rucio on-call", "rucio@cern.ch"),
+        to=escalation_address(desk.esc),
+        subject="Re: [DAST-1] Rule stuck",
+        body="Sorry for the delay: the rule is dropped now.",
+    )
+    deliver(desk, raw, geneva(2026, 11, 20, 11), django_capture_on_commit_callbacks)
+
+    desk.esc.refresh_from_db()
+    child.refresh_from_db()
+    assert desk.esc.state == EscalationState.ANSWERED
+    assert (child.state, child.cancelled_at) == (
+        EscalationState.CANCELLED,
+        geneva(2026, 11, 20, 11),
+    )
+    assert Timer.objects.get(escalation=child).state == TimerState.CANCELLED
+    told = OutboundMail.objects.get(to="elena@example.org", subject__startswith="[DAST-1] Answered")
+    assert told.subject == "[DAST-1] Answered by Rucio/DDM: Rule stuck"
+    assert (told.in_reply_to, told.reply_to) == (child.message_id, escalation_address(child))
+    assert "Rucio/DDM answered DAST-1" in told.body_text
+    cancelled = TicketEvent.objects.get(kind=EventKind.ESCALATION_CANCELLED)
+    assert cancelled.data["escalation"] == child.pk
+    assert cancelled.data["reason"] == "Rucio/DDM answered"
+    assert desk.ticket.messages.filter(
+        kind=MessageKind.NOTE,
+        body_text="Escalation to Coordinators (Elena Rossi) ended: Rucio/DDM answered. "
+        "Coordinators (Elena Rossi) was told by mail.",
+    ).exists()
+    # Nothing is due any more: no reminder reaches Elena on Monday.
+    assert sweep(geneva(2026, 11, 23, 10)) == 0

@@ -85,7 +85,8 @@ def test_a_dry_run_reports_what_would_go_and_changes_nothing(desk):
     call_command("retention", "--dry-run", stdout=out)
     assert out.getvalue().strip() == (
         "dast: tickets closed before 2022-06-02: 2; would remove the texts of 2 messages and "
-        "1 raw mails, anonymise 1 requesters, delete 2 attachment files (25 bytes)."
+        "1 raw mails, anonymise 1 requesters, delete 2 attachment files (25 bytes) and 0 "
+        "notifications."
     )
     assert Message.objects.filter(body_text=REMOVED).count() == 0
     assert Requester.objects.get(pk=desk.gone.pk).email == "gone@cern.ch"
@@ -145,3 +146,71 @@ def test_the_beat_runs_retention_in_a_block_of_its_own():
     entry = django_settings.CELERY_BEAT_SCHEDULE["retention"]
     assert entry["task"] == "retention.tasks.retention_task"
     assert entry["schedule"] == float(django_settings.RETENTION_INTERVAL_S)
+
+
+def test_read_notifications_older_than_the_period_go_with_those_of_expired_tickets(desk):
+    from datetime import date, time
+
+    from notifications.models import Kind, Notification, ShiftDigest
+    from shifts.models import Zone
+    from tests.factories import UserFactory
+    from tickets.models.events import ActorKind, EventKind, TicketEvent
+
+    anna = UserFactory(username="anna")
+
+    def told(ticket, at: datetime, *, read: bool) -> Notification:
+        event = TicketEvent.objects.create(
+            ticket=ticket,
+            team=ticket.team,
+            kind=EventKind.OPENED,
+            at=at,
+            actor_kind=ActorKind.DESK,
+        )
+        return Notification.objects.create(
+            user=anna,
+            ticket=ticket,
+            event=event,
+            kind=Kind.NEW_TICKET,
+            text=f"New ticket {ticket.reference} from Jane Doe",
+            at=at,
+            read_at=at if read else None,
+        )
+
+    old_read = told(desk.recent, datetime(2021, 5, 3, tzinfo=UTC), read=True)
+    old_unread = told(desk.recent, datetime(2021, 5, 3, tzinfo=UTC), read=False)
+    young_read = told(desk.recent, datetime(2024, 5, 6, tzinfo=UTC), read=True)
+    expired_unread = told(desk.old, datetime(2021, 1, 4, tzinfo=UTC), read=False)
+    zone = Zone.objects.create(team=desk.team, code="EU", name="Europe", starts_at=time(8))
+    digest = ShiftDigest.objects.create(
+        zone=zone,
+        day=date(2021, 5, 3),
+        done_at=datetime(2021, 5, 3, 6, tzinfo=UTC),
+        gap_from=datetime(2021, 4, 30, 14, tzinfo=UTC),
+    )
+    old_digest = Notification.objects.create(
+        user=anna,
+        digest=digest,
+        kind=Kind.SHIFT_DIGEST,
+        text="Since the last shift: 1 new tickets",
+        at=datetime(2021, 5, 3, 6, tzinfo=UTC),
+        read_at=datetime(2021, 5, 3, 7, tzinfo=UTC),
+    )
+    other_team = TicketFactory(team=TeamFactory(slug="biomed", ticket_prefix="BIO"))
+    elsewhere = told(other_team, datetime(2021, 5, 3, tzinfo=UTC), read=True)
+
+    out = StringIO()
+    call_command("retention", "--dry-run", stdout=out)
+    assert out.getvalue().splitlines()[0].endswith("(25 bytes) and 3 notifications.")
+    assert Notification.objects.count() == 6
+
+    retention_task.apply()
+    assert set(Notification.objects.values_list("pk", flat=True)) == {
+        old_unread.pk,  # not read yet: its owner still has to see it
+        young_read.pk,
+        elsewhere.pk,  # biomed has no policy
+    }
+    assert {old_read.pk, expired_unread.pk, old_digest.pk}.isdisjoint(
+        Notification.objects.values_list("pk", flat=True)
+    )
+    [entry] = AuditEntry.objects.filter(kind=AuditKind.RETENTION, subject="dast: applied")
+    assert entry.data["notifications"] == 3

@@ -158,3 +158,37 @@ def test_a_slot_long_started_is_not_digested_any_more(team):
     _night(team)
     assert digest_run(at=_at(THURSDAY, 8) + timedelta(hours=3)) == 0
     assert _digests() == []
+
+
+def test_the_digest_rings_the_bell_of_the_incoming_shifter_and_opens_the_open_queue(team, client):
+    from notifications.models import Kind, Notification
+    from notifications.selectors import unread_count
+
+    _night(team)
+    with time_machine.travel(_at(THURSDAY, 8), tick=False):
+        assert digest_run(at=_at(THURSDAY, 8)) == 1
+        assert digest_run(at=_at(THURSDAY, 8, 1)) == 0  # once
+    (told,) = Notification.objects.all()
+    pierre = team.people["pierre"]
+    assert (told.user, told.kind, told.ticket, told.at) == (
+        pierre,
+        Kind.SHIFT_DIGEST,
+        None,
+        _at(THURSDAY, 8),
+    )
+    assert told.text == (
+        "Since the last shift: 1 new tickets, 1 replies from requesters, "
+        "1 unverified replies, 1 drafts waiting for approval"
+    )
+    assert unread_count(pierre) == 1
+    assert unread_count(team.people["sofia"]) == 0
+    client.force_login(pierre)
+    listed = client.get("/notifications/").content.decode()
+    assert "Since the last shift: 1 new tickets" in listed
+    opened = client.get(f"/notifications/{told.pk}/")
+    assert opened.status_code == 302
+    assert opened["Location"] == "/tickets/?view=open"
+    assert unread_count(pierre) == 0
+    # Someone no longer on the team's desk sees it no more.
+    pierre.memberships.all().delete()
+    assert client.get(f"/notifications/{told.pk}/").status_code == 404

@@ -30,5 +30,5 @@ class Command(BaseCommand):
                 f"{r.team}: tickets closed before {r.cutoff[:10]}: {r.tickets}; {verb} remove "
                 f"the texts of {r.messages} messages and {r.raw_mails} raw mails, anonymise "
                 f"{r.requesters} requesters, delete {r.attachments} attachment files "
-                f"({r.attachment_bytes} bytes)."
+                f"({r.attachment_bytes} bytes) and {r.notifications} notifications."
             )
