@@ -311,6 +311,10 @@ MAIL_MAX_TOTAL_ATTACHMENT_BYTES = env_int(
 # MAIL_FETCH_BATCH_BYTES at once (one larger mail alone).
 MAIL_MAX_RAW_BYTES = env_int("MAIL_MAX_RAW_BYTES", 50 * 1024 * 1024, minimum=1024)
 MAIL_FETCH_BATCH_BYTES = env_int("MAIL_FETCH_BATCH_BYTES", 20 * 1024 * 1024, minimum=1024)
+# A mail larger than this is fetched in pieces into a temporary file, stored in pieces and
+# parsed from the file, its attachments over MAIL_MAX_ATTACHMENT_BYTES skipped as they are
+# read: the fetcher never holds it whole (tickets.mail.stream).
+MAIL_STREAM_RAW_BYTES = env_int("MAIL_STREAM_RAW_BYTES", 4 * 1024 * 1024, minimum=1024)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "DAST Desk <dast-desk@localhost>")
 SERVER_EMAIL = env_str("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 

@@ -1,17 +1,20 @@
 """The one module that speaks IMAP (through imapclient).
 
 A thin session: connect and log in, select a folder (its UIDVALIDITY), list UIDs above a
-high-water mark, fetch raw bytes in batches, flag or move what has been stored, and wait
-with IDLE. Every network or server failure surfaces as ``ImapError`` for the caller to retry.
+high-water mark, fetch raw bytes in batches (a big mail in pieces, into a file), flag or move
+what has been stored, and wait with IDLE. Every network or server failure surfaces as
+``ImapError`` for the caller to retry.
 """
 
 from __future__ import annotations
 
+import hashlib
 import socket
 import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
 from types import TracebackType
+from typing import BinaryIO
 
 import imapclient
 from imapclient.exceptions import IMAPClientError
@@ -130,6 +133,25 @@ class ImapSession:
             if body:
                 bodies[int(uid)] = bytes(body) if not isinstance(body, bytes) else body
         return bodies
+
+    def fetch_into(self, uid: int, out: BinaryIO, *, piece: int) -> str | None:
+        """One mail's raw bytes written to ``out`` with partial fetches of ``piece`` bytes
+        (BODY.PEEK[]<offset.piece>), so that a big mail is never in memory whole. Returns
+        the bytes' SHA-256 (hex), or None when the server returned no body."""
+        digest = hashlib.sha256()
+        offset = 0
+        while True:
+            data = self._call("fetch", [uid], [f"BODY.PEEK[]<{offset}.{piece}>".encode()])
+            item = data.get(uid) or {}  # type: ignore[attr-defined]
+            body = item.get(f"BODY[]<{offset}>".encode())
+            if not body:
+                return digest.hexdigest() if offset else None
+            out.write(body)
+            digest.update(body)
+            offset += len(body)
+            if len(body) < piece:
+                return digest.hexdigest()
+            del data, item, body
 
     # -- marking ---------------------------------------------------------------------------
     def mark_stored(self, uids: Iterable[int], move_to: str = "") -> None:

@@ -13,7 +13,8 @@ on a malformed header) and our own header decoding.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import Message
 from email.parser import BytesParser
@@ -52,6 +53,9 @@ __all__ = [
 DEFAULT_MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_TOTAL_ATTACHMENT_BYTES = 25 * 1024 * 1024
 DEFAULT_MAX_RAW_BYTES = 50 * 1024 * 1024
+# Marks a part whose body tickets.mail.stream left out of a big mail; its value is a token
+# that ``omitted`` maps to the part's decoded size (a token the caller did not make is ignored).
+OMITTED_HEADER = "X-Dast-Omitted"
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,7 @@ class _Limits:
     per_file: int
     total: int
     raw: int
+    omitted: Mapping[str, int] = field(default_factory=dict)
 
 
 _PARSER = BytesParser(policy=compat32)
@@ -136,18 +141,23 @@ def parse_message(
     max_total_attachment_bytes: int = DEFAULT_MAX_TOTAL_ATTACHMENT_BYTES,
     max_raw_bytes: int = DEFAULT_MAX_RAW_BYTES,
     now: datetime | None = None,
+    full_size: int = 0,
+    omitted: Mapping[str, int] | None = None,
 ) -> ParsedMail:
     """Parse one message. Raises MailParseError, and only that, when it is not mail.
 
     A message larger than ``max_raw_bytes`` is read only up to that size (the parser needs
     several times a mail's size in memory): its headers and body as far as they go; the
-    attachment the cut goes through is dropped, and ``oversize`` says so."""
-    limits = _Limits(max_attachment_bytes, max_total_attachment_bytes, max_raw_bytes)
+    attachment the cut goes through is dropped, and ``oversize`` says so.
+
+    ``full_size`` and ``omitted`` are for a big mail read from a file (tickets.mail.stream):
+    its real size, and the decoded sizes of the parts left out of ``raw``."""
+    limits = _Limits(max_attachment_bytes, max_total_attachment_bytes, max_raw_bytes, omitted or {})
     now = now or datetime.now(UTC)
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)  # a naive "now" would fail every date comparison
     try:
-        return _parse(bytes(raw), limits, now)
+        return _parse(bytes(raw), limits, now, full_size)
     except MailParseError:
         raise
     except RecursionError as exc:
@@ -156,14 +166,16 @@ def parse_message(
         raise MailParseError(f"internal error: {type(exc).__name__}: {exc}") from exc
 
 
-def _parse(raw: bytes, limits: _Limits, now: datetime) -> ParsedMail:
+def _parse(raw: bytes, limits: _Limits, now: datetime, full_size: int = 0) -> ParsedMail:
     raw = raw.lstrip(b"\r\n\t ") if raw[:1].isspace() else raw
     if not raw:
         raise MailParseError("empty message")
     defects: list[str] = []
-    oversize = 0 < limits.raw < len(raw)
+    size = max(full_size, len(raw))
+    oversize = 0 < limits.raw < size
     if oversize:
-        defects.append(f"mail of {len(raw)} bytes, over the cap of {limits.raw}: read up to it")
+        defects.append(f"mail of {size} bytes, over the cap of {limits.raw}: read up to it")
+    if 0 < limits.raw < len(raw):
         end = raw.rfind(b"\n", 0, limits.raw)
         raw = raw[: end + 1 if end > 0 else limits.raw]
     renamed_raw, renamed = boundaries.canonical(raw)
@@ -406,12 +418,13 @@ def _attachments(
     total = 0
     for number, part in enumerate(walked.attachments, start=1):
         ctype = mime.content_type(part)
+        left_out = limits.omitted.get(mime.raw_header(part, OMITTED_HEADER.lower()).strip())
         try:
-            content = mime.content_bytes(part, walked.renamed)
+            content = b"" if left_out is not None else mime.content_bytes(part, walked.renamed)
         except Exception as exc:  # one unreadable attachment must not cost the mail
             defects.append(f"attachment {number}: could not be read ({type(exc).__name__})")
             content = b""
-        size = len(content)
+        size = len(content) if left_out is None else left_out
         dropped = ""
         if oversize and part is walked.last_leaf:
             dropped = f"cut off: the mail is larger than {limits.raw} bytes"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import BinaryIO
 
 from django.db.models import F, QuerySet
 from django.utils import timezone
@@ -18,6 +19,7 @@ from django.utils import timezone
 from people.models import DESK_ROLES, Membership, Team
 from tickets.mail.fingerprint import content_fingerprint
 from tickets.mail.parse import MailParseError, Noise, ParsedMail, parse_message
+from tickets.mail.stream import parse_message_file
 from tickets.mail.thread import (
     ThreadMatch,
     needs_lookup_by_address_or_tag,
@@ -37,7 +39,12 @@ from tickets.models.events import EventKind, TicketEvent
 from tickets.selectors import requester_by_email
 from tickets.services.bulk import bulk_insert, update_rows
 from tickets.services.events import DESK, event_build
-from tickets.services.mailstore import raw_message_id, store_attachments, team_own_addresses
+from tickets.services.mailstore import (
+    raw_message_id,
+    raw_message_id_from_file,
+    store_attachments,
+    team_own_addresses,
+)
 
 
 @dataclass
@@ -82,6 +89,7 @@ class Item:
     reuses_id: bool = False  # a different mail with an earlier mail's Message-ID
     remark: str = ""  # for the raw row's note, besides ``error``
     note: Message | None = None  # an internal note for the ticket (mail over the size cap)
+    size: int = 0  # the raw's size (``raw`` is empty for a big mail parsed from a file)
 
     def original_row(self) -> RawMessage | None:
         return self.original.row if isinstance(self.original, Item) else self.original
@@ -100,7 +108,7 @@ class Caps:
 
 def prepare(origin: str, raw: bytes, caps: Caps) -> Item:
     """Parse one raw mail. Pure: runs in parser processes too."""
-    item = Item(origin, raw, "", hashlib.sha256(raw).hexdigest())
+    item = Item(origin, raw, "", hashlib.sha256(raw).hexdigest(), size=len(raw))
     try:
         item.parsed = parse_message(
             raw,
@@ -114,6 +122,28 @@ def prepare(origin: str, raw: bytes, caps: Caps) -> Item:
     except MailParseError as exc:
         item.error = f"cannot be parsed: {exc}"
         item.message_id = raw_message_id(raw)
+    return item
+
+
+def prepare_file(origin: str, fp: BinaryIO, *, size: int, sha256: str, caps: Caps) -> Item:
+    """``prepare`` for a big mail in a file: parsed without holding it whole in memory
+    (tickets.mail.stream); the item's ``raw`` stays empty."""
+    item = Item(origin, b"", "", sha256, size=size)
+    try:
+        fp.seek(0)
+        item.parsed = parse_message_file(
+            fp,
+            size=size,
+            max_attachment_bytes=caps.per_file,
+            max_total_attachment_bytes=caps.total,
+            max_raw_bytes=caps.raw,
+            now=caps.now,
+        )
+        item.message_id = item.parsed.message_id
+        item.fingerprint = content_fingerprint(item.parsed)
+    except MailParseError as exc:
+        item.error = f"cannot be parsed: {exc}"
+        item.message_id = raw_message_id_from_file(fp)
     return item
 
 
@@ -410,7 +440,7 @@ def oversize_note(team: Team, ticket: Ticket, item: Item, at: datetime) -> Messa
         team=team,
         kind=MessageKind.NOTE,
         body_text=(
-            f"This mail was {len(item.raw)} bytes, more than the desk reads "
+            f"This mail was {item.size} bytes, more than the desk reads "
             f"(MAIL_MAX_RAW_BYTES). It is stored whole as a raw message; its text is shown as "
             f"far as the limit.{lost} Ask the sender to share large files by a link instead."
         ),

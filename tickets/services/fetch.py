@@ -11,10 +11,12 @@ import contextlib
 import logging
 import os
 import socket
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import BinaryIO
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -25,7 +27,7 @@ from tickets.mail.imap import ImapError, ImapSession, ImapSettings
 from tickets.models import Mailbox, RawMessage, RawState
 from tickets.models.mail import RawSource
 from tickets.services.intake import intake_process
-from tickets.services.mailstore import raw_store_many
+from tickets.services.mailstore import RAW_PIECE_BYTES, raw_store_file, raw_store_many
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -157,50 +159,103 @@ def mailbox_fetch_once(
     session.mark_stored(sorted(stored_before), mailbox.processed_folder)
     retry = [uid for uid in unflagged if uid not in stored_before]
     uids = retry + session.uids_after(mailbox.last_uid)
-    for chunk in _chunks(uids, session.sizes(uids), batch, settings.MAIL_FETCH_BATCH_BYTES):
-        bodies = session.fetch(chunk)
-        with transaction.atomic():
-            stored = raw_store_many(
-                team=mailbox.team,
-                mailbox=mailbox,
-                uidvalidity=uidvalidity,
-                fetched=[(uid, bodies[uid]) for uid in chunk if uid in bodies],
-            )
-            high = max(mailbox.last_uid, chunk[-1])
-            Mailbox.objects.filter(pk=mailbox.pk, uidvalidity=uidvalidity).update(
-                last_uid=high, last_fetch_at=timezone.now(), last_error=""
-            )
-        mailbox.last_uid = high
-        result.stored += len(stored)
-        missing = [uid for uid in chunk if uid not in bodies]
-        if missing:
-            log.warning("mailbox %s: no body for UIDs %s; will try again", mailbox, missing)
-        # Flagged only once stored (after the commit), never a UID without a body.
-        session.mark_stored([uid for uid in chunk if uid not in missing], mailbox.processed_folder)
-        for filed in intake_process(mailbox.team, stored, received_at=timezone.now()):
-            result.outcomes[filed.outcome] = result.outcomes.get(filed.outcome, 0) + 1
-            result.processed += 1
-            result.duplicates += filed.outcome == "duplicate"
+    sizes = session.sizes(uids)
+    big = settings.MAIL_STREAM_RAW_BYTES
+    for chunk in _chunks(uids, sizes, batch, settings.MAIL_FETCH_BATCH_BYTES, big):
+        with contextlib.ExitStack() as cleanup:
+            if sizes.get(chunk[0], 0) > big:  # alone in its chunk
+                stored, fetched, files = _fetch_big(mailbox, session, uidvalidity, chunk, cleanup)
+            else:
+                stored, fetched, files = _fetch_batch(mailbox, session, uidvalidity, chunk)
+            mailbox.last_uid = max(mailbox.last_uid, chunk[-1])
+            result.stored += len(stored)
+            missing = [uid for uid in chunk if uid not in fetched]
+            if missing:
+                log.warning("mailbox %s: no body for UIDs %s; will try again", mailbox, missing)
+            # Flagged only once stored (after the commit), never a UID without a body.
+            session.mark_stored([u for u in chunk if u in fetched], mailbox.processed_folder)
+            filed = intake_process(mailbox.team, stored, received_at=timezone.now(), files=files)
+            for one in filed:
+                result.outcomes[one.outcome] = result.outcomes.get(one.outcome, 0) + 1
+                result.processed += 1
+                result.duplicates += one.outcome == "duplicate"
     result.processed += raw_process_pending(mailbox=mailbox)
     # The pass went through: /healthz reads this to tell a stalled fetcher.
     Mailbox.objects.filter(pk=mailbox.pk).update(last_fetch_at=timezone.now(), last_error="")
     return result
 
 
+def _fetch_batch(
+    mailbox: Mailbox, session: ImapSession, uidvalidity: int, chunk: list[int]
+) -> tuple[list[RawMessage], set[int], dict[int, BinaryIO]]:
+    """Fetch a batch of mail whole and store it with the new high-water mark: (rows stored,
+    UIDs fetched, no files)."""
+    bodies = session.fetch(chunk)
+    with transaction.atomic():
+        stored = raw_store_many(
+            team=mailbox.team,
+            mailbox=mailbox,
+            uidvalidity=uidvalidity,
+            fetched=[(uid, bodies[uid]) for uid in chunk if uid in bodies],
+        )
+        _high_water(mailbox, uidvalidity, chunk[-1])
+    return stored, set(bodies), {}
+
+
+def _fetch_big(
+    mailbox: Mailbox,
+    session: ImapSession,
+    uidvalidity: int,
+    chunk: list[int],
+    cleanup: contextlib.ExitStack,
+) -> tuple[list[RawMessage], set[int], dict[int, BinaryIO]]:
+    """Fetch one big mail in pieces into a temporary file and store it from there: (the row
+    stored, the UID if fetched, the file by row id for parsing; it lives as long as
+    ``cleanup``)."""
+    (uid,) = chunk
+    fp = cleanup.enter_context(tempfile.TemporaryFile())  # noqa: SIM115
+    digest = session.fetch_into(uid, fp, piece=RAW_PIECE_BYTES)
+    with transaction.atomic():
+        row = None
+        if digest is not None:
+            row = raw_store_file(
+                team=mailbox.team,
+                mailbox=mailbox,
+                uidvalidity=uidvalidity,
+                uid=uid,
+                fp=fp,
+                sha256=digest,
+            )
+        _high_water(mailbox, uidvalidity, uid)
+    fetched = {uid} if digest is not None else set()
+    return ([row], fetched, {row.pk: fp}) if row is not None else ([], fetched, {})
+
+
+def _high_water(mailbox: Mailbox, uidvalidity: int, uid: int) -> None:
+    Mailbox.objects.filter(pk=mailbox.pk, uidvalidity=uidvalidity).update(
+        last_uid=max(mailbox.last_uid, uid), last_fetch_at=timezone.now(), last_error=""
+    )
+
+
 def _chunks(
-    uids: list[int], sizes: dict[int, int], count: int, max_bytes: int
+    uids: list[int], sizes: dict[int, int], count: int, max_bytes: int, alone_above: int = 0
 ) -> Iterator[list[int]]:
     """UIDs in fetch batches of at most ``count`` mails and about ``max_bytes`` (a larger
-    mail alone): a backlog of big mails must not be held in memory all at once."""
+    mail alone): a backlog of big mails must not be held in memory all at once. A mail over
+    ``alone_above`` (when set) is always alone: it is fetched in pieces."""
     chunk: list[int] = []
     held = 0
     for uid in uids:
         size = sizes.get(uid, 0)
-        if chunk and (len(chunk) >= count or held + size > max_bytes):
+        alone = 0 < alone_above < size
+        if chunk and (alone or len(chunk) >= count or held + size > max_bytes):
             yield chunk
             chunk, held = [], 0
         chunk.append(uid)
         held += size
+        if alone:
+            yield chunk
+            chunk, held = [], 0
     if chunk:
         yield chunk
 
@@ -210,9 +265,16 @@ def raw_process_pending(*, mailbox: Mailbox | None = None, limit: int = 1000) ->
     pending = RawMessage.objects.filter(state=RawState.NEW, source=RawSource.IMAP)
     if mailbox is not None:
         pending = pending.filter(mailbox=mailbox)
+    pending = pending.select_related("team").order_by("pk")
+    # A big raw is not loaded here: filing reads it from the database in pieces.
+    big = Q(size__gt=settings.MAIL_STREAM_RAW_BYTES)
+    rows = sorted(
+        [*pending.exclude(big)[:limit], *pending.filter(big).defer("raw")[:limit]],
+        key=lambda row: row.pk,
+    )[:limit]
     count = 0
     by_team: dict[int, list[RawMessage]] = {}
-    for raw in pending.select_related("team").order_by("pk")[:limit]:
+    for raw in rows:
         by_team.setdefault(raw.team_id, []).append(raw)
     for raws in by_team.values():
         count += len(intake_process(raws[0].team, raws, received_at=timezone.now()))

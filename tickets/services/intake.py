@@ -14,8 +14,12 @@ processed again, and processing locks its rows and skips any that are no longer 
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import BinaryIO
 
 from django.conf import settings
 from django.db import transaction
@@ -34,11 +38,11 @@ from tickets.models import (
     TicketLink,
 )
 from tickets.models.events import EventKind
-from tickets.services.batch import BatchFiler, Caps, Item, Thread, prepare
+from tickets.services.batch import BatchFiler, Caps, Item, Thread, prepare, prepare_file
 from tickets.services.bulk import update_grouped
 from tickets.services.duplicates import duplicates_mark
 from tickets.services.events import actor_requester, event_build, events_record
-from tickets.services.mailstore import is_own, raw_message_id, raw_store
+from tickets.services.mailstore import is_own, raw_copy_into, raw_message_id, raw_store
 
 __all__ = ["IntakeResult", "intake_process", "raw_message_id", "raw_process", "raw_store"]
 CLOSED = (Status.RESOLVED, Status.CLOSED)
@@ -59,7 +63,9 @@ class LiveIntake(BatchFiler):
     received_at: datetime | None = None
     announce: bool = True
 
-    def process(self, raws: list[RawMessage]) -> list[IntakeResult]:
+    def process(
+        self, raws: list[RawMessage], files: Mapping[int, BinaryIO] | None = None
+    ) -> list[IntakeResult]:
         at = self.received_at or timezone.now()
         caps = Caps(
             settings.MAIL_MAX_ATTACHMENT_BYTES,
@@ -67,11 +73,7 @@ class LiveIntake(BatchFiler):
             at,
             settings.MAIL_MAX_RAW_BYTES,
         )
-        items = []
-        for raw in raws:
-            item = prepare(str(raw.pk), bytes(raw.raw), caps)
-            item.row = raw
-            items.append(item)
+        items = [_prepare_row(raw, (files or {}).get(raw.pk), caps) for raw in raws]
         with transaction.atomic():
             # Lock the rows; any no longer new were filed by someone else meanwhile.
             new = set(
@@ -239,18 +241,36 @@ class LiveIntake(BatchFiler):
         return IntakeResult(item.outcome, item.row, ticket, item.message, item.error)
 
 
+def _prepare_row(raw: RawMessage, fp: BinaryIO | None, caps: Caps) -> Item:
+    """Parse a stored mail: a big one from its file (the fetcher's copy, or one read from
+    the database piece by piece), never loaded whole."""
+    big = raw.size > settings.MAIL_STREAM_RAW_BYTES and "raw" in raw.get_deferred_fields()
+    with ExitStack() as cleanup:
+        if fp is None and big:
+            fp = cleanup.enter_context(tempfile.TemporaryFile())
+            raw_copy_into(raw, fp)
+        if fp is not None:
+            item = prepare_file(str(raw.pk), fp, size=raw.size, sha256=raw.sha256, caps=caps)
+        else:
+            item = prepare(str(raw.pk), bytes(raw.raw), caps)
+    item.row = raw
+    return item
+
+
 def intake_process(
     team: Team,
     raws: list[RawMessage],
     *,
     received_at: datetime | None = None,
     announce: bool = True,
+    files: Mapping[int, BinaryIO] | None = None,
 ) -> list[IntakeResult]:
-    """File a batch of stored mail of one team in one transaction."""
+    """File a batch of stored mail of one team in one transaction. ``files``: the raw of a
+    big mail by row id, in a file (it is then parsed from there, not from the row)."""
     if not raws:
         return []
     filer = LiveIntake(team, lock_tickets=True, received_at=received_at, announce=announce)
-    return filer.process(raws)
+    return filer.process(raws, files)
 
 
 def raw_process(

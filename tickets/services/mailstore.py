@@ -4,13 +4,15 @@ attachments."""
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from email.parser import BytesHeaderParser
 from email.policy import compat32
+from typing import BinaryIO
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from people.models import Team
 from tickets.mail.parse import ParsedAttachment, ParsedMail, normalise_message_id
@@ -19,15 +21,91 @@ from tickets.models.mail import RawSource
 from tickets.services.bulk import bulk_insert
 
 _HEADERS = BytesHeaderParser(policy=compat32)
+_END_OF_HEADERS = re.compile(rb"\r?\n\r?\n")
+# A big raw goes to and from the database in pieces of this size (the driver holds a piece
+# two or three times over, escaped, never the whole mail).
+RAW_PIECE_BYTES = 4 * 1024 * 1024
 
 
 def raw_message_id(raw: bytes) -> str:
-    """The normalised Message-ID from the headers alone (cheap: no body parsing)."""
+    """The normalised Message-ID from the headers alone (cheap: the header parser would
+    also read the body in, as one string)."""
+    end = _END_OF_HEADERS.search(raw)
     try:
-        value = _HEADERS.parsebytes(raw).get("Message-ID", "")
+        value = _HEADERS.parsebytes(raw[: end.end()] if end else raw).get("Message-ID", "")
     except Exception:  # a header block that cannot be read has no usable id
         return ""
     return normalise_message_id(str(value))
+
+
+def raw_message_id_from_file(fp: BinaryIO, limit: int = 1024 * 1024) -> str:
+    """``raw_message_id`` of a mail in a file: its header block, at most ``limit`` bytes."""
+    fp.seek(0)
+    lines: list[bytes] = []
+    read = 0
+    while read < limit:
+        line = fp.readline(limit - read)
+        if not line or (lines and line in (b"\n", b"\r\n")):
+            break
+        lines.append(line)
+        read += len(line)
+    return raw_message_id(b"".join(lines))
+
+
+def raw_store_file(
+    *,
+    team: Team,
+    mailbox: Mailbox,
+    uidvalidity: int,
+    uid: int,
+    fp: BinaryIO,
+    sha256: str,
+) -> RawMessage | None:
+    """``raw_store`` for a big mail fetched into a file: the row is written and its raw
+    appended piece by piece, so the mail is never in memory whole. None for a replay."""
+    size = fp.seek(0, 2)
+    message_id = raw_message_id_from_file(fp)
+    try:
+        with transaction.atomic():
+            row = RawMessage.objects.create(
+                team=team,
+                source=RawSource.IMAP,
+                mailbox=mailbox,
+                uidvalidity=uidvalidity,
+                uid=uid,
+                message_id=message_id,
+                sha256=sha256,
+                size=size,
+                raw=b"",
+            )
+            _raw_append(row, fp)
+    except IntegrityError:
+        return None
+    return row
+
+
+def _raw_append(row: RawMessage, fp: BinaryIO) -> None:
+    fp.seek(0)
+    if connection.vendor != "postgresql":
+        # SQLite (the embedded set-up) concatenates as text: the raw goes in one piece.
+        RawMessage.objects.filter(pk=row.pk).update(raw=fp.read())
+        return
+    table = connection.ops.quote_name(RawMessage._meta.db_table)
+    sql = f"UPDATE {table} SET raw = raw || %s WHERE id = %s"  # noqa: S608
+    with connection.cursor() as cursor:
+        while piece := fp.read(RAW_PIECE_BYTES):
+            cursor.execute(sql, [piece, row.pk])
+
+
+def raw_copy_into(row: RawMessage, out: BinaryIO) -> None:
+    """A stored raw written to ``out`` piece by piece (SUBSTR works on PostgreSQL's bytea
+    and SQLite's blobs alike)."""
+    table = connection.ops.quote_name(RawMessage._meta.db_table)
+    sql = f"SELECT SUBSTR(raw, %s, %s) FROM {table} WHERE id = %s"  # noqa: S608
+    with connection.cursor() as cursor:
+        for start in range(0, row.size, RAW_PIECE_BYTES):
+            cursor.execute(sql, [start + 1, RAW_PIECE_BYTES, row.pk])
+            out.write(bytes(cursor.fetchone()[0]))
 
 
 def raw_store(
