@@ -222,6 +222,18 @@ def _told_of(events) -> tuple[list, list, list]:
     )
 
 
+def _tickets_open(team, numbers: range) -> list[Ticket]:
+    return [
+        ticket_open(
+            team=team,
+            sender=Sender(f"user{n}@cern.ch", f"User {n}"),
+            subject=f"Task {15_934_800 + n} exhausted",
+            body_text="All jobs fail with lost heartbeat.",
+        )
+        for n in numbers
+    ]
+
+
 def test_fifty_new_tickets_and_fifty_replies_are_told_in_one_batch_as_one_by_one(
     team,
 ):
@@ -231,23 +243,9 @@ def test_fifty_new_tickets_and_fifty_replies_are_told_in_one_batch_as_one_by_one
     Preference.objects.create(user=team.people["pierre"], mail_new_ticket=False)
     TeamWebhook.objects.create(team=team, name="chat", url_env="DAST_TEST_CHAT_URL")
     with time_machine.travel(_at(WEDNESDAY, 10), tick=False):
-        old = [
-            ticket_open(
-                team=team,
-                sender=Sender(f"user{n}@cern.ch", f"User {n}"),
-                subject=f"Task {15_934_800 + n} exhausted",
-                body_text="All jobs fail with lost heartbeat.",
-            )
-            for n in range(50)
-        ]
+        old = _tickets_open(team, range(50))
         events_consume()
-        for n in range(50, 100):
-            ticket_open(
-                team=team,
-                sender=Sender(f"user{n}@cern.ch", f"User {n}"),
-                subject=f"Task {15_934_800 + n} exhausted",
-                body_text="All jobs fail with lost heartbeat.",
-            )
+        _tickets_open(team, range(50, 100))
         for n, ticket in enumerate(old):
             raw = make_mail(
                 sender=(f"User {n}", f"user{n}@cern.ch"),
