@@ -19,11 +19,12 @@ rest of the beat schedule (heartbeat, outbox, mail poll, ...) runs too, as in pr
                                      (CaptureQueriesContext): 1 for timers_due(), plus
                                      timer_step_queries for each of the 100 steps
     timer_step_queries               the statements of one step, (sweep_queries - 1) / 100: for a
-                                     first-answer step UPDATE the ticket (overdue), UPDATE it
-                                     (after hours: its owner is off shift), INSERT the mail,
-                                     INSERT the run, UPDATE the timer, UPDATE the due time;
-                                     per chunk of 25: BEGIN, one claim, the calendar and the
-                                     mailbox read once, the events in two INSERTs, COMMIT
+                                     first-answer step only UPDATE the ticket (after hours:
+                                     its owner is off shift) when it is not flagged yet; per
+                                     chunk of 25: BEGIN, one claim, the calendar and the
+                                     mailbox read once, one INSERT each for the mails, the
+                                     runs and (two) the events, one UPDATE each for the
+                                     timers, the overdue marks and the due times, COMMIT
 
     timer_lag_p95_loaded_s, _max_loaded_s, timer_missed_steps_loaded,
     timer_duplicate_steps_loaded     the same live run again with two CPU-bound processes

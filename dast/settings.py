@@ -15,6 +15,7 @@ from pathlib import Path
 import dj_database_url
 from kombu import Queue as KombuQueue
 
+from dast.beat import OnePending
 from dast.env import SettingError, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -256,6 +257,8 @@ if any(day >= WAITING_USER_RESOLVE_DAYS or day < 1 for day in WAITING_USER_REMIN
 # many deliveries one transaction claims, retries with backoff EVENT_RETRY_BASE_S * 2**n
 # (capped at an hour) until EVENT_MAX_ATTEMPTS, and the lag past which /healthz says 503.
 EVENT_SWEEP_INTERVAL_S = env_int("EVENT_SWEEP_INTERVAL_S", 2, minimum=1)
+# The cache key that says a sweep is asked for and has not started (a nudge or a beat tick).
+EVENT_SWEEP_MARKER = "events:sweep-asked"
 EVENT_SWEEP_BATCH = env_int("EVENT_SWEEP_BATCH", 400, minimum=1)
 EVENT_MAX_ATTEMPTS = env_int("EVENT_MAX_ATTEMPTS", 10, minimum=1)
 EVENT_RETRY_BASE_S = env_int("EVENT_RETRY_BASE_S", 10, minimum=1)
@@ -544,7 +547,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "events": {
         "task": "tickets.tasks.events_sweep_task",
-        "schedule": float(EVENT_SWEEP_INTERVAL_S),
+        # One tick (or nudge) waiting at most while a sweep works a backlog off; one that
+        # waited longer than an interval is dropped unrun: the next one covers it.
+        "schedule": OnePending(
+            float(EVENT_SWEEP_INTERVAL_S), EVENT_SWEEP_MARKER, EVENT_SWEEP_INTERVAL_S * 2
+        ),
         "options": {"expires": float(EVENT_SWEEP_INTERVAL_S)},
     },
     "reports-mail": {

@@ -16,15 +16,15 @@ from escalation.businesstime import working_hours_text
 from escalation.calendars import after_working, calendar_label, working_day
 from escalation.models import Escalation, EscalationState, Timer, TimerKind
 from escalation.nextlevel import MAX_DEPTH, asked_in_chain, next_level_ask
-from escalation.timers import Outcome, step
+from escalation.timers import Outcome, outbound_later, overdue_later, step
 from people.models import Membership, Role, Team
 from people.names import display_name
 from shifts.models import Zone
 from shifts.selectors import on_duty
 from tickets.models import Status, Ticket
 from tickets.models.mail import OutboundKind, OutboundState
-from tickets.services import ticket_mark_overdue, ticket_set_status
-from tickets.services.outbox import outbound_queue, tagged_subject
+from tickets.services import ticket_set_status
+from tickets.services.outbox import outbound_build, outbound_queue, tagged_subject
 from tickets.services.replies import requester_notice
 
 HOUR = timedelta(hours=1)
@@ -60,18 +60,19 @@ def mail_people(ticket: Ticket, people: list[User], subject: str, body: str) -> 
     """A notification to desk people in the ticket's thread (through the outbox, after
     commit); the Outcome says who was told."""
     addresses = tuple(p.email for p in people if p.email)
-    outbound = None
-    if addresses:
-        outbound = outbound_queue(
-            team=ticket.team,
-            ticket=ticket,
-            kind=OutboundKind.NOTIFICATION,
-            to=list(addresses),
-            subject=tagged_subject(ticket, subject),
-            body_text=body,
-            automatic=True,
-        )
-    return Outcome(told=addresses, outbound_id=outbound.pk if outbound else None)
+    if not addresses:
+        return Outcome(told=addresses)
+    mail = outbound_build(
+        team=ticket.team,
+        ticket=ticket,
+        kind=OutboundKind.NOTIFICATION,
+        to=list(addresses),
+        subject=tagged_subject(ticket, subject),
+        body_text=body,
+        automatic=True,
+    )
+    # Written with the chunk's other mails when the sweep runs its steps together.
+    return Outcome(told=addresses, outbound=outbound_later(mail))
 
 
 # --- the shifter's first answer -------------------------------------------------------------
@@ -81,7 +82,7 @@ def first_response_late(timer: Timer, now: datetime) -> Outcome:
     ticket = timer.ticket
     if ticket.first_response_at is not None or ticket.status in (Status.RESOLVED, Status.CLOSED):
         return Outcome(cancelled=True)
-    ticket_mark_overdue(ticket=ticket, at=now)
+    overdue_later(ticket, now)
     people = _owner_on_shift(ticket, now)
     hours = settings.FIRST_RESPONSE_COVERED_HOURS
     outcome = mail_people(
@@ -230,7 +231,7 @@ def _next_level(esc: Escalation, now: datetime) -> Outcome:
             label = "nobody new (all were asked)"
     Escalation.objects.filter(pk=esc.pk).update(level=1)
     # Past the next level the ticket is overdue for the shifters too, until they answer.
-    ticket_mark_overdue(ticket=ticket, at=now)
+    overdue_later(ticket, now)
     told = list(child.recipients) if child else []
     _owner_on_shift(ticket, now)
     if ticket.assignee and ticket.assignee.email:

@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
@@ -31,9 +31,11 @@ from django.utils import timezone
 from common.memo import memo_scope
 from escalation.calendars import after_working
 from escalation.models import Escalation, Timer, TimerKind, TimerRun, TimerState
-from tickets.models import OPEN_STATUSES, EventKind, Ticket
-from tickets.services import tickets_set_due
+from tickets.models import OPEN_STATUSES, EventKind, OutboundMail, Ticket
+from tickets.services import ticket_mark_overdue, tickets_mark_overdue, tickets_set_due
+from tickets.services.bulk import bulk_insert, update_rows
 from tickets.services.events import event_record, events_buffered, events_mark
+from tickets.services.outbox import outbound_queue_many
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +174,8 @@ class Outcome:
     action: str = ""
     told: tuple[str, ...] = ()
     outbound_id: int | None = None
+    # A mail of the step not written yet (``outbound_later``): the run refers to it.
+    outbound: OutboundMail | None = None
     next_due: datetime | None = None  # None: the timer is done
     postpone_to: datetime | None = None  # the step did not run; look again then
     cancelled: bool = False
@@ -225,11 +229,70 @@ def timer_sweep(
             return ran
 
 
+@dataclass
+class _Later:
+    """What a chunk's steps write, held until the chunk's end: their mails to desk people,
+    their runs, their timers and the tickets they mark overdue."""
+
+    mails: list[OutboundMail] = field(default_factory=list)
+    runs: list[TimerRun] = field(default_factory=list)
+    timers: list[Timer] = field(default_factory=list)
+    overdue: list[tuple[Ticket, datetime]] = field(default_factory=list)
+
+    def write(self) -> None:
+        """An INSERT for the mails and one for the runs, an UPDATE for the timers and one
+        per instant for the overdue tickets. A run that ran before (the unique constraint)
+        fails the whole chunk here, which then runs step by step."""
+        outbound_queue_many(self.mails)
+        bulk_insert(self.runs)  # after the mails: a run takes its mail's new key
+        update_rows(self.timers, TIMER_FIELDS)
+        tickets_mark_overdue(self.overdue)
+
+
+_LATER: ContextVar[_Later | None] = ContextVar("timer_writes_later", default=None)
+TIMER_FIELDS = ["state", "ended_at", "step", "due_at", "version"]
+
+
 @contextlib.contextmanager
-def _chunk_scope() -> Iterator[None]:
+def _writes_later() -> Iterator[None]:
+    later = _Later()
+    token = _LATER.set(later)
+    try:
+        yield
+    finally:
+        _LATER.reset(token)
+    later.write()
+
+
+def outbound_later(mail: OutboundMail) -> OutboundMail:
+    """Queue a step's mail (built with ``outbound_build``): at the end of the chunk when
+    its steps run together (the mail has no key until then: an ``Outcome`` carries it as
+    ``outbound``), at once otherwise."""
+    later = _LATER.get()
+    if later is None:
+        return outbound_queue_many([mail])[0]
+    later.mails.append(mail)
+    return mail
+
+
+def overdue_later(ticket: Ticket, at: datetime) -> None:
+    """``ticket_mark_overdue``, at the end of the chunk when its steps run together."""
+    later = _LATER.get()
+    if later is None:
+        ticket_mark_overdue(ticket=ticket, at=at)
+        return
+    later.overdue.append((ticket, at))
+    ticket.overdue_since = ticket.overdue_since or at
+
+
+@contextlib.contextmanager
+def _chunk_scope(*, together: bool) -> Iterator[None]:
     """One transaction for a chunk of steps; the shift calendar and team settings read
-    once; the steps' events and due times written together at its end."""
-    with transaction.atomic(), memo_scope(), events_buffered(), due_refresh_deferred():
+    once; the steps' events and due times written together at its end, and (``together``:
+    no step has a savepoint of its own) their runs, timers and mails too, before the due
+    times are looked at."""
+    later = _writes_later() if together else contextlib.nullcontext()
+    with transaction.atomic(), memo_scope(), events_buffered(), due_refresh_deferred(), later:
         yield
 
 
@@ -240,7 +303,7 @@ def _chunk_run(versions: dict[int, int], now: datetime) -> int:
     way, each step in a savepoint of its own, so that the broken one fails alone."""
     ran, current = 0, None
     try:
-        with _chunk_scope():
+        with _chunk_scope(together=True):
             for timer in _claim(versions, now):
                 current = timer.pk
                 ran += _step(timer, versions[timer.pk], now)
@@ -248,7 +311,7 @@ def _chunk_run(versions: dict[int, int], now: datetime) -> int:
     except Exception:
         log.warning("timer %s failed; running the chunk's steps one by one", current, exc_info=True)
     ran = 0
-    with _chunk_scope():
+    with _chunk_scope(together=False):
         for timer in _claim(versions, now):
             forget = events_mark()
             try:
@@ -317,7 +380,7 @@ def _step(timer: Timer, version: int, now: datetime) -> bool:
         timer.save(update_fields=["state", "ended_at", "version"])
         due_refresh(timer.ticket)
         return True
-    TimerRun.objects.create(
+    run = TimerRun(
         timer=timer,
         step=timer.step,
         due_at=timer.due_at,
@@ -328,6 +391,13 @@ def _step(timer: Timer, version: int, now: datetime) -> bool:
         told=", ".join(outcome.told),
         outbound_id=outcome.outbound_id,
     )
+    if outcome.outbound is not None:
+        run.outbound = outcome.outbound
+    later = _LATER.get()
+    if later is None:
+        run.save(force_insert=True)
+    else:
+        later.runs.append(run)
     event_record(
         ticket=timer.ticket,
         kind=EventKind.TIMER_FIRED,
@@ -346,6 +416,9 @@ def _step(timer: Timer, version: int, now: datetime) -> bool:
     else:
         timer.step += 1
         timer.due_at = outcome.next_due
-    timer.save(update_fields=["state", "ended_at", "step", "due_at", "version"])
+    if later is None:
+        timer.save(update_fields=TIMER_FIELDS)
+    else:
+        later.timers.append(timer)
     due_refresh(timer.ticket)
     return True

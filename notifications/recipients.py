@@ -4,17 +4,15 @@ digest lists it). Never the person who did it, and only people who may see the t
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.contrib.auth.models import User
 
-from shifts.selectors import on_duty
+from shifts.selectors import OnDuty
 from tickets.access import may_see
 from tickets.models import Ticket
 
 
-def people_to_tell(ticket: Ticket, at: datetime, *, actor_id: int | None = None) -> list[User]:
-    duty = on_duty(ticket.team, at)
+def people_to_tell(ticket: Ticket, duty: OnDuty, *, actor_id: int | None = None) -> list[User]:
+    """``duty``: who is on shift in the ticket's team now (``shifts.selectors.on_duty``)."""
     on_shift = {b.person_id: b.person for b in duty.first_level}
     if ticket.assignee_id is not None and ticket.assignee_id in on_shift:
         people = [on_shift[ticket.assignee_id]]

@@ -4,6 +4,7 @@ read, saving preferences."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import User
@@ -14,9 +15,15 @@ from django.utils import timezone
 from common.links import site_url
 from notifications.models import Kind, Notification, Preference
 from people.names import display_name
-from tickets.models import Ticket, TicketEvent
+from tickets.models import OutboundMail, Ticket, TicketEvent
 from tickets.models.mail import OutboundKind
-from tickets.services.outbox import outbound_queue, tagged_subject
+from tickets.services.bulk import bulk_insert
+from tickets.services.outbox import (
+    outbound_build,
+    outbound_queue_many,
+    tagged_subject,
+    team_sending_address,
+)
 
 
 def preferences_of(user: User) -> Preference:
@@ -25,47 +32,79 @@ def preferences_of(user: User) -> Preference:
     return found if found is not None else Preference(user=user)
 
 
-def people_notify(
-    *, people: Iterable[User], event: TicketEvent, ticket: Ticket, kind: Kind, text: str
-) -> list[Notification]:
+@dataclass(frozen=True)
+class News:
+    """One thing to tell of ``event`` on ``ticket``: to ``people`` by the bell and mail, and
+    to the team's chat webhooks that want its kind (``notifications.webhooks``)."""
+
+    event: TicketEvent
+    ticket: Ticket
+    kind: Kind
+    text: str
+    people: list[User]
+
+
+def people_notify(news: list[News]) -> list[Notification]:
     """Tell each person by the bell, and by mail if they want it (through the outbox, after
-    commit). Once per person and event: run again, it adds nothing."""
-    people = list(people)
-    if not people:
+    commit). Once per person and event: run again, it adds nothing. A few queries for a
+    whole batch: who was told already, the preferences, one INSERT each for the bell and
+    the mails."""
+    news = [n for n in news if n.people]
+    if not news:
         return []
     already = set(
-        Notification.objects.filter(event=event, user__in=people).values_list("user_id", flat=True)
+        Notification.objects.filter(event__in=[n.event for n in news]).values_list(
+            "event_id", "user_id"
+        )
     )
-    prefs = {p.user_id: p for p in Preference.objects.filter(user__in=people)}
-    made = []
-    with transaction.atomic():
-        for person in people:
-            if person.pk in already:
+    prefs = {
+        p.user_id: p
+        for p in Preference.objects.filter(user__in={p.pk for n in news for p in n.people})
+    }
+    senders: dict[int, str] = {}
+    made: list[Notification] = []
+    mails: list[OutboundMail] = []
+    for item in news:
+        ticket, kind = item.ticket, item.kind
+        for person in item.people:
+            if (item.event.pk, person.pk) in already:
                 continue
             made.append(
-                Notification.objects.create(
-                    user=person, ticket=ticket, event=event, kind=kind, text=text[:300], at=event.at
+                Notification(
+                    user=person,
+                    ticket=ticket,
+                    event=item.event,
+                    kind=kind,
+                    text=item.text[:300],
+                    at=item.event.at,
                 )
             )
             pref = prefs.get(person.pk) or Preference(user=person)
             if person.email and pref.wants_mail(kind):
-                _mail(person, ticket, kind, text)
+                if ticket.team_id not in senders:
+                    senders[ticket.team_id] = team_sending_address(ticket.team)
+                mails.append(_mail(person, item, senders[ticket.team_id]))
+    with transaction.atomic():
+        bulk_insert(made)
+        outbound_queue_many(mails)
     return made
 
 
-def _mail(person: User, ticket: Ticket, kind: Kind, text: str) -> None:
+def _mail(person: User, news: News, sender: str) -> OutboundMail:
+    ticket = news.ticket
     settings_url = site_url(reverse("notification-preferences"))
-    outbound_queue(
+    return outbound_build(
         team=ticket.team,
         ticket=ticket,
         kind=OutboundKind.NOTIFICATION,
         to=[person.email],
-        subject=tagged_subject(ticket, f"{kind.label}: {ticket.subject}"),
+        subject=tagged_subject(ticket, f"{news.kind.label}: {ticket.subject}"),
         body_text=(
-            f"Hello {display_name(person)},\n\n{text}\n\n{site_url(ticket)}\n\n"
+            f"Hello {display_name(person)},\n\n{news.text}\n\n{site_url(ticket)}\n\n"
             f"-- \nWhich of these mails you get: {settings_url}\n"
         ),
         automatic=True,
+        sender=sender,
     )
 
 

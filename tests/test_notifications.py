@@ -4,20 +4,28 @@ with the ticket's link, as each person prefers; the bell's count, the list, mark
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+import json
+from collections import Counter
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from notifications.models import Kind, Notification, Preference
+from notifications.consumers import on_event
+from notifications.models import Kind, Notification, Preference, TeamWebhook, WebhookPost
 from people.models import Role
 from shifts.models import Booking, ShiftRole
 from tests.factories import MailboxFactory, MembershipFactory, TeamFactory, shift_team
 from tests.mailfactory import make_mail
-from tickets.models import OutboundMail, Ticket
+from tickets.models import EventDelivery, OutboundMail, Ticket, TicketEvent
+from tickets.models.events import DeliveryState
 from tickets.models.mail import OutboundKind, RawSource
 from tickets.services import Sender, ticket_open
+from tickets.services.events import events_consume, events_consume_batch
 from tickets.services.intake import raw_process, raw_store
 
 pytestmark = pytest.mark.django_db
@@ -194,3 +202,98 @@ def test_nobody_opens_or_marks_read_anyone_elses_notifications(
 
 def test_the_bell_needs_a_signed_in_person(client):
     assert client.get("/notifications/bell/").status_code == 302
+
+
+def _told_of(events) -> tuple[list, list, list]:
+    """What the consumer did for ``events``: the bell's rows, the mails, the webhook posts,
+    without their keys."""
+    notes = Notification.objects.filter(event__in=events)
+    mails = OutboundMail.objects.filter(
+        kind=OutboundKind.NOTIFICATION, ticket__in={e.ticket_id for e in events}
+    ).exclude(subject__contains="New ticket", ticket__number__lte=50)  # the old tickets' news
+    posts = WebhookPost.objects.filter(event__in=events)
+    return (
+        sorted(notes.values_list("user__username", "event_id", "kind", "text", "at")),
+        sorted(mails.values_list("to", "ticket_id", "subject", "body_text")),
+        sorted(
+            (h, e, k, json.dumps(p))
+            for h, e, k, p in posts.values_list("hook", "event", "kind", "payload")
+        ),
+    )
+
+
+def _tickets_open(team, numbers: range) -> list[Ticket]:
+    return [
+        ticket_open(
+            team=team,
+            sender=Sender(f"user{n}@cern.ch", f"User {n}"),
+            subject=f"Task {15_934_800 + n} exhausted",
+            body_text="All jobs fail with lost heartbeat.",
+        )
+        for n in numbers
+    ]
+
+
+def test_fifty_new_tickets_and_fifty_replies_are_told_in_one_batch_as_one_by_one(
+    team,
+):
+    Booking.objects.create(
+        zone=team.eu, day=WEDNESDAY, person=team.people["pierre"], role=ShiftRole.FIRST_LEVEL
+    )
+    Preference.objects.create(user=team.people["pierre"], mail_new_ticket=False)
+    TeamWebhook.objects.create(team=team, name="chat", url_env="DAST_TEST_CHAT_URL")
+    with time_machine.travel(_at(WEDNESDAY, 10), tick=False):
+        old = _tickets_open(team, range(50))
+        events_consume()
+        _tickets_open(team, range(50, 100))
+        for n, ticket in enumerate(old):
+            raw = make_mail(
+                sender=(f"User {n}", f"user{n}@cern.ch"),
+                subject=f"Re: [{ticket.reference}] more logs",
+                body="Here are more logs.",
+            )
+            raw_process(raw_store(team=team, raw=raw, source=RawSource.IMAP))
+        # Routing and the expert answers first (the consumer runs after them), then the
+        # notifications' deliveries, all due at once.
+        ours = EventDelivery.objects.filter(consumer="notifications", state=DeliveryState.PENDING)
+        ours.update(due_at=timezone.now() + timedelta(hours=1))
+        events_consume()
+        events = list(TicketEvent.objects.filter(pk__in=ours.values("event_id")).order_by("pk"))
+        assert Counter(e.kind for e in events) == {"opened": 50, "message_received": 50}
+        ours.update(due_at=timezone.now())
+        with CaptureQueriesContext(connection) as queries:
+            assert events_consume_batch(limit=100) == 100
+        # The claim and its bookkeeping, the tickets, the messages, the shift and its
+        # people's desks, what was told, the preferences, the webhooks, an INSERT each: not
+        # a few per event (one by one it is over 800).
+        assert len(queries) <= 40, "\n".join(q["sql"][:120] for q in queries.captured_queries)
+        assert not ours.exists()
+        batched = _told_of(events)
+        notes, mails, posts = batched
+        assert Counter((n[0], n[2]) for n in notes) == {
+            ("anna", Kind.NEW_TICKET): 25,
+            ("pierre", Kind.NEW_TICKET): 25,
+            ("anna", Kind.REQUESTER_REPLY): 25,
+            ("pierre", Kind.REQUESTER_REPLY): 25,
+        }
+        # pierre wants no mail of new tickets; each mail has its ticket's link.
+        assert Counter(m[0] for m in mails) == {"anna@example.org": 50, "pierre@example.org": 25}
+        assert all(
+            f"http://127.0.0.1:8000/tickets/DAST-{n}/" in body
+            for _, pk, _, body in mails
+            for n in Ticket.objects.filter(pk=pk).values_list("number", flat=True)
+        )
+        assert len(posts) == 50  # the new tickets only
+
+        # The same events told one by one, as before the batch handler, tell the same.
+        Notification.objects.filter(event__in=events).delete()
+        WebhookPost.objects.filter(event__in=events).delete()
+        OutboundMail.objects.filter(
+            kind=OutboundKind.NOTIFICATION, ticket__in={e.ticket_id for e in events}
+        ).exclude(subject__contains="New ticket", ticket__number__lte=50).delete()
+        for event in events:
+            on_event(event)
+        assert _told_of(events) == batched
+        for event in events:  # and again: nothing new
+            on_event(event)
+        assert _told_of(events) == batched

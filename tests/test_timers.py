@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from escalation.models import (
@@ -284,3 +286,29 @@ def test_a_broken_step_fails_alone_leaving_no_write_no_mail_and_no_event(desk, m
     assert list(fired.values_list("ticket_id", flat=True)) == [fine.pk]
     broken.refresh_from_db()
     assert broken.overdue_since is None
+
+
+def test_a_sweep_of_fifty_due_first_answers_writes_a_chunks_steps_together(desk):
+    tickets = [open_ticket(desk, geneva(2026, 11, 18, 9, n)) for n in range(50)]
+    for ticket in tickets:
+        first_response_arm(ticket=ticket)
+    # Nobody is on shift on Saturday: anna keeps them, flagged after-hours already.
+    Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(after_hours=True)
+    with CaptureQueriesContext(connection) as queries:
+        assert sweep(geneva(2026, 11, 21, 12)) == 50
+    # Per chunk of 25: the claim, the calendar, the mailbox, an INSERT each for the mails,
+    # the runs and the events, an UPDATE for the timers, the overdue marks and the due
+    # times: not five statements a step (there were 6.4).
+    assert len(queries) <= 40, "\n".join(q["sql"][:120] for q in queries.captured_queries)
+    runs = TimerRun.objects.filter(timer__ticket__in=tickets).select_related("outbound")
+    assert runs.count() == 50
+    assert {r.outbound.ticket_id for r in runs} == {t.pk for t in tickets}
+    assert all(r.told == "anna@example.org" for r in runs)
+    assert sent(OutboundKind.NOTIFICATION, to="anna@example.org").count() == 50
+    assert set(Timer.objects.values_list("state", "step")) == {(TimerState.DONE, 0)}
+    overdue = Ticket.objects.filter(pk__in=[t.pk for t in tickets])
+    assert set(overdue.values_list("overdue_since", flat=True)) == {geneva(2026, 11, 21, 12)}
+    assert set(overdue.values_list("due_at", flat=True)) == set(
+        Timer.objects.values_list("due_at", flat=True)
+    )
+    assert sweep(geneva(2026, 11, 21, 13)) == 0  # once

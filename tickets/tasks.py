@@ -9,7 +9,6 @@ from django.core.cache import cache
 from tickets.services.events import events_consume
 from tickets.services.outbox import outbound_send, outbox_send_due
 
-EVENTS_NUDGED = "events:sweep-asked"
 log = logging.getLogger(__name__)
 
 
@@ -43,9 +42,10 @@ def mail_poll_task() -> int:
 
 @shared_task(name="tickets.tasks.events_sweep_task")
 def events_sweep_task() -> int:
-    """Run every due event delivery (routing, acknowledgements, timers…)."""
+    """Run every due event delivery (routing, acknowledgements, timers…). Starting, it
+    lets the next nudge or beat tick be sent (``dast.beat.OnePending``)."""
     try:
-        cache.delete(EVENTS_NUDGED)
+        cache.delete(settings.EVENT_SWEEP_MARKER)
     except Exception:  # the nudge's marker is a convenience; the sweep must run regardless
         log.exception("could not clear the event nudge marker")
     return events_consume()
@@ -55,7 +55,7 @@ def events_nudge_task() -> None:
     """Ask for a sweep now, unless one was asked for in the last few seconds and has not
     started yet: a burst of commits queues one sweep, not one per commit."""
     try:
-        if cache.add(EVENTS_NUDGED, 1, timeout=settings.EVENT_SWEEP_INTERVAL_S * 2):
+        if cache.add(settings.EVENT_SWEEP_MARKER, 1, timeout=settings.EVENT_SWEEP_INTERVAL_S * 2):
             events_sweep_task.delay()
     except Exception:  # the beat sweep finds the deliveries; a hiccup must not fail a request
         log.exception("could not ask for an event sweep; the next beat sweep will run them")

@@ -15,6 +15,7 @@ from tickets.services.tickets import (
     ticket_set_due,
     ticket_set_status,
     tickets_mark_after_hours,
+    tickets_mark_overdue,
     tickets_reassign,
     tickets_set_due,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "ticket_set_due",
     "ticket_set_status",
     "tickets_mark_after_hours",
+    "tickets_mark_overdue",
     "tickets_reassign",
     "tickets_set_due",
 ]

@@ -24,6 +24,7 @@ from tickets.models import (
 )
 from tickets.models.events import EventKind
 from tickets.selectors import requester_by_email
+from tickets.services.bulk import update_rows
 from tickets.services.events import (
     DESK,
     actor_person,
@@ -244,8 +245,20 @@ def status_record(
 
 def ticket_mark_overdue(*, ticket: Ticket, at: datetime) -> None:
     """A response target passed: the ticket shows in the overdue queue until answered."""
-    Ticket.objects.filter(pk=ticket.pk, overdue_since__isnull=True).update(overdue_since=at)
-    ticket.overdue_since = ticket.overdue_since or at
+    tickets_mark_overdue([(ticket, at)])
+
+
+def tickets_mark_overdue(marks: Sequence[tuple[Ticket, datetime]]) -> None:
+    """``ticket_mark_overdue`` for many (ticket, since when): one UPDATE per instant."""
+    first: dict[int, datetime] = {}
+    for ticket, at in marks:
+        first.setdefault(ticket.pk, at)
+        ticket.overdue_since = ticket.overdue_since or at
+    groups: dict[datetime, list[int]] = {}
+    for pk, at in first.items():
+        groups.setdefault(at, []).append(pk)
+    for at, pks in groups.items():
+        Ticket.objects.filter(pk__in=pks, overdue_since__isnull=True).update(overdue_since=at)
 
 
 def ticket_set_due(*, ticket: Ticket, due_at: datetime | None) -> None:
@@ -257,16 +270,19 @@ def ticket_set_due(*, ticket: Ticket, due_at: datetime | None) -> None:
 
 
 def tickets_set_due(dues: Sequence[tuple[Ticket, datetime | None]]) -> None:
-    """``ticket_set_due`` for many tickets: one UPDATE per distinct due time among those
-    that change (a batch of tickets that came together shares one)."""
-    groups: dict[datetime | None, list[Ticket]] = {}
-    for ticket, due_at in dues:
-        if ticket.due_at != due_at:
-            groups.setdefault(due_at, []).append(ticket)
-    for due_at, tickets in groups.items():
-        Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(due_at=due_at)
-        for ticket in tickets:
-            ticket.due_at = due_at
+    """``ticket_set_due`` for many tickets, one UPDATE for those that change: with their
+    common due time (a batch of tickets that came together), or each with its own (the
+    timers of a sweep, due one after the other)."""
+    changed = {ticket.pk: (ticket, due_at) for ticket, due_at in dues if ticket.due_at != due_at}
+    if not changed:
+        return
+    for ticket, due_at in changed.values():
+        ticket.due_at = due_at
+    values = {due_at for _, due_at in changed.values()}
+    if len(values) == 1:
+        Ticket.objects.filter(pk__in=changed).update(due_at=values.pop())
+    else:
+        update_rows([ticket for ticket, _ in changed.values()], ["due_at"])
 
 
 def ticket_flag_reply(*, ticket: Ticket, at: datetime) -> None:
@@ -376,6 +392,8 @@ def ticket_mark_after_hours(*, ticket: Ticket, owned: bool = False, flag: bool =
     """Flag a ticket waiting for the next shift (``flag=False``: it waits no longer). Only an
     unassigned one unless ``owned``: an owner who went off shift keeps it until the next
     shift takes it."""
+    if ticket.after_hours == flag and (owned or ticket.assignee_id is None):
+        return  # so it is already, as read in this transaction (a sweep's step, each time)
     tickets = Ticket.objects.filter(pk=ticket.pk)
     if not owned:
         tickets = tickets.filter(assignee__isnull=True)
