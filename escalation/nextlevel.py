@@ -26,7 +26,7 @@ from tickets.models import EventKind, MessageKind
 from tickets.models.mail import OutboundKind
 from tickets.services import Sender, ticket_add_message
 from tickets.services.events import event_record
-from tickets.services.outbox import outbound_queue, tagged_subject
+from tickets.services.outbox import mail_send
 
 MAX_DEPTH = 3
 
@@ -87,21 +87,24 @@ def next_level_ask(
         created_at=now,
     )
     child.message_id = escalation_message_id(child)
-    child.outbound = outbound_queue(
+    child.outbound = mail_send(
+        "next_level_ask",
         team=ticket.team,
         ticket=ticket,
         kind=OutboundKind.ESCALATION,
         to=child.recipients,
-        subject=tagged_subject(ticket, f"Escalated: no answer from {esc.target_name}"),
-        body_text=(
-            f"{esc.target_name} has not answered {ticket.reference} “{ticket.subject}” since "
-            f"{esc.created_at:%A %d %B %H:%M} UTC ({esc.next_level_percent}% of the "
-            f"{esc.target_hours} working-hour target).\n\nThe shifters' note:\n{esc.note}\n\n"
-            f"Please reply to this mail (keep the address): your answer goes straight to the "
-            f"ticket. We hope to hear from you within {child.target_hours} working hours "
-            f"({calendar_label(ticket.team, child.calendar_id)}).\n\n"
-            f"{site_url(ticket)}\n"
-        ),
+        context={
+            "target": esc.target_name,
+            "reference": ticket.reference,
+            "subject": ticket.subject,
+            "since": f"{esc.created_at:%A %d %B %H:%M}",
+            "percent": esc.next_level_percent,
+            "target_hours": esc.target_hours,
+            "note": esc.note,
+            "hours": child.target_hours,
+            "calendar": calendar_label(ticket.team, child.calendar_id),
+            "url": site_url(ticket),
+        },
         message_id=child.message_id,
         reply_to=escalation_address(child),
     )
@@ -144,19 +147,19 @@ def next_levels_stand_down(*, esc: Escalation, at: datetime) -> int:
             timers_cancel(ticket=ticket, escalation=child, at=at)
             told = ""
             if child.recipients:
-                outbound_queue(
+                mail_send(
+                    "next_level_stand_down",
                     team=ticket.team,
                     ticket=ticket,
                     kind=OutboundKind.ESCALATION,
                     to=child.recipients,
-                    subject=tagged_subject(ticket, f"Answered by {answered_by}: {ticket.subject}"),
-                    body_text=(
-                        f"{answered_by} answered {ticket.reference} “{ticket.subject}”, which "
-                        f"you were asked about on {child.created_at:%A %d %B} because they "
-                        f"were silent: you need not act on it any more. Thank you.\n\nIf you "
-                        f"have something to add, reply to this mail: it still reaches the "
-                        f"ticket.\n\n{site_url(ticket)}\n"
-                    ),
+                    context={
+                        "answered_by": answered_by,
+                        "reference": ticket.reference,
+                        "subject": ticket.subject,
+                        "asked_on": f"{child.created_at:%A %d %B}",
+                        "url": site_url(ticket),
+                    },
                     in_reply_to=child.message_id,
                     references=child.message_id,
                     reply_to=escalation_address(child),

@@ -367,8 +367,8 @@ def escalation_answer(
         mail_people(
             ticket,
             [ticket.assignee] if ticket.assignee else team_coordinators(ticket.team),
-            f"{locked.target_name} answered",
-            f"{who} answered {ticket.reference} “{ticket.subject}”.\n\n{site_url(ticket)}\n",
+            "desk_group_answered",
+            {"target": locked.target_name, "who": who},
         )
     return locked
 

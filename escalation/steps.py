@@ -4,6 +4,7 @@ and leaves after commit."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -24,8 +25,8 @@ from shifts.selectors import on_duty
 from tickets.models import Status, Ticket
 from tickets.models.mail import OutboundKind, OutboundState
 from tickets.services import ticket_set_status
-from tickets.services.outbox import outbound_build, outbound_queue, tagged_subject
-from tickets.services.replies import requester_notice
+from tickets.services.outbox import mail_build, mail_send
+from tickets.services.replies import requester_mail
 
 HOUR = timedelta(hours=1)
 
@@ -56,19 +57,27 @@ def team_coordinators(team: Team) -> list[User]:
     ]
 
 
-def mail_people(ticket: Ticket, people: list[User], subject: str, body: str) -> Outcome:
-    """A notification to desk people in the ticket's thread (through the outbox, after
-    commit); the Outcome says who was told."""
+def mail_people(
+    ticket: Ticket, people: list[User], template: str, context: Mapping[str, object]
+) -> Outcome:
+    """A notification to desk people about the ticket, worded by the mail template
+    ``template`` (its reference, subject and link are in the context already), through the
+    outbox after commit; the Outcome says who was told."""
     addresses = tuple(p.email for p in people if p.email)
     if not addresses:
         return Outcome(told=addresses)
-    mail = outbound_build(
+    mail = mail_build(
+        template,
         team=ticket.team,
         ticket=ticket,
         kind=OutboundKind.NOTIFICATION,
         to=list(addresses),
-        subject=tagged_subject(ticket, subject),
-        body_text=body,
+        context={
+            "reference": ticket.reference,
+            "subject": ticket.subject,
+            "url": site_url(ticket),
+            **context,
+        },
         automatic=True,
     )
     # Written with the chunk's other mails when the sweep runs its steps together.
@@ -88,9 +97,8 @@ def first_response_late(timer: Timer, now: datetime) -> Outcome:
     outcome = mail_people(
         ticket,
         people,
-        "No first answer yet",
-        f"{ticket.reference} “{ticket.subject}” from {ticket.requester.email} has waited "
-        f"{hours} shift hours without a first answer.\n\n{site_url(ticket)}\n",
+        "desk_first_answer_late",
+        {"requester": ticket.requester.email, "hours": hours},
     )
     outcome.action = f"first answer overdue after {hours} covered hours; owner told"
     return outcome
@@ -143,10 +151,11 @@ def _mail_failed(timer: Timer, esc: Escalation, now: datetime) -> Outcome:
     outcome = mail_people(
         ticket,
         people,
-        f"Escalation to {esc.target_name} could not be sent",
-        f"The mail escalating {ticket.reference} “{ticket.subject}” to {esc.target_name} "
-        f"could not be delivered ({esc.outbound.last_error or 'the outbox gave up'}). "
-        f"Check the group's address and escalate again.\n\n{site_url(ticket)}\n",
+        "desk_escalation_failed",
+        {
+            "target": esc.target_name,
+            "error": esc.outbound.last_error or "the outbox gave up",
+        },
     )
     outcome.action = f"escalation mail to {esc.target_name} failed; owner told"
     return outcome
@@ -160,28 +169,32 @@ def _remind_group(esc: Escalation, now: datetime) -> Outcome:
         outcome = mail_people(
             ticket,
             people,
-            f"Still waiting on {esc.target_name}",
-            f"{ticket.reference} waits on {esc.target_name} ({link}) since "
-            f"{esc.created_at:%d %b %H:%M} UTC. Please check it.\n\n{site_url(ticket)}\n",
+            "desk_still_waiting",
+            {
+                "target": esc.target_name,
+                "link": link,
+                "since": f"{esc.created_at:%d %b %H:%M}",
+            },
         )
         outcome.action = f"reminded the owner about {esc.target_name}"
         return outcome
 
-    outbound = outbound_queue(
+    outbound = mail_send(
+        "escalation_reminder",
         team=ticket.team,
         ticket=ticket,
         kind=OutboundKind.ESCALATION,
         to=esc.recipients,
-        subject=tagged_subject(ticket, f"Reminder: {ticket.subject}"),
-        body_text=(
-            f"Dear {group.name if group else 'all'},\n\nthis is a reminder: the "
-            f"{ticket.team.name} shifters asked for your help on {ticket.reference} on "
-            f"{esc.created_at:%A %d %B} and have no answer yet (target: "
-            f"{working_hours_text(esc.target_hours)}, "
-            f"{calendar_label(ticket.team, esc.calendar_id)}).\n\n"
-            f"Their note:\n{esc.note}\n\nPlease reply to this mail; the reply reaches the "
-            f"ticket.\n"
-        ),
+        context={
+            "group": group.name if group else "",
+            "team": ticket.team.name,
+            "reference": ticket.reference,
+            "subject": ticket.subject,
+            "asked_on": f"{esc.created_at:%A %d %B}",
+            "target": working_hours_text(esc.target_hours),
+            "calendar": calendar_label(ticket.team, esc.calendar_id),
+            "note": esc.note,
+        },
         in_reply_to=esc.message_id,
         references=esc.message_id,
         reply_to=escalation_address(esc),
@@ -238,9 +251,8 @@ def _next_level(esc: Escalation, now: datetime) -> Outcome:
         mail_people(
             ticket,
             [ticket.assignee],
-            f"{esc.target_name} is silent: escalated",
-            f"{esc.target_name} has not answered {ticket.reference}; {label} "
-            f"{'has' if child else 'has not'} been told.\n\n{site_url(ticket)}\n",
+            "desk_group_silent",
+            {"target": esc.target_name, "label": label, "told": child is not None},
         )
         told.append(ticket.assignee.email)
     return Outcome(
@@ -265,15 +277,12 @@ def waiting_user(timer: Timer, now: datetime) -> Outcome:
         return Outcome(cancelled=True)
     reminders = settings.WAITING_USER_REMIND_DAYS
     days = [*reminders, settings.WAITING_USER_RESOLVE_DAYS][timer.step]
-    name = display_name(ticket.requester)
+    name, team = display_name(ticket.requester), ticket.team.name
     if timer.step < len(reminders):
-        outbound = requester_notice(
+        outbound = requester_mail(
+            "requester_waiting_reminder",
             ticket=ticket,
-            body_text=(
-                f"Dear {name},\n\nwe are waiting for your answer on {ticket.reference} "
-                f"“{ticket.subject}” ({days} working days now). Reply to this mail with what "
-                f"you found, or tell us if the problem is gone.\n\n{ticket.team.name}\n"
-            ),
+            context={"name": name, "reference": ticket.reference, "days": days, "team": team},
         )
         return Outcome(
             action=f"reminded the requester after {days} working days",
@@ -282,14 +291,10 @@ def waiting_user(timer: Timer, now: datetime) -> Outcome:
             next_due=waiting_user_due(ticket.team, timer.started_at, timer.step + 1),
         )
     ticket_set_status(ticket=ticket, status=Status.RESOLVED, at=now)
-    outbound = requester_notice(
+    outbound = requester_mail(
+        "requester_resolved_silence",
         ticket=ticket,
-        body_text=(
-            f"Dear {name},\n\nwe have not heard from you on {ticket.reference} "
-            f"“{ticket.subject}” for {days} working days, so we marked it resolved. If the "
-            f"problem is still there, reply to this mail and it opens again.\n\n"
-            f"{ticket.team.name}\n"
-        ),
+        context={"name": name, "reference": ticket.reference, "days": days, "team": team},
     )
     return Outcome(
         action=f"resolved after {days} working days without an answer; requester told",

@@ -41,7 +41,7 @@ from tickets.models import (
     Ticket,
 )
 from tickets.models.mail import OutboundKind
-from tickets.services.outbox import outbound_queue
+from tickets.services.outbox import mail_send
 
 log = logging.getLogger(__name__)
 
@@ -216,20 +216,21 @@ def _mail(
     sections: list[tuple[str, list[str]]],
 ) -> None:
     tz = ZoneInfo(team.time_zone)
-    body = [
-        f"Hello {display_name(person)},\n",
-        f"nobody was on shift from {gap_from.astimezone(tz):%a %d %b %H:%M} until your "
-        f"{zone.code} shift began at {slot.starts_at.astimezone(tz):%a %d %b %H:%M} "
-        f"({team.time_zone} time). What came in meanwhile:\n",
-    ]
-    for heading, lines in sections:
-        body += [f"{heading} ({len(lines)}):", "", *(f"{line}\n" for line in lines)]
-    body.append(site_url(reverse("ticket-list")))
-    outbound_queue(
+    mail_send(
+        "shift_digest",
         team=team,
         kind=OutboundKind.NOTIFICATION,
         to=[person.email],
-        subject=f"[{team.name} shifts] Since the last shift: {_counts(sections)}"[:500],
-        body_text="\n".join(body) + "\n",
+        context={
+            "team": team.name,
+            "name": display_name(person),
+            "gap_from": f"{gap_from.astimezone(tz):%a %d %b %H:%M}",
+            "starts_at": f"{slot.starts_at.astimezone(tz):%a %d %b %H:%M}",
+            "zone": zone.code,
+            "time_zone": team.time_zone,
+            "counts": _counts(sections),
+            "sections": sections,
+            "url": site_url(reverse("ticket-list")),
+        },
         automatic=True,
     )

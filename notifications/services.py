@@ -13,15 +13,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from common.links import site_url
+from common.mailtemplates import MailTemplate, mail_template
 from notifications.models import Kind, Notification, Preference
 from people.names import display_name
 from tickets.models import OutboundMail, Ticket, TicketEvent
 from tickets.models.mail import OutboundKind
 from tickets.services.bulk import bulk_insert
 from tickets.services.outbox import (
-    outbound_build,
+    mail_build,
     outbound_queue_many,
-    tagged_subject,
     team_sending_address,
 )
 
@@ -62,6 +62,7 @@ def people_notify(news: list[News]) -> list[Notification]:
         for p in Preference.objects.filter(user__in={p.pk for n in news for p in n.people})
     }
     senders: dict[int, str] = {}
+    templates: dict[int, MailTemplate] = {}
     made: list[Notification] = []
     mails: list[OutboundMail] = []
     for item in news:
@@ -81,28 +82,34 @@ def people_notify(news: list[News]) -> list[Notification]:
             )
             pref = prefs.get(person.pk) or Preference(user=person)
             if person.email and pref.wants_mail(kind):
-                if ticket.team_id not in senders:
+                if ticket.team_id not in senders:  # once per team and batch
                     senders[ticket.team_id] = team_sending_address(ticket.team)
-                mails.append(_mail(person, item, senders[ticket.team_id]))
+                    templates[ticket.team_id] = mail_template("notification", team=ticket.team)
+                mails.append(
+                    _mail(person, item, senders[ticket.team_id], templates[ticket.team_id])
+                )
     with transaction.atomic():
         bulk_insert(made)
         outbound_queue_many(mails)
     return made
 
 
-def _mail(person: User, news: News, sender: str) -> OutboundMail:
+def _mail(person: User, news: News, sender: str, template: MailTemplate) -> OutboundMail:
     ticket = news.ticket
-    settings_url = site_url(reverse("notification-preferences"))
-    return outbound_build(
+    return mail_build(
+        template,
         team=ticket.team,
         ticket=ticket,
         kind=OutboundKind.NOTIFICATION,
         to=[person.email],
-        subject=tagged_subject(ticket, f"{news.kind.label}: {ticket.subject}"),
-        body_text=(
-            f"Hello {display_name(person)},\n\n{news.text}\n\n{site_url(ticket)}\n\n"
-            f"-- \nWhich of these mails you get: {settings_url}\n"
-        ),
+        context={
+            "kind": news.kind.label,
+            "subject": ticket.subject,
+            "name": display_name(person),
+            "text": news.text,
+            "url": site_url(ticket),
+            "settings_url": site_url(reverse("notification-preferences")),
+        },
         automatic=True,
         sender=sender,
     )

@@ -173,25 +173,16 @@ def requester_thread(ticket: Ticket) -> MailFields:
 def requester_mail(template: str, *, ticket: Ticket, context: Mapping[str, object]) -> OutboundMail:
     """An automatic mail to the requester in the ticket's thread (a reminder, a notice that
     the ticket was resolved), worded by the mail template ``template``. Its subject block
-    usually reads ``Re: {{ subject }}``, ``subject`` being the ticket's without "Re:"."""
+    reads ``{{ reply_subject }}`` ("Re: " and ``subject``, the ticket's without "Re:")."""
     return mail_send(
         template,
         team=ticket.team,
         kind=OutboundKind.NOTIFICATION,
         to=[ticket.requester.email],
-        context={"subject": strip_reply_prefixes(ticket.subject), **context},
-        **requester_thread(ticket),
-    )
-
-
-def requester_notice(*, ticket: Ticket, body_text: str) -> OutboundMail:
-    """``requester_mail`` with its text written by the caller (escalation.steps, until its
-    wording moves to templates)."""
-    return outbound_queue(
-        team=ticket.team,
-        kind=OutboundKind.NOTIFICATION,
-        to=[ticket.requester.email],
-        subject=_subject(ticket, "Re: "),
-        body_text=body_text,
+        context={
+            "subject": (subject := strip_reply_prefixes(ticket.subject)),
+            "reply_subject": f"Re: {subject}",
+            **context,
+        },
         **requester_thread(ticket),
     )
