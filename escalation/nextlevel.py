@@ -20,11 +20,11 @@ from django.conf import settings
 from common.links import site_url
 from escalation.addresses import escalation_address, escalation_message_id
 from escalation.calendars import after_working, calendar_label
+from escalation.ending import escalation_end
 from escalation.models import Escalation, EscalationState, ExpertGroup, TimerKind
 from escalation.timers import timer_arm, timers_cancel
-from tickets.models import EventKind, MessageKind
+from tickets.models import EventKind
 from tickets.models.mail import OutboundKind
-from tickets.services import Sender, ticket_add_message
 from tickets.services.events import event_record
 from tickets.services.outbox import mail_send
 
@@ -142,45 +142,15 @@ def next_levels_stand_down(*, esc: Escalation, at: datetime) -> int:
             Escalation.objects.filter(parent_id__in=parents).values_list("pk", flat=True)
         )
         for child in waiting:
-            child.state, child.cancelled_at = EscalationState.CANCELLED, at
-            child.save(update_fields=["state", "cancelled_at"])
             timers_cancel(ticket=ticket, escalation=child, at=at)
-            told = ""
-            if child.recipients:
-                mail_send(
-                    "next_level_stand_down",
-                    team=ticket.team,
-                    ticket=ticket,
-                    kind=OutboundKind.ESCALATION,
-                    to=child.recipients,
-                    context={
-                        "answered_by": answered_by,
-                        "reference": ticket.reference,
-                        "subject": ticket.subject,
-                        "asked_on": f"{child.created_at:%A %d %B}",
-                        "url": site_url(ticket),
-                    },
-                    in_reply_to=child.message_id,
-                    references=child.message_id,
-                    reply_to=escalation_address(child),
-                    automatic=True,
-                )
-                told = f" {child.target_name} was told by mail."
-            event_record(
-                ticket=ticket,
-                kind=EventKind.ESCALATION_CANCELLED,
-                data=child.event_data() | {"reason": f"{answered_by} answered"},
+            escalation_end(
+                child,
+                ticket,
                 at=at,
-            )
-            ticket_add_message(
-                ticket=ticket,
-                kind=MessageKind.NOTE,
-                body_text=(
-                    f"Escalation to {child.target_name} ended: {answered_by} answered.{told}"
-                ),
-                sender=Sender("", "DAST Desk"),
-                created_at=at,
-                announce=False,
+                reason=f"{answered_by} answered",
+                template="next_level_stand_down",
+                context={"answered_by": answered_by, "url": site_url(ticket)},
+                note=f"Escalation to {child.target_name} ended: {answered_by} answered.",
             )
             done += 1
     return done

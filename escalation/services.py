@@ -20,6 +20,7 @@ from escalation import bridges
 from escalation.addresses import escalation_address, escalation_message_id, signed_by_desk
 from escalation.businesstime import NoBusinessTime, working_hours_text
 from escalation.calendars import after_covered, after_working, calendar_label
+from escalation.ending import escalation_end
 from escalation.holds import hold_for
 from escalation.models import (
     Escalation,
@@ -440,45 +441,20 @@ def _cancel_on_close(esc: Escalation, status: Status, at: datetime) -> None:
     and the ticket says so. The requester is not told: escalations are the desk's internal
     business, and the requester hears of the resolution itself."""
     ticket = esc.ticket
-    esc.state, esc.cancelled_at = EscalationState.CANCELLED, at
-    esc.save(update_fields=["state", "cancelled_at"])
     done = status.label.lower()
     bridges.stop_all(esc, at, f"the {ticket.team.name} shifters have {done} {ticket.reference}")
-    told = ""
-    if esc.recipients:
-        mail_send(
-            "escalation_cancelled",
-            team=ticket.team,
-            ticket=ticket,
-            kind=OutboundKind.ESCALATION,
-            to=esc.recipients,
-            context={
-                "group": esc.group.name if esc.group else "",
-                "team": ticket.team.name,
-                "done": done,
-                "reference": ticket.reference,
-                "subject": ticket.subject,
-                "asked_on": f"{esc.created_at:%A %d %B}",
-            },
-            in_reply_to=esc.message_id,
-            references=esc.message_id,
-            reply_to=escalation_address(esc),
-            automatic=True,
-        )
-        told = f" {esc.target_name} was told by mail."
-    event_record(
-        ticket=ticket,
-        kind=EventKind.ESCALATION_CANCELLED,
-        data=esc.event_data() | {"reason": f"ticket {status.value}"},
+    escalation_end(
+        esc,
+        ticket,
         at=at,
-    )
-    ticket_add_message(
-        ticket=ticket,
-        kind=MessageKind.NOTE,
-        body_text=f"Escalation to {esc.target_name} cancelled: the ticket was {done}.{told}",
-        sender=Sender("", "DAST Desk"),
-        created_at=at,
-        announce=False,
+        reason=f"ticket {status.value}",
+        template="escalation_cancelled",
+        context={
+            "group": esc.group.name if esc.group else "",
+            "team": ticket.team.name,
+            "done": done,
+        },
+        note=f"Escalation to {esc.target_name} cancelled: the ticket was {done}.",
     )
 
 
