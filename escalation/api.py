@@ -21,7 +21,7 @@ from django.contrib.auth.models import User
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import PermissionDenied
@@ -52,15 +52,11 @@ from people.access import is_coordinator
 from people.api_common import (
     INVALID,
     NOT_COORDINATOR,
-    NOT_FOUND,
-    NOT_SIGNED_IN,
-    PAGE,
-    REFUSED,
-    TEAM,
     editable_schema,
     page,
-    paginated,
+    refusal,
     request_team,
+    team_operation,
     valid,
 )
 from people.models import Team
@@ -70,14 +66,11 @@ from tickets.models import parse_reference
 
 # --- the schema (drf-spectacular) -----------------------------------------------------------
 
-TAGS = ["escalation"]
 TICKET = OpenApiParameter(
     "ticket", OpenApiTypes.STR, description="A ticket's reference, e.g. DAST-1234."
 )
-ESCALATION_REFUSED = OpenApiResponse(
-    REFUSED,
-    "Refused (a closed ticket, no note, already answered; `field` names the input, if one); "
-    "malformed input is a 400 naming each bad field.",
+REFUSED = refusal(
+    "Refused (a closed ticket, no note, already answered; `field` names the input, if one)"
 )
 
 
@@ -101,28 +94,23 @@ def _groups(team: Team) -> QuerySet[ExpertGroup]:
     return ExpertGroup.objects.filter(team=team).select_related("cloud", "next_level")
 
 
-@extend_schema(
-    methods=["GET"],
-    tags=TAGS,
-    operation_id="escalation_groups_list",
+@team_operation(
+    "GET",
+    "escalation_groups_list",
+    GroupSerializer,
+    paged=True,
+    query=[_choices("kind", GroupKind.values, "Only groups of this kind.")],
     summary="Expert groups, clouds and sites",
-    parameters=[TEAM, _choices("kind", GroupKind.values, "Only groups of this kind."), PAGE],
-    responses={
-        200: paginated(GroupSerializer),
-        400: INVALID,
-        403: NOT_SIGNED_IN,
-        404: NOT_FOUND,
-    },
 )
-@extend_schema(
-    methods=["POST"],
-    tags=TAGS,
-    operation_id="escalation_groups_create",
+@team_operation(
+    "POST",
+    "escalation_groups_create",
+    GroupSerializer,
+    given=GroupSerializer,
+    refused=INVALID,
+    forbidden=NOT_COORDINATOR,
     summary="Add a group, cloud or site",
     description="Coordinators only. `cloud` and `next_level` are ids of the team's groups.",
-    parameters=[TEAM],
-    request=GroupSerializer,
-    responses={201: GroupSerializer, 400: INVALID, 403: NOT_COORDINATOR, 404: NOT_FOUND},
 )
 @api_view(["GET", "POST"])
 def group_list(request: Request) -> Response:
@@ -148,7 +136,6 @@ def group_list(request: Request) -> Response:
 
 
 @editable_schema(
-    tag="escalation",
     operation="escalation_groups",
     thing="group",
     output=GroupSerializer,
@@ -170,13 +157,13 @@ def group_detail(request: Request, pk: int) -> Response:
     return Response(GroupSerializer(group, team=team).data)
 
 
-@extend_schema(
-    tags=TAGS,
-    operation_id="escalation_sites_list",
+@team_operation(
+    "GET",
+    "escalation_sites_list",
+    GroupSerializer,
+    paged=True,
     summary="Clouds and sites",
     description="Cloud and site support contacts, clouds first, each site after its cloud.",
-    parameters=[TEAM, PAGE],
-    responses={200: paginated(GroupSerializer), 403: NOT_SIGNED_IN, 404: NOT_FOUND},
 )
 @api_view(["GET"])
 def site_list(request: Request) -> Response:
@@ -201,41 +188,28 @@ def _with_timers(escalations: QuerySet[Escalation]) -> QuerySet[Escalation]:
     return escalations.prefetch_related(Prefetch("timers", queryset=timers, to_attr="all_timers"))
 
 
-@extend_schema(
-    methods=["GET"],
-    tags=TAGS,
-    operation_id="escalation_escalations_list",
-    summary="Escalations",
-    description="Newest first, each with its timers and the steps they ran.",
-    parameters=[
-        TEAM,
+@team_operation(
+    "GET",
+    "escalation_escalations_list",
+    EscalationSerializer,
+    paged=True,
+    query=[
         TICKET,
         _choices("state", EscalationState.values, "Only escalations in this state."),
         OpenApiParameter("group", OpenApiTypes.INT, description="Only those to this group's id."),
-        PAGE,
     ],
-    responses={
-        200: paginated(EscalationSerializer),
-        400: INVALID,
-        403: NOT_SIGNED_IN,
-        404: NOT_FOUND,
-    },
+    summary="Escalations",
+    description="Newest first, each with its timers and the steps they ran.",
 )
-@extend_schema(
-    methods=["POST"],
-    tags=TAGS,
-    operation_id="escalation_escalations_create",
+@team_operation(
+    "POST",
+    "escalation_escalations_create",
+    EscalationSerializer,
+    given=EscalationCreateSerializer,
+    refused=REFUSED,
     summary="Escalate a ticket",
     description="To an expert group or site (`group`), or waiting on an external reference "
     "of the ticket (`external_ref`); the mail goes out and the timer starts.",
-    parameters=[TEAM],
-    request=EscalationCreateSerializer,
-    responses={
-        201: EscalationSerializer,
-        400: ESCALATION_REFUSED,
-        403: NOT_SIGNED_IN,
-        404: NOT_FOUND,
-    },
 )
 @api_view(["GET", "POST"])
 def escalation_list(request: Request) -> Response:
@@ -263,13 +237,12 @@ def escalation_list(request: Request) -> Response:
     return Response(EscalationSerializer(esc).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema(
-    tags=TAGS,
-    operation_id="escalation_escalations_retrieve",
+@team_operation(
+    "GET",
+    "escalation_escalations_retrieve",
+    EscalationSerializer,
     summary="One escalation",
     description="With its timers and the steps they ran.",
-    parameters=[TEAM],
-    responses={200: EscalationSerializer, 403: NOT_SIGNED_IN, 404: NOT_FOUND},
 )
 @api_view(["GET"])
 def escalation_detail(request: Request, pk: int) -> Response:
@@ -278,20 +251,15 @@ def escalation_detail(request: Request, pk: int) -> Response:
     return Response(EscalationSerializer(esc).data)
 
 
-@extend_schema(
-    tags=TAGS,
-    operation_id="escalation_escalations_cancel",
+@team_operation(
+    "POST",
+    "escalation_escalations_cancel",
+    EscalationSerializer,
+    status=200,
+    refused=REFUSED,
     summary="Cancel an escalation",
     description="Stop waiting: its timers stop. An escalation answered or cancelled already is "
     "a 400.",
-    parameters=[TEAM],
-    request=None,
-    responses={
-        200: EscalationSerializer,
-        400: ESCALATION_REFUSED,
-        403: NOT_SIGNED_IN,
-        404: NOT_FOUND,
-    },
 )
 @api_view(["POST"])
 def escalation_cancel_view(request: Request, pk: int) -> Response:
@@ -315,24 +283,18 @@ def _timers(team: Team) -> QuerySet[Timer]:
     )
 
 
-@extend_schema(
-    tags=TAGS,
-    operation_id="escalation_timers_list",
-    summary="Timers",
-    description="Armed and past timers, the soonest due first.",
-    parameters=[
-        TEAM,
+@team_operation(
+    "GET",
+    "escalation_timers_list",
+    TimerSerializer,
+    paged=True,
+    query=[
         TICKET,
         _choices("state", TimerState.values, "Only timers in this state."),
         _choices("kind", TimerKind.values, "Only timers of this kind."),
-        PAGE,
     ],
-    responses={
-        200: paginated(TimerSerializer),
-        400: INVALID,
-        403: NOT_SIGNED_IN,
-        404: NOT_FOUND,
-    },
+    summary="Timers",
+    description="Armed and past timers, the soonest due first.",
 )
 @api_view(["GET"])
 def timer_list(request: Request) -> Response:
@@ -345,13 +307,7 @@ def timer_list(request: Request) -> Response:
     return page(request, timers.order_by("due_at", "pk"), TimerSerializer)
 
 
-@extend_schema(
-    tags=TAGS,
-    operation_id="escalation_timers_retrieve",
-    summary="One timer",
-    parameters=[TEAM],
-    responses={200: TimerSerializer, 403: NOT_SIGNED_IN, 404: NOT_FOUND},
-)
+@team_operation("GET", "escalation_timers_retrieve", TimerSerializer, summary="One timer")
 @api_view(["GET"])
 def timer_detail(request: Request, pk: int) -> Response:
     return Response(TimerSerializer(get_object_or_404(_timers(request_team(request)), pk=pk)).data)

@@ -150,15 +150,6 @@ PAGE = OpenApiParameter("page", OpenApiTypes.INT, OpenApiParameter.QUERY)
 TEAM = OpenApiParameter(
     "team", OpenApiTypes.STR, description="A team's slug; needed when working in several teams."
 )
-# A service's refusal (exception_handler): what is wrong and, when one input is to blame, which.
-REFUSED = inline_serializer(
-    "Refusal",
-    fields={
-        "detail": serializers.CharField(),
-        "field": serializers.CharField(allow_null=True),
-        "code": serializers.CharField(),
-    },
-)
 # DRF's own error bodies.
 DETAIL = {"type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]}
 INVALID = OpenApiResponse(
@@ -170,9 +161,59 @@ NOT_SIGNED_IN = OpenApiResponse(DETAIL, "Not signed in.")
 NOT_COORDINATOR = OpenApiResponse(DETAIL, "Not signed in, or not a coordinator of the team.")
 
 
+# A service's refusal as exception_handler renders it: what is wrong and, when one input is
+# to blame, which. (A comment, not a docstring: the "Refusal" component has no description.)
+class RefusalSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    field = serializers.CharField(allow_null=True)
+    code = serializers.CharField()
+
+
+def refusal(why: str = "Refused (`field` names the input, if one)") -> OpenApiResponse:
+    """Every API's 400 for a service's refusal (``RefusalSerializer``), ``why`` in the words
+    of the app that refuses."""
+    return OpenApiResponse(
+        RefusalSerializer, f"{why}; malformed input is a 400 naming each bad field."
+    )
+
+
+def team_operation(
+    method: str,
+    operation_id: str,
+    answer: Any,
+    *,
+    status: int | None = None,
+    paged: bool = False,
+    query: Sequence[Any] = (),
+    given: Any = None,
+    refused: OpenApiResponse | None = None,
+    forbidden: OpenApiResponse = NOT_SIGNED_IN,
+    summary: str | None = None,
+    description: str | None = None,
+) -> Callable[[V], V]:
+    """The schema of one method of a view of the caller's team (``?team=``), tagged with the
+    app that starts ``operation_id``: ``answer`` at ``status`` (a page of them if ``paged``;
+    default 201 for a POST, 204 for a DELETE, else 200), read from the request body ``given``
+    and the ``query`` serializers or parameters; 400 is ``refused``, else (with a ``query``)
+    malformed input; 403 ``forbidden``; 404 another team's."""
+    status = status or {"POST": 201, "DELETE": 204}.get(method, 200)
+    responses = {status: paginated(answer) if paged else answer}
+    if refused or query:
+        responses[400] = refused or INVALID
+    return extend_schema(
+        methods=[method],
+        tags=[operation_id.split("_")[0]],
+        operation_id=operation_id,
+        parameters=[TEAM, *query, *([PAGE] if paged else [])],
+        request=given,
+        responses=responses | {403: forbidden, 404: NOT_FOUND},
+        summary=summary,
+        description=description,
+    )
+
+
 def editable_schema(
     *,
-    tag: str,
     operation: str,
     thing: str,
     output: type[serializers.Serializer],
@@ -184,31 +225,26 @@ def editable_schema(
     "shifts_zones"; ``given``: the input serializer)."""
 
     def decorate(view: V) -> V:
-        common: dict[str, Any] = {"tags": [tag], "parameters": [TEAM]}
-        changed = {200: output, 400: refused, 403: NOT_COORDINATOR, 404: NOT_FOUND}
-        view = extend_schema(
-            methods=["PATCH"],
-            operation_id=f"{operation}_partial_update",
-            summary=f"Change some of a {thing}'s values",
-            description="Coordinators only; the values left out stay.",
-            request=given,
-            responses=changed,
-            **common,
-        )(view)
-        view = extend_schema(
-            methods=["PUT"],
-            operation_id=f"{operation}_update",
-            summary=f"Change a {thing}",
-            description="Coordinators only.",
-            request=given,
-            responses=changed,
-            **common,
-        )(view)
-        return extend_schema(
-            methods=["GET"],
-            operation_id=f"{operation}_retrieve",
-            responses={200: output, 403: NOT_SIGNED_IN, 404: NOT_FOUND},
-            **common,
-        )(view)
+        changes = [
+            (
+                "PATCH",
+                "partial_update",
+                f"Change some of a {thing}'s values",
+                "; the values left out stay",
+            ),
+            ("PUT", "update", f"Change a {thing}", ""),
+        ]
+        for method, verb, summary, more in changes:
+            view = team_operation(
+                method,
+                f"{operation}_{verb}",
+                output,
+                given=given,
+                refused=refused,
+                forbidden=NOT_COORDINATOR,
+                summary=summary,
+                description=f"Coordinators only{more}.",
+            )(view)
+        return team_operation("GET", f"{operation}_retrieve", output)(view)
 
     return decorate

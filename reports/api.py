@@ -7,14 +7,14 @@ from __future__ import annotations
 from django.contrib.auth.models import User
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from people.api_common import INVALID, NOT_FOUND, NOT_SIGNED_IN, TEAM
+from people.api_common import team_operation
 from reports.params import NotYours, parse, queue_link, reach
 from reports.period import KINDS
 from reports.report import FIGURES, SECTIONS, report_tables
@@ -47,11 +47,12 @@ def _query(name: str, description: str, enum: list[str] | None = None) -> OpenAp
     )
 
 
-@extend_schema(
-    tags=["reports"],
-    operation_id="reports_figure_retrieve",
+@team_operation(
+    "GET",
+    "reports_figure_retrieve",
+    FigureSerializer,
     summary="One figure of the team's reports",
-    parameters=[
+    query=[
         OpenApiParameter(
             "figure",
             OpenApiTypes.STR,
@@ -59,7 +60,6 @@ def _query(name: str, description: str, enum: list[str] | None = None) -> OpenAp
             enum=list(FIGURES),
             description="Which figure.",
         ),
-        TEAM,
         _query(
             "period", "4weeks (default), week, month, quarter, year or custom.", enum=list(KINDS)
         ),
@@ -70,7 +70,6 @@ def _query(name: str, description: str, enum: list[str] | None = None) -> OpenAp
         _query("group", "An expert group's or cloud's id."),
         _query("shifter", "A person's id (coordinators only; shifters get their own)."),
     ],
-    responses={200: FigureSerializer, 400: INVALID, 403: NOT_SIGNED_IN, 404: NOT_FOUND},
 )
 @api_view(["GET"])
 def figure_detail(request: Request, figure: str) -> Response:

@@ -24,8 +24,7 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view, permission_classes, throttle_classes
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
@@ -39,16 +38,12 @@ from people.api_common import (
     DETAIL,
     INVALID,
     NOT_COORDINATOR,
-    NOT_FOUND,
-    NOT_SIGNED_IN,
-    PAGE,
-    REFUSED,
-    TEAM,
     ApiThrottle,
     editable_schema,
     page,
-    paginated,
+    refusal,
     request_team,
+    team_operation,
     valid,
 )
 from people.models import Team
@@ -85,19 +80,9 @@ SLOTS_DEFAULT_DAYS = 28
 
 # --- the schema (drf-spectacular) -----------------------------------------------------------
 
-TAGS = ["shifts"]
-SHIFT_REFUSED = OpenApiResponse(
-    REFUSED,
-    "Refused by the calendar (`field` names the input); malformed input is a 400 "
-    "naming each bad field.",
-)
-
-
-def _period_parameters(first: str, last: str) -> list[OpenApiParameter]:
-    return [
-        OpenApiParameter("from", OpenApiTypes.DATE, description=f"First day (default: {first})."),
-        OpenApiParameter("to", OpenApiTypes.DATE, description=f"Last day (default: {last})."),
-    ]
+REFUSED = refusal("Refused by the calendar (`field` names the input)")
+SLOTS_PERIOD = ("today", "four weeks from today")
+CREDITS_PERIOD = ("1 January of this year", "today")
 
 
 class OnDutyThrottle(ApiThrottle):
@@ -139,10 +124,7 @@ def _today(team: Team) -> date:
 def _period(
     request: Request, defaults: tuple[date, date], max_days: int | None = None
 ) -> tuple[date, date]:
-    query = PeriodQuery(
-        data=request.query_params, context={"defaults": defaults, "max_days": max_days}
-    )
-    period = valid(query)
+    period = valid(PeriodQuery(data=request.query_params, defaults=defaults, max_days=max_days))
     return period["from"], period["to"]
 
 
@@ -157,7 +139,7 @@ def _months(first: date, last: date) -> Iterator[tuple[int, int]]:
 
 
 @extend_schema(
-    tags=TAGS,
+    tags=["shifts"],
     operation_id="shifts_on_duty",
     summary="Who is on shift",
     description='Public, like the "On shift now" page: the slot at `at` and the names and '
@@ -192,23 +174,16 @@ def _zone_saved(team: Team, data: ZoneInputSerializer, zone: Zone | None) -> Zon
         raise ValidationError(get_error_detail(error)) from None
 
 
-@extend_schema(
-    methods=["GET"],
-    tags=TAGS,
-    operation_id="shifts_zones_list",
-    summary="The team's zones",
-    parameters=[TEAM, PAGE],
-    responses={200: paginated(ZoneSerializer), 403: NOT_SIGNED_IN, 404: NOT_FOUND},
-)
-@extend_schema(
-    methods=["POST"],
-    tags=TAGS,
-    operation_id="shifts_zones_create",
+@team_operation("GET", "shifts_zones_list", ZoneSerializer, paged=True, summary="The team's zones")
+@team_operation(
+    "POST",
+    "shifts_zones_create",
+    ZoneSerializer,
+    given=ZoneInputSerializer,
+    refused=REFUSED,
+    forbidden=NOT_COORDINATOR,
     summary="Add a zone",
     description="Coordinators only. Its hours may not overlap another zone's.",
-    parameters=[TEAM],
-    request=ZoneInputSerializer,
-    responses={201: ZoneSerializer, 400: SHIFT_REFUSED, 403: NOT_COORDINATOR, 404: NOT_FOUND},
 )
 @api_view(["GET", "POST"])
 def zone_list(request: Request) -> Response:
@@ -225,12 +200,11 @@ def zone_list(request: Request) -> Response:
 
 
 @editable_schema(
-    tag="shifts",
     operation="shifts_zones",
     thing="zone",
     output=ZoneSerializer,
     given=ZoneInputSerializer,
-    refused=SHIFT_REFUSED,
+    refused=REFUSED,
 )
 @api_view(["GET", "PUT", "PATCH"])
 def zone_detail(request: Request, pk: int) -> Response:
@@ -248,23 +222,22 @@ def zone_detail(request: Request, pk: int) -> Response:
 # --- closures -------------------------------------------------------------------------------
 
 
-@extend_schema(
-    methods=["GET"],
-    tags=TAGS,
-    operation_id="shifts_closures_list",
+@team_operation(
+    "GET",
+    "shifts_closures_list",
+    ClosureSerializer,
+    paged=True,
     summary="Days the calendar is closed",
-    parameters=[TEAM, PAGE],
-    responses={200: paginated(ClosureSerializer), 403: NOT_SIGNED_IN, 404: NOT_FOUND},
 )
-@extend_schema(
-    methods=["POST"],
-    tags=TAGS,
-    operation_id="shifts_closures_create",
+@team_operation(
+    "POST",
+    "shifts_closures_create",
+    ClosureSerializer,
+    given=ClosureSerializer,
+    refused=REFUSED,
+    forbidden=NOT_COORDINATOR,
     summary="Close the calendar",
     description="Coordinators only: no shifts from `starts_on` to `ends_on`, both included.",
-    parameters=[TEAM],
-    request=ClosureSerializer,
-    responses={201: ClosureSerializer, 400: SHIFT_REFUSED, 403: NOT_COORDINATOR, 404: NOT_FOUND},
 )
 @api_view(["GET", "POST"])
 def closure_list(request: Request) -> Response:
@@ -284,21 +257,14 @@ def closure_list(request: Request) -> Response:
     return Response(ClosureSerializer(closure).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema(
-    methods=["GET"],
-    tags=TAGS,
-    operation_id="shifts_closures_retrieve",
-    parameters=[TEAM],
-    responses={200: ClosureSerializer, 403: NOT_SIGNED_IN, 404: NOT_FOUND},
-)
-@extend_schema(
-    methods=["DELETE"],
-    tags=TAGS,
-    operation_id="shifts_closures_destroy",
+@team_operation("GET", "shifts_closures_retrieve", ClosureSerializer)
+@team_operation(
+    "DELETE",
+    "shifts_closures_destroy",
+    None,
+    forbidden=NOT_COORDINATOR,
     summary="Reopen the calendar",
     description="Coordinators only.",
-    parameters=[TEAM],
-    responses={204: None, 403: NOT_COORDINATOR, 404: NOT_FOUND},
 )
 @api_view(["GET", "DELETE"])
 def closure_detail(request: Request, pk: int) -> Response:
@@ -314,14 +280,14 @@ def closure_detail(request: Request, pk: int) -> Response:
 # --- the slot grid --------------------------------------------------------------------------
 
 
-@extend_schema(
-    tags=TAGS,
-    operation_id="shifts_slots_list",
+@team_operation(
+    "GET",
+    "shifts_slots_list",
+    SLOT_GRID,
+    query=[PeriodQuery(said=SLOTS_PERIOD)],
     summary="The slot grid",
     description="Every scheduled slot per zone, closed ones flagged, with its bookings, "
     f"credit and coverage; at most {SLOTS_MAX_DAYS} days at a time.",
-    parameters=[TEAM, *_period_parameters("today", "four weeks from today")],
-    responses={200: SLOT_GRID, 400: INVALID, 403: NOT_SIGNED_IN, 404: NOT_FOUND},
 )
 @api_view(["GET"])
 def slot_list(request: Request) -> Response:
@@ -356,34 +322,24 @@ def slot_list(request: Request) -> Response:
 # --- bookings -------------------------------------------------------------------------------
 
 
-@extend_schema(
-    methods=["GET"],
-    tags=TAGS,
-    operation_id="shifts_bookings_list",
+@team_operation(
+    "GET",
+    "shifts_bookings_list",
+    BookingSerializer,
+    paged=True,
+    query=[BookingQuery],
     summary="Bookings",
     description="Optionally of one person, on one zone, from one day to another.",
-    parameters=[TEAM, BookingQuery, PAGE],
-    responses={
-        200: paginated(BookingSerializer),
-        400: INVALID,
-        403: NOT_SIGNED_IN,
-        404: NOT_FOUND,
-    },
 )
-@extend_schema(
-    methods=["POST"],
-    tags=TAGS,
-    operation_id="shifts_bookings_create",
+@team_operation(
+    "POST",
+    "shifts_bookings_create",
+    BookingSerializer,
+    given=BookingCreateSerializer,
+    refused=REFUSED,
+    forbidden=OpenApiResponse(DETAIL, "Not signed in, or not a coordinator booking someone else."),
     summary="Book a slot",
     description="`person` defaults to the caller; only a coordinator books someone else.",
-    parameters=[TEAM],
-    request=BookingCreateSerializer,
-    responses={
-        201: BookingSerializer,
-        400: SHIFT_REFUSED,
-        403: OpenApiResponse(DETAIL, "Not signed in, or not a coordinator booking someone else."),
-        404: NOT_FOUND,
-    },
 )
 @api_view(["GET", "POST"])
 def booking_list(request: Request) -> Response:
@@ -409,29 +365,18 @@ def booking_list(request: Request) -> Response:
     return Response(BookingSerializer(booking).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema(
-    methods=["GET"],
-    tags=TAGS,
-    operation_id="shifts_bookings_retrieve",
-    parameters=[TEAM],
-    responses={200: BookingSerializer, 403: NOT_SIGNED_IN, 404: NOT_FOUND},
-)
-@extend_schema(
-    methods=["DELETE"],
-    tags=TAGS,
-    operation_id="shifts_bookings_destroy",
+@team_operation("GET", "shifts_bookings_retrieve", BookingSerializer)
+@team_operation(
+    "DELETE",
+    "shifts_bookings_destroy",
+    None,
+    refused=REFUSED,
+    forbidden=OpenApiResponse(
+        DETAIL, "Not signed in, someone else's booking, or too close to its start."
+    ),
     summary="Release a booking",
     description="A shifter releases their own booking until SHIFT_RELEASE_NOTICE_HOURS before "
     "the slot starts; later, and anyone else's, a coordinator.",
-    parameters=[TEAM],
-    responses={
-        204: None,
-        400: SHIFT_REFUSED,
-        403: OpenApiResponse(
-            DETAIL, "Not signed in, someone else's booking, or too close to its start."
-        ),
-        404: NOT_FOUND,
-    },
 )
 @api_view(["GET", "DELETE"])
 def booking_detail(request: Request, pk: int) -> Response:
@@ -448,13 +393,14 @@ def booking_detail(request: Request, pk: int) -> Response:
 # --- credits --------------------------------------------------------------------------------
 
 
-@extend_schema(
-    tags=TAGS,
-    operation_id="shifts_credits_list",
+@team_operation(
+    "GET",
+    "shifts_credits_list",
+    CREDITS,
+    query=[PeriodQuery(said=CREDITS_PERIOD)],
+    forbidden=NOT_COORDINATOR,
     summary="Credits",
     description="Coordinators only: slots worked and credit per person.",
-    parameters=[TEAM, *_period_parameters("1 January of this year", "today")],
-    responses={200: CREDITS, 400: INVALID, 403: NOT_COORDINATOR, 404: NOT_FOUND},
 )
 @api_view(["GET"])
 def credit_list(request: Request) -> Response:

@@ -64,24 +64,42 @@ class OnDutyQuery(serializers.Serializer):
     )
 
 
-def _date_field(default: date | None) -> serializers.DateField:
-    return serializers.DateField() if default is None else serializers.DateField(default=default)
+def _day_field(day: str, default: date | None, said: str) -> serializers.DateField:
+    help_text = f"{day} day (default: {said})."
+    if default is None:  # the schema's PeriodQuery
+        return serializers.DateField(required=False, help_text=help_text)
+    return serializers.DateField(default=default, help_text=help_text)
 
 
 class PeriodQuery(serializers.Serializer):
-    """``from`` and ``to`` (YYYY-MM-DD, both included), defaulted from the context's
-    ``defaults`` and at most ``max_days`` long when the context says so."""
+    """``from`` and ``to`` (YYYY-MM-DD, both included), at most ``max_days`` days long when
+    given. Left out, they are ``defaults``, which ``said`` puts in words for the schema: a
+    view's schema shows ``PeriodQuery(said=...)``, the view validates with ``defaults``."""
+
+    def __init__(
+        self,
+        *args: Any,
+        defaults: tuple[date, date] | None = None,
+        said: tuple[str, str] = ("", ""),
+        max_days: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.defaults, self.said, self.max_days = defaults, said, max_days
 
     def get_fields(self) -> dict[str, serializers.Field]:
         # "from" is a Python keyword: these fields cannot be class attributes.
-        first, last = self.context.get("defaults", (None, None))
-        return {"from": _date_field(first), "to": _date_field(last)}
+        first, last = self.defaults or (None, None)
+        return {
+            "from": _day_field("First", first, self.said[0]),
+            "to": _day_field("Last", last, self.said[1]),
+        }
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         first, last = attrs["from"], attrs["to"]
         if first > last:
             raise serializers.ValidationError({"to": ["“to” is before “from”."]})
-        max_days = self.context.get("max_days")
+        max_days = self.max_days
         if max_days and (last - first).days + 1 > max_days:
             raise serializers.ValidationError(
                 {"to": [f"The period is longer than {max_days} days: ask for less at a time."]}

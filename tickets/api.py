@@ -36,7 +36,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from people.api_common import PAGE, REFUSED, page, paginated, request_team, valid
+from people.api_common import PAGE, page, paginated, refusal, request_team, valid
 from tickets.access import ticket_authorise
 from tickets.forms import QueueFilter, queue_views
 from tickets.http import attachment_download
@@ -189,7 +189,7 @@ def ticket_search_view(request: Request) -> Response:
     description="Any of status, category, priority and assignee (a person's id, or null); "
     "all of them change, or none.",
     request=TicketUpdateSerializer,
-    responses={200: TicketDetailSerializer, 400: REFUSED},
+    responses={200: TicketDetailSerializer, 400: refusal()},
 )
 @api_view(["GET", "PATCH"])
 def ticket_detail(request: Request, reference: tuple[str, int]) -> Response:
@@ -248,7 +248,7 @@ def message_list(request: Request, reference: tuple[str, int]) -> Response:
     description="Mailed at once (201, the message); a trainee's reply waits for the shifter "
     "they shadow to approve it (202, the draft).",
     request=ReplySerializer,
-    responses={201: MessageSerializer, 202: DraftSerializer, 400: REFUSED},
+    responses={201: MessageSerializer, 202: DraftSerializer, 400: refusal()},
 )
 @api_view(["POST"])
 def reply(request: Request, reference: tuple[str, int]) -> Response:
@@ -269,7 +269,7 @@ def reply(request: Request, reference: tuple[str, int]) -> Response:
     summary="Add an internal note",
     description="Seen by the desk only; no mail goes out.",
     request=BodySerializer,
-    responses={201: MessageSerializer, 400: REFUSED},
+    responses={201: MessageSerializer, 400: refusal()},
 )
 @api_view(["POST"])
 def note(request: Request, reference: tuple[str, int]) -> Response:
