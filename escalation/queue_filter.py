@@ -1,9 +1,10 @@
 """The queue's "Escalated to" filter (registered in EscalationConfig.ready()): the tickets
 escalated to an expert group, site or cloud, or to a cloud or any of its sites, optionally
-between two days. The reports' escalation and incident figures link to it.
+between two days or two instants. The reports' escalation and incident figures link to it.
 
 A value is a group's id ("12") or a cloud's with its sites ("cloud:12"); the days are the
-viewer's, as the queue's "Opened from/until" are."""
+viewer's, as the queue's "Opened from/until" are; "Escalated during" is two instants
+(tickets.forms.SpanField): the reports' period, as the team's days bound it."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from escalation.models import Escalation, ExpertGroup, GroupKind
 from people.models import Team
+from tickets.forms import SpanField
 from tickets.models import Ticket
 
 CLOUD = "cloud:"
@@ -56,6 +58,11 @@ def fields(teams: Sequence[Team]) -> dict[str, forms.Field]:
         ),
         "escalated_from": forms.DateField(required=False, label="Escalated from", widget=DAY),
         "escalated_until": forms.DateField(required=False, label="Escalated until", widget=DAY),
+        "escalated_during": SpanField(
+            required=False,
+            label="Escalated during",
+            help_text="Two instants, start/end (ISO 8601, UTC): as the reports count a period.",
+        ),
     }
 
 
@@ -73,4 +80,7 @@ def narrow(tickets: QuerySet[Ticket], data: dict[str, Any]) -> QuerySet[Ticket]:
         escalations = escalations.filter(created_at__date__gte=data["escalated_from"])
     if data.get("escalated_until"):
         escalations = escalations.filter(created_at__date__lte=data["escalated_until"])
+    if data.get("escalated_during"):
+        start, end = data["escalated_during"]
+        escalations = escalations.filter(created_at__gte=start, created_at__lt=end)
     return tickets.filter(Exists(escalations))

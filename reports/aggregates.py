@@ -27,7 +27,7 @@ from people.models import Team
 from reports.calendars import TeamCalendar
 from reports.models import TicketFigures
 from reports.period import Period
-from reports.rollup import DONE
+from reports.rollup import DONE, status_at
 from reports.tables import percentile
 from tickets.models.events import ActorKind, EventKind, TicketEvent
 
@@ -228,6 +228,10 @@ def _ticket_counts_python(scope: Scope) -> TicketCounts:
 AGES = (("under_1d", 1), ("d1_7", 7), ("d7_30", 30))  # days; older: "d30_plus"
 
 
+def age_bucket(age: timedelta) -> str:
+    return next((key for key, limit in AGES if age.days < limit), "d30_plus")
+
+
 def week_ends(period: Period) -> list[date]:
     """The Sundays of the period."""
     sunday = period.first + timedelta(days=(6 - period.first.weekday()))
@@ -345,15 +349,12 @@ def _backlog_and_sites_python(
         last = bisect_right(instants, done) if done is not None else len(instants)
         if first >= last:
             continue
-        changes = [(datetime.fromisoformat(at), status) for at, status in t["timeline"]]
         for n in range(first, last):
             day, at = ends[n], instants[n]
-            status = next((s for when, s in reversed(changes) if when < at), None)
+            status = status_at(t["timeline"], at)
             if status is None or status in DONE:
                 continue
-            age = (at - t["opened_at"]).days
-            bucket = next((key for key, limit in AGES if age < limit), "d30_plus")
-            counts[day].update(["total", status, bucket])
+            counts[day].update(["total", status, age_bucket(at - t["opened_at"])])
     sites: Counter[str] = Counter()
     named = (
         _figures(scope)

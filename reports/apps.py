@@ -12,3 +12,9 @@ class ReportsConfig(AppConfig):
 
         register()
         filter_register("names_site", queue_filter.fields, queue_filter.narrow)
+        filter_register(
+            "counted",
+            queue_filter.counted_fields,
+            queue_filter.counted_narrow,
+            queue_filter.counted_check,
+        )

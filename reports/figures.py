@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -14,14 +14,18 @@ from django.conf import settings
 from escalation.queue_filter import escalated_to_value
 from people.names import display_name
 from reports.aggregates import week_ends
-from reports.figures_time import volume_totals
+from reports.figures_time import tickets_link, volume_totals
 from reports.selectors import ReportData
 from reports.tables import Chart, Column, Table, hours, percentile, ratio
+from tickets.forms import instant_value, span_value
 from tickets.models import Category
 
 Link = Callable[..., str]
 AGES = (("under_1d", "< 1 day", 1), ("d1_7", "1\u20137 days", 7), ("d7_30", "7\u201330 days", 30))
 STATUSES = ("new", "open", "waiting_user", "waiting_expert")
+# The time figures' groups -> the queue filter that lists a group's tickets (the rollup's
+# zone and shifter, reports.queue_filter; the category is the ticket's own, as the rollup's)
+GROUP_FILTERS = {"zone": "counted_zone", "category": "category", "shifter": "counted_shifter"}
 
 
 def _timing_table(data: ReportData, link: Link, which: str) -> Table:
@@ -47,6 +51,7 @@ def _timing_table(data: ReportData, link: Link, which: str) -> Table:
             Column("pending", "Not yet", "tickets"),
         ],
         chart=Chart("bar", "value", ("p50_hours", "p90_hours"), f"{name} (covered hours)"),
+        counted_by=dict.fromkeys(("p50_hours", "p90_hours", "within_target_pct"), "count"),
     )
     groups = [
         (by, (value or "\u2014") if by == "zone" else value, timing)
@@ -73,13 +78,17 @@ def _timing_table(data: ReportData, link: Link, which: str) -> Table:
                 "pending": timing.tickets - timing.count,
             }
         )
-        filters = {"zone": value} if by == "zone" and value != "\u2014" else {}
-        filters = {"category": value} if by == "category" else filters
-        filters = {"assignee": value} if by == "shifter" else filters
-        if by == "all" or filters:
-            table.links[len(table.rows) - 1, "count"] = link(
-                opened_from=data.period.first, opened_to=data.period.last, **filters
-            )
+        if by == "zone" and value == "\u2014":
+            continue  # no zone to name in the queue
+        extra: dict[str, Any] = {} if by == "all" else {GROUP_FILTERS[by]: value}
+        done = "answered" if first else "resolved"
+        n = len(table.rows) - 1
+        counted = tickets_link(data, link, data.period, counted=done, **extra)
+        for column in ("count", *table.counted_by):
+            table.links[n, column] = counted
+        table.links[n, "pending"] = tickets_link(
+            data, link, data.period, counted=f"un{done}", **extra
+        )
     return table
 
 
@@ -117,9 +126,8 @@ def _esc_row(
 def _escalated_link(data: ReportData, link: Link, value: str) -> str:
     """The queue of the tickets escalated to ``value`` (escalation.queue_filter) in the
     period."""
-    return link(
-        escalated_to=value, escalated_from=data.period.first, escalated_until=data.period.last
-    )
+    during = span_value(data.period.start(data.tz), data.period.end(data.tz))
+    return link(escalated_to=value, escalated_during=during)
 
 
 def escalations(data: ReportData, link: Link) -> Table:
@@ -146,6 +154,7 @@ def escalations(data: ReportData, link: Link) -> Table:
             Column("never_answered", "Never answered", "escalations"),
         ],
         chart=Chart("bar", "name", ("p50_hours", "p90_hours"), "Wait (working hours)"),
+        counted_by=dict.fromkeys(("p50_hours", "p90_hours"), "tickets"),
     )
     by_group: dict[str, list[dict[str, Any]]] = defaultdict(list)
     by_cloud: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -172,11 +181,12 @@ def escalations(data: ReportData, link: Link) -> Table:
     for n, row in enumerate(table.rows):
         value = targets.get(str(row["name"]))
         if value:
-            table.links[n, "tickets"] = _escalated_link(data, link, value)
+            for column in ("tickets", "p50_hours", "p90_hours"):
+                table.links[n, column] = _escalated_link(data, link, value)
     return table
 
 
-def backlog(data: ReportData) -> Table:
+def backlog(data: ReportData, link: Link) -> Table:
     """Open tickets at each week's end (Sunday 24:00, team time) by status and by age."""
     table = Table(
         "backlog",
@@ -191,14 +201,21 @@ def backlog(data: ReportData) -> Table:
         ],
         chart=Chart("bar", "week_end", ("under_1d", "d1_7", "d7_30", "d30_plus"), "Open tickets"),
     )
+    keys = ("total", *STATUSES, *(k for k, _, _ in AGES), "d30_plus")
     for day in week_ends(data.period):
         c = data.backlog.get(day, Counter())
-        keys = ("total", *STATUSES, *(k for k, _, _ in AGES), "d30_plus")
         table.rows.append({"week_end": day.isoformat(), **{k: c[k] for k in keys}})
+        # The instant the week ends: Monday 00:00, team time.
+        at = instant_value(datetime.combine(day + timedelta(days=1), time(), tzinfo=data.tz))
+        for key in keys:
+            as_ = "" if key == "total" else key
+            table.links[len(table.rows) - 1, key] = tickets_link(
+                data, link, None, open_at=at, open_as=as_
+            )
     return table
 
 
-def rates(data: ReportData) -> Table:
+def rates(data: ReportData, link: Link) -> Table:
     table = Table(
         "rates",
         "Reopen and merge rates",
@@ -212,6 +229,7 @@ def rates(data: ReportData) -> Table:
             Column("merge_rate_pct", "Merge rate", "%"),
         ],
         chart=Chart("bar", "period", ("reopen_rate_pct", "merge_rate_pct"), "Rate (%)"),
+        counted_by={"reopen_rate_pct": "reopened", "merge_rate_pct": "merged"},
     )
     for which, period in (("now", data.period), ("before", data.previous)):
         opened, reopened, merged = data.counts.rates.get(which, (0, 0, 0))
@@ -225,6 +243,11 @@ def rates(data: ReportData) -> Table:
                 "merge_rate_pct": ratio(merged, opened),
             }
         )
+        n = len(table.rows) - 1
+        table.links[n, "opened"] = tickets_link(data, link, period)
+        for rate, column in table.counted_by.items():
+            table.links[n, column] = tickets_link(data, link, period, counted=column)
+            table.links[n, rate] = table.links[n, column]
     return table
 
 
@@ -311,18 +334,12 @@ def incidents(data: ReportData, link: Link) -> Table:
     table.rows = sorted(merged.values(), key=lambda r: (-(r["escalated"] + r["named"]), r["name"]))[
         :40
     ]
-    narrowed = {"zone": data.filters.zone, "category": data.filters.category}
     for n, row in enumerate(table.rows):
         name = str(row["name"])
         if row["escalated"] and name in targets:
             table.links[n, "escalated"] = _escalated_link(data, link, targets[name])
         if row["named"]:
-            table.links[n, "named"] = link(
-                names_site=name,
-                opened_from=data.period.first,
-                opened_to=data.period.last,
-                **narrowed,
-            )
+            table.links[n, "named"] = tickets_link(data, link, data.period, names_site=name)
     return table
 
 

@@ -12,16 +12,34 @@ from django.conf import settings
 
 from people.names import display_name
 from reports.aggregates import OUTSIDE
+from reports.period import Period
 from reports.selectors import ReportData
 from reports.tables import Chart, Column, Table, ratio
 from shifts.models import ShiftRole
 from shifts.rota import is_closed, slot_on
 from shifts.selectors import zone_hours
+from tickets.forms import span_value
 from tickets.models.events import EventKind
 
 ALL = "all"  # volume_zones' row of every zone and every hour
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 Link = Callable[..., str]
+
+
+def tickets_link(
+    data: ReportData, link: Link, period: Period | None, *, scoped: bool = True, **extra: object
+) -> str:
+    """The queue of the tickets opened in ``period`` (its team days, as two instants: the
+    same tickets whatever the viewer's time zone; None: whenever) that a figure counts
+    (reports.queue_filter): ``scoped``, narrowed by the page's filters as the rollups'
+    figures are; ``extra``, the figure's own."""
+    filters: dict[str, object] = {}
+    if scoped:
+        f = data.filters
+        filters = {"counted_zone": f.zone, "category": f.category, "counted_shifter": f.shifter}
+    if period is not None:
+        filters["opened_during"] = span_value(period.start(data.tz), period.end(data.tz))
+    return link(**{**filters, **extra})
 
 
 def _monday(day: date) -> date:
@@ -69,11 +87,13 @@ def volume_weeks(data: ReportData, link: Link) -> Table:
                     "mails_per_covered_hour": round(got / hours, 2) if hours else None,
                 }
             )
-            if zone != OUTSIDE:
-                last = min(week + timedelta(days=6), period.last)
-                table.links[len(table.rows) - 1, "tickets_opened"] = link(
-                    zone=zone, opened_from=max(week, period.first), opened_to=last
-                )
+            # Mail counts every opening, whatever the page's filters: so does its link.
+            days = Period(
+                "custom", max(week, period.first), min(week + timedelta(days=6), period.last)
+            )
+            table.links[len(table.rows) - 1, "tickets_opened"] = tickets_link(
+                data, link, days, scoped=False, opened_in_shift=zone
+            )
         week += timedelta(days=7)
     return table
 
@@ -144,10 +164,9 @@ def volume_zones(data: ReportData, link: Link) -> Table:
                 ),
             }
         )
-        if zone != OUTSIDE:
-            table.links[len(table.rows) - 1, "tickets_opened"] = link(
-                zone=zone, opened_from=data.period.first, opened_to=data.period.last
-            )
+        table.links[len(table.rows) - 1, "tickets_opened"] = tickets_link(
+            data, link, data.period, scoped=False, opened_in_shift=zone
+        )
     if not data.filters.zone:
         # Every mail, whenever it came (mail at night waits for the next covered hour), over
         # the zones' covered hours: the load of a covered hour, as DAST's shift reports count.
@@ -162,8 +181,8 @@ def volume_zones(data: ReportData, link: Link) -> Table:
                 "previous_mails_per_covered_hour": before[2],
             }
         )
-        table.links[len(table.rows) - 1, "tickets_opened"] = link(
-            opened_from=data.period.first, opened_to=data.period.last
+        table.links[len(table.rows) - 1, "tickets_opened"] = tickets_link(
+            data, link, data.period, scoped=False
         )
     return table
 

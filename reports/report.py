@@ -61,9 +61,9 @@ def figure_table(key: str, data: ReportData, link: Link, now: datetime) -> Table
         case "escalations":
             return figures.escalations(data, link)
         case "backlog":
-            return figures.backlog(data)
+            return figures.backlog(data, link)
         case "rates":
-            return figures.rates(data)
+            return figures.rates(data, link)
         case "coverage":
             return figures_time.coverage(data)
         case "credits":

@@ -146,6 +146,13 @@ def ticket_rollup(
     return out
 
 
+def status_at(timeline: Sequence[Sequence[str]], at: datetime) -> str | None:
+    """A rollup's status just before ``at`` (its timeline's last change before; None: not
+    opened yet)."""
+    changes = ((datetime.fromisoformat(when), status) for when, status in timeline)
+    return next((status for when, status in reversed(list(changes)) if when < at), None)
+
+
 def _reopened_at(events: Sequence[Ev], at: datetime) -> bool:
     """A REOPENED event at the same instant speaks for this status change."""
     return any(e.kind == "reopened" and e.at == at for e in events)

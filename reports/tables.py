@@ -41,14 +41,19 @@ class Table:
     chart: Chart | None = None
     # (row index, column key) -> the queue with the tickets behind that number
     links: dict[tuple[int, str], str] = field(default_factory=dict)
+    # A linked number that is not a count of tickets (a median, a rate) -> the column of the
+    # same row that counts the tickets its link lists
+    counted_by: dict[str, str] = field(default_factory=dict)
 
     def cells(self) -> list[list[tuple[str, str]]]:
         """Each row's values in column order as shown ("—" for none), with the link behind
-        each ("" for none)."""
+        each ("" for none; none for no value either)."""
         keys = [c.key for c in self.columns]
         return [
             [
-                ("\u2014" if row.get(k) is None else str(row.get(k)), self.links.get((n, k), ""))
+                ("\u2014", "")
+                if row.get(k) is None
+                else (str(row.get(k)), self.links.get((n, k), ""))
                 for k in keys
             ]
             for n, row in enumerate(self.rows)

@@ -40,7 +40,9 @@ def test_a_coordinator_reads_the_figures_as_charts_and_tables(desk, live_server,
     with page.expect_navigation():
         row.locator("a").first.click()
     assert "/tickets/?view=all" in page.url
-    assert "opened_from=2026-03-16" in page.url
+    # The period as the team's days bound it (Zurich midnights), the 5 answered tickets.
+    assert "opened_during=2026-03-15T23%3A00%3A00Z%2F2026-04-05T22%3A00%3A00Z" in page.url
+    expect(page.locator("table.tickets tbody tr")).to_have_count(5)
 
 
 def test_the_page_fits_a_phone(desk, live_server, browser_context):

@@ -18,8 +18,9 @@ from people.models import WorkingCalendar
 from reports.models import EscalationFigures
 from reports.params import queue_link
 from reports.period import period_of
-from reports.report import figure_table
+from reports.report import figure_table, report_tables
 from reports.selectors import Filters, report_data
+from reports.tables import Table
 from tests.test_reports import (  # noqa: F401 - the fixtures
     NOW,
     PERIOD,
@@ -35,16 +36,18 @@ from tickets.models.events import EventKind
 from tickets.services.events import actor_group, event_record, events_consume
 
 SECTION = re.compile(r'<section class="figure" id="(\w+)".*?</section>', re.S)
-LINKED = re.compile(r'<a href="(/tickets/\?[^"]+)">(\d+)</a>')
+LINKED = re.compile(r'<a href="(/tickets/\?[^"]+)">([^<]+)</a>')
+# The viewer's clock is half a day from the team's: the queue's own days would be others.
+FAR = "Pacific/Auckland"
 
 
-def _linked_numbers(client: Client) -> dict[str, list[tuple[str, int]]]:
+def _linked_numbers(client: Client) -> dict[str, set[tuple[str, str]]]:
     """Figure -> (queue link, the number shown) for every linked number of the page."""
     with time_machine.travel(NOW, tick=False):
         page = client.get("/reports/", PERIOD)
     assert page.status_code == 200
     return {
-        m.group(1): [(unescape(href), int(n)) for href, n in LINKED.findall(m.group(0))]
+        m.group(1): {(unescape(href), n) for href, n in LINKED.findall(m.group(0))}
         for m in SECTION.finditer(page.content.decode())
     }
 
@@ -58,25 +61,71 @@ def _queue_count(client: Client, href: str) -> int:
     return response.context["page"].paginator.count
 
 
-# The figures whose every linked number the queue matches. The mail-volume and timing
-# figures link by the ticket's current zone and assignee and count by the rollup's (the zone
-# that covered the opening, the first answer's author) and only answered or resolved ones:
-# not yet the same tickets.
-EXACT = ("escalations", "incidents")
+def _tables() -> dict[str, Table]:
+    """The page's figures for the coordinator, as the page builds them."""
+    team = ExpertGroup.objects.get(name="US").team
+    period, previous = period_of("custom", date(2026, 3, 16), date(2026, 3, 16), date(2026, 4, 5))
+    with time_machine.travel(NOW, tick=False):
+        data = report_data(team, period, previous, Filters(), {})
+        return report_tables(data, queue_link, timezone.now(), coordinator=True)
 
 
 def test_every_linked_number_opens_the_queue_with_as_many_tickets(desk, coordinator):  # noqa: F811
+    coordinator.cookies["tz"] = FAR
+    # Two openings outside every zone's hours: Monday 16 00:30 (Sunday 23:30 UTC, before the
+    # period in the viewer's days too) and Saturday 21 10:00.
+    with time_machine.travel(NOW, tick=False):
+        _ticket(desk, at(16, 0, 30), "Night")
+        _ticket(desk, at(21, 10), "Weekend")
+        events_consume()
+    tables = _tables()
+    # (figure, link, number shown, the tickets it counts): a count of tickets counts itself;
+    # a median or a rate, the tickets of its row's count column.
+    expected = []
+    for key, table in tables.items():
+        units = {c.key: c.unit for c in table.columns}
+        for n, row in enumerate(table.rows):
+            for column, unit in units.items():
+                if unit == "tickets" and row[column]:  # a 0 may lead nowhere
+                    assert (n, column) in table.links, f"{key} row {n}: {column} is not linked"
+        for (n, column), href in table.links.items():
+            row = table.rows[n]
+            if row[column] is not None:
+                counted = row[table.counted_by.get(column, column)]
+                expected.append((key, href, str(row[column]), counted))
     linked = _linked_numbers(coordinator)
-    for figure in ("volume_zones", "volume", "first_response", "resolution", *EXACT):
+    for figure in ("volume_zones", "volume", "first_response", "resolution", "backlog", "rates"):
         assert linked.get(figure), f"{figure}: no number links to the queue"
+    # The page links what the tables link, and only that.
+    assert {(k, h, shown) for k, h, shown, _ in expected} == {
+        (k, h, shown) for k, pairs in linked.items() for h, shown in pairs
+    }
     found = [
-        (figure, href, shown, _queue_count(coordinator, href))
-        for figure in EXACT
-        for href, shown in linked[figure]
+        (k, h, shown, counted, _queue_count(coordinator, h)) for k, h, shown, counted in expected
     ]
-    wrong = [f for f in found if f[2] != f[3]]
+    wrong = [f for f in found if f[3] != f[4]]
     assert not wrong, "\n".join(map(str, wrong))
-    assert len(found) >= 6
+    assert len(found) >= 100
+    # Not only empty queues: the numbers of the data set, some of them by hand.
+    assert sum(f[4] for f in found if f[0] == "first_response") > 20
+    shift = {f[1].rsplit("=", 1)[1]: f[4] for f in found if f[0] == "volume_zones"}
+    assert (shift["EU"], shift["NA"], shift["none"]) == (4, 2, 2)  # T2, T4-6; T1, T3
+
+
+def test_a_bad_span_or_a_shift_without_days_is_named_and_left_out(desk, coordinator):  # noqa: F811
+    everyone = _queue_count(coordinator, "/tickets/?view=all")
+    for query, field in (
+        ("opened_during=2026-03-16/2026-04-05", "opened_during"),  # days, not instants
+        ("opened_during=2026-04-05T00:00Z/2026-03-16T00:00Z", "opened_during"),
+        ("opened_in_shift=EU", "opened_in_shift"),
+        ("open_as=new", "open_as"),
+        ("escalated_during=yesterday", "escalated_during"),
+    ):
+        with time_machine.travel(NOW, tick=False):
+            response = coordinator.get(f"/tickets/?view=all&{query}")
+        assert response.status_code == 200
+        assert field in response.context["filters"].errors, query
+        assert response.context["page"].paginator.count == everyone, query
 
 
 def test_the_escalation_figures_link_to_the_tickets_escalated_to_that_group(desk, coordinator):  # noqa: F811
@@ -90,7 +139,11 @@ def test_the_escalation_figures_link_to_the_tickets_escalated_to_that_group(desk
         page = coordinator.get(links["PanDA"])
     assert [t.pk for t in page.context["page"].object_list] == [t6.pk]
     # The queue filter alone, outside the period: nothing escalated then.
-    after = links["PanDA"].replace("escalated_from=2026-03-16", "escalated_from=2026-03-20")
+    during = "escalated_during=2026-03-15T23%3A00%3A00Z%2F2026-04-05T22%3A00%3A00Z"
+    assert during in links["PanDA"]
+    after = links["PanDA"].replace(
+        during, "escalated_during=2026-03-20T00%3A00%3A00Z%2F2026-04-05T22%3A00%3A00Z"
+    )
     assert _queue_count(coordinator, after) == 0
     assert _by(_rows(coordinator, "escalations"), name="PanDA")["tickets"] == 1
 

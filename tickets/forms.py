@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django import forms
@@ -28,22 +28,64 @@ SORTS = {
 # Filters other apps add to the queue (grid: "Site in downtime"; escalation: "Escalated
 # to"), registered from their AppConfig.ready(): each a few form fields, made for the
 # viewer's teams, and what they narrow when one of them has a value (given the tickets and
-# the form's valid values).
+# the form's valid values); ``check``, when given, names the fields whose values do not go
+# together (field -> message), and those are left out like any bad value.
 Narrow = Callable[[QuerySet[Ticket], dict[str, Any]], QuerySet[Ticket]]
 Fields = Callable[[Sequence[Team]], dict[str, forms.Field]]
+Check = Callable[[dict[str, Any]], dict[str, str]]
 
 
 @dataclass(frozen=True)
 class ExtraFilter:
     fields: Fields
     narrow: Narrow
+    check: Check | None = None
 
 
 _extra_filters: dict[str, ExtraFilter] = {}
 
 
-def filter_register(name: str, fields: Fields, narrow: Narrow) -> None:
-    _extra_filters[name] = ExtraFilter(fields, narrow)
+def filter_register(name: str, fields: Fields, narrow: Narrow, check: Check | None = None) -> None:
+    _extra_filters[name] = ExtraFilter(fields, narrow, check)
+
+
+def instant_value(at: datetime) -> str:
+    """An instant as a query value: ISO 8601, UTC."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def span_value(start: datetime, end: datetime) -> str:
+    """A SpanField's value for the instants ``start`` (included) to ``end`` (excluded)."""
+    return f"{instant_value(start)}/{instant_value(end)}"
+
+
+class SpanField(forms.CharField):
+    """Two instants, ISO 8601 with their offset ("2026-03-15T23:00:00Z/2026-04-05T22:00:00Z"):
+    the same tickets whoever looks, unlike the viewer's days. The reports' links carry their
+    period so. Cleaned to (start, end), both UTC; ``end`` is not included."""
+
+    default_error_messages = {
+        "invalid": "Two instants with their offset, start/end, as "
+        "“2026-03-15T23:00:00Z/2026-04-05T22:00:00Z”.",
+        "order": "The end must come after the start.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=80, **kwargs)
+
+    def clean(self, value: Any) -> tuple[datetime, datetime] | None:
+        text = str(super().clean(value) or "").strip()
+        if not text:
+            return None
+        try:
+            start, end = (datetime.fromisoformat(part.strip()) for part in text.split("/"))
+        except ValueError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+        if start.tzinfo is None or end.tzinfo is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        if end <= start:
+            raise forms.ValidationError(self.error_messages["order"], code="order")
+        return start.astimezone(UTC), end.astimezone(UTC)
 
 
 class QueueFilter(forms.Form):
@@ -84,6 +126,10 @@ class QueueFilter(forms.Form):
         first, last = data.get("opened_from"), data.get("opened_to")
         if first and last and first > last:
             self.add_error("opened_to", "Must not be before “Opened from”.")
+        for extra in _extra_filters.values():
+            if extra.check is not None:
+                for name, message in extra.check(data).items():
+                    self.add_error(name, message)
         return data
 
     def apply(self, tickets: QuerySet[Ticket], *, ranked: bool = False) -> QuerySet[Ticket]:
