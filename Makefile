@@ -36,7 +36,12 @@ run: $(STAMP) $(VAR)/secret_key
 	$(RUN_ENV) $(BIN)/python manage.py load_demo
 	$(RUN_ENV) $(BIN)/python manage.py rundesk --addr $(ADDR)
 
-test: $(STAMP)
+# Browser-test tools from npm (package-lock.json pins them): axe-core for the accessibility run.
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
+test: $(STAMP) node_modules/axe-core/axe.min.js
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	SECRET_KEY=typecheck DEBUG=1 $(BIN)/mypy
