@@ -55,7 +55,10 @@ def _deliver(team, raw: bytes) -> None:
 
 
 def _as(page: Page, live_server, user, path: str) -> None:
-    """Sign out whoever used the browser before, and sign in as ``user``."""
+    """Sign out whoever used the browser before, and sign in as ``user``. The page is left
+    first: a bell poll still in flight after the cookies went would be sent to the login
+    page, which would give the browser a new CSRF cookie under the form's feet."""
+    page.goto("about:blank")
     page.context.clear_cookies()
     sign_in(page, live_server, user, path)
 
