@@ -24,6 +24,7 @@ from grid.models import ServiceHealth
 from grid.services import tickets_mentions_index
 from notifications.models import Kind, Notification
 from people.models import Role
+from shifts.models import RotationRule, ShiftRole
 from tests.browser import sign_in
 from tests.factories import MailboxFactory, MessageFactory, shift_team
 from tests.servers import IN_CI
@@ -73,6 +74,8 @@ def own_cache(settings, request):
 
 
 def _violations(page, axe_source: str) -> list[dict]:  # type: ignore[no-untyped-def]
+    # The forms folded in <details> (escalate, merge, …) are audited too.
+    page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.evaluate(axe_source)
     return page.evaluate(RUN)
@@ -119,7 +122,7 @@ def test_the_shifters_pages_pass_the_wcag_aa_rules(live_server, browser_context,
         team=team,
         sender=Sender("jdoe@cern.ch", "Jane Doe"),
         subject="Stage-in errors at ANALY_FZK since this morning",
-        body_text="All my jobs at ANALY_FZK fail at stage-in with SRM timeouts.",
+        body_text="All jobs of task 15934870 at ANALY_FZK fail at stage-in with SRM timeouts.",
         category="panda",
         announce=False,
     )
@@ -143,7 +146,8 @@ def test_the_shifters_pages_pass_the_wcag_aa_rules(live_server, browser_context,
         {
             "/tickets/?view=all": "table.tickets tbody tr .row-mark",
             f"/tickets/{ticket.reference}/": (
-                "section.thread article, section.escalations .esc, section.grid-status .badge"
+                "section.thread article, section.escalations .esc, section.grid-status .badge,"
+                " section.grid-panel a"
             ),
             "/notifications/": ".notification-list li.unread",
             "/notifications/settings/": "form.preferences",
@@ -155,13 +159,23 @@ def test_the_coordinators_pages_pass_the_wcag_aa_rules(live_server, browser_cont
     desk = _data_set()
     page = browser_context.new_page()
     period = "&".join(f"{k}={v}" for k, v in PERIOD.items())
+    RotationRule.objects.create(
+        zone=desk.eu, person=desk.people["anna"], role=ShiftRole.FIRST_LEVEL, weekdays="1"
+    )
     sign_in(page, live_server, desk.people["elena"], "/shifts/?team=dast&month=2026-03")
+    # The rotation onto a month to come (the live server runs on the real clock).
+    later = timezone.localdate().replace(day=1) + timedelta(days=40)
+    page.goto(f"{live_server.url}/shifts/?team=dast&month={later:%Y-%m}")
+    with page.expect_navigation():
+        page.click("#fill-rotation")
+    preview = page.url.removeprefix(live_server.url)
     _audit(
         page,
         axe_source,
         live_server,
         {
             "/shifts/?team=dast&month=2026-03": "td[data-zone=EU][data-day], #fill-rotation",
+            preview: "tr.plan-new, #apply-plan",
             "/shifts/rotation/?team=dast": "#rule-form",
             "/team/calendars/?team=dast": "table.calendars",
             f"/reports/?{period}": "figure.chart svg, table.data tbody tr",
