@@ -49,6 +49,12 @@ RUN = """async () => {
     nodes: v.nodes.map(n => ({target: n.target.join(" "), summary: n.failureSummary})),
   }));
 }"""
+# What axe leaves "to review" (aria-valid-attr-value) but is plainly wrong: an
+# aria-describedby or aria-labelledby naming an id that is not on the page.
+DANGLING = """() => [...document.querySelectorAll("[aria-describedby], [aria-labelledby]")]
+  .flatMap(e => ["aria-describedby", "aria-labelledby"].flatMap(a =>
+    (e.getAttribute(a) || "").split(/\\s+/).filter(id => id && !document.getElementById(id))
+      .map(id => `${e.tagName.toLowerCase()}${e.id ? "#" + e.id : ""} ${a}="${id}"`)))"""
 LINK = re.compile(r"(https?://\S+/my/signin/[A-Za-z0-9_-]+/)")
 
 
@@ -97,6 +103,8 @@ def _audit(page, axe_source: str, live_server, pages: dict[str, str]) -> None:  
                 for node in v["nodes"]:
                     summary = " ".join((node["summary"] or "").split())
                     found.append(f"    {node['target']}: {summary}")
+            for dangling in page.evaluate(DANGLING):
+                found.append(f"{path} at {width}px: names an id not on the page: {dangling}")
     assert not found, "axe-core found WCAG A/AA violations:\n" + "\n".join(found)
 
 
