@@ -37,7 +37,8 @@ def chart_svg(geo: Geometry, key: str) -> SafeString:
     e = escape
     bottom = int(geo.plot_bottom)
     out = [
-        '<figure class="chart">',
+        # Focusable: on a phone the chart scrolls sideways in its own box, by keyboard too.
+        '<figure class="chart" tabindex="0">',
         f'<svg viewBox="0 0 {geo.width} {geo.height}" role="img" '
         f'aria-labelledby="{e(key)}-t {e(key)}-d" preserveAspectRatio="xMinYMin meet">',
         f'<title id="{e(key)}-t">{e(geo.title)}</title>',
