@@ -6,10 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 from django.core.cache import cache
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone as tz
 
 from escalation.models import ExpertGroup, GroupKind
-from grid.models import AliasKind, Site, SiteAlias
+from grid.models import AliasKind, Downtime, Site, SiteAlias
 from tests.factories import MembershipFactory, MessageFactory, TeamFactory, TicketFactory
 from tickets.gridpanel import grid_links, ticket_grid_ids
 from tickets.gridtext import GridIds
@@ -91,3 +93,22 @@ def test_site_names_of_the_directories_are_linked_where_a_thread_writes_them_pla
     assert 'href="https://cric.example/site/PIC/"' in page
     assert 'href="https://mon.example/queue/FZK-LCG2_MCORE/"' in page
     assert "https://cric.example/site/pic/" not in page
+
+
+def test_the_downtime_badge_says_its_times_in_the_viewers_zone_and_names_it():
+    """The times were converted to the viewer's zone but labelled UTC."""
+    end = datetime(2026, 3, 13, 18, 0, tzinfo=UTC)
+    outage = Downtime(
+        key="1",
+        gocdb_site="FZK-LCG2",
+        severity="OUTAGE",
+        classification="SCHEDULED",
+        start_at=datetime(2026, 3, 13, 6, 0, tzinfo=UTC),
+        end_at=end,
+        seen_at=end,
+    )
+    found = {"site": Site(name="FZK-LCG2"), "named_as": ["FZK-LCG2"], "ongoing": [outage]}
+    with tz.override("Asia/Tokyo"):
+        html = render_to_string("grid/panel.html", {"sites": [found]})
+    assert "Sat 14 Mar 03:00 JST" in html  # 18:00 UTC is 03:00 the next day in Tokyo
+    assert "UTC" not in html
