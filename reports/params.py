@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 
 from people.models import Role, Team
 from people.selectors import teams_for_desk_user
@@ -96,6 +97,18 @@ def _int(raw: str, name: str, errors: list[str]) -> int | None:
 
 def queue_link(**filters: object) -> str:
     """The queue with the tickets behind a number (its filters: zone, category, assignee,
-    opened_from, opened_to)."""
+    opened_from, opened_to). A page links hundreds of numbers with the same few values:
+    the path and each encoded pair are made once."""
     query = {"view": "all", **{k: str(v) for k, v in filters.items() if v not in (None, "")}}
-    return f"{reverse('ticket-list')}?{urlencode(query)}"
+    pairs = "&".join(_encoded(key, value) for key, value in query.items())
+    return f"{_queue_path(get_script_prefix())}?{pairs}"
+
+
+@lru_cache(maxsize=8)
+def _queue_path(prefix: str) -> str:
+    return reverse("ticket-list")  # under ``prefix``, the request's script prefix
+
+
+@lru_cache(maxsize=4096)
+def _encoded(key: str, value: str) -> str:
+    return urlencode({key: value})
