@@ -31,9 +31,9 @@ from benchmarks.desks import imap_desk
 from tests.mailfactory import make_mail
 from tests.mailservers import Dovecot
 from tests.procs import PYTHON, child_env, running, wait_for
+from tickets.mail.fetch import MailboxWatcher
 from tickets.models import DeliveryState, EventDelivery, OutboundMail, RawMessage, Ticket
 from tickets.models.mail import OutboundKind
-from tickets.services.fetch import MailboxWatcher
 from tools.mailgen import iter_messages, render_message
 
 BACKLOG = int(os.environ.get("BENCH_INTAKE_BACKLOG", 5000))

@@ -12,7 +12,7 @@ A team's own template wins: ``mail/teams/<team slug>/<name>.txt`` is looked for 
 ``{% extends %}`` is not supported. Templates are files only, never rows in the database,
 so nobody can inject template code through the admin.
 
-Rendering only: the outbox (``tickets.services.outbox.mail_send``) turns the result into a
+Rendering only: the outbox (``tickets.mail.outbox.mail_send``) turns the result into a
 mail. This module sits in ``common`` so that any app may render without the outbox.
 """
 

@@ -43,7 +43,7 @@ def check_broker() -> str | None:
 def event_consumers() -> tuple[str | None, dict[str, object]]:
     """The event log's consumers: a reason when one lags past EVENT_LAG_LIMIT_S, and the
     figures (each consumer's lag in seconds, failed deliveries)."""
-    from tickets.services.events import events_failed_count, events_lag
+    from tickets.events import events_failed_count, events_lag
 
     try:
         lag = events_lag()

@@ -253,7 +253,7 @@ WAITING_USER_RESOLVE_DAYS = env_int("WAITING_USER_RESOLVE_DAYS", 10, minimum=1)
 if any(day >= WAITING_USER_RESOLVE_DAYS or day < 1 for day in WAITING_USER_REMIND_DAYS):
     raise SettingError("WAITING_USER_REMIND_DAYS must be 1 or more and before the resolve day")
 # The beat sweep over due timers; one indexed query, so it can run often.
-# The ticket event log's consumers (tickets.services.events): the beat sweep's interval, how
+# The ticket event log's consumers (tickets.events): the beat sweep's interval, how
 # many deliveries one transaction claims, retries with backoff EVENT_RETRY_BASE_S * 2**n
 # (capped at an hour) until EVENT_MAX_ATTEMPTS, and the lag past which /healthz says 503.
 EVENT_SWEEP_INTERVAL_S = env_int("EVENT_SWEEP_INTERVAL_S", 2, minimum=1)

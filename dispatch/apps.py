@@ -11,7 +11,7 @@ class DispatchConfig(AppConfig):
     def ready(self) -> None:
         from dispatch import consumers
         from shifts import notify
-        from tickets.services.outbox import notification_queue
+        from tickets.mail.outbox import notification_queue
 
         consumers.register()
         # Shifts mails its people through the outbox, which it cannot import (see

@@ -1,4 +1,4 @@
-"""Dispatch's consumer of the ticket event log (tickets.services.events), registered in
+"""Dispatch's consumer of the ticket event log (tickets.events), registered in
 DispatchConfig.ready(): a new ticket goes to whoever is on shift and its requester hears
 when a shifter will look; a reopened one goes back to its owner if on shift, else to
 whoever is. It runs in the sweep's transaction, a batch of events at a time (at most one
@@ -11,10 +11,10 @@ from collections.abc import Callable, Iterable
 from django.db.models import OuterRef, Subquery
 
 from dispatch.routing import Route, ticket_reroute, tickets_route, when_text
+from tickets.events import consumer_register
 from tickets.models import OPEN_STATUSES, Message, MessageKind, OutboundMail, Ticket
 from tickets.models.events import EventKind, TicketEvent
 from tickets.models.mail import OutboundKind
-from tickets.services.events import consumer_register
 from tickets.services.replies import tickets_acknowledge
 
 ROUTING = "routing"

@@ -33,10 +33,10 @@ from people.names import display_name
 from shifts.models import Booking, Closure, ShiftRole, Zone
 from shifts.rota import Slot, slots_in
 from shifts.selectors import on_duty, zone_hours
+from tickets.mail.outbox import mail_send, team_sending_address
 from tickets.models import EventKind, Message, Status, Ticket
 from tickets.models.mail import OutboundKind
 from tickets.services import tickets_reassign
-from tickets.services.outbox import mail_send, team_sending_address
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import secrets
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from escalation.models import Escalation
-from tickets.services.outbox import team_sending_address
+from tickets.mail.outbox import team_sending_address
 
 
 def escalation_address(esc: Escalation) -> str:

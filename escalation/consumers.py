@@ -1,5 +1,5 @@
 """What escalation does when something happens to a ticket: consumers of the ticket event
-log (tickets.services.events) and what follows dispatch's routing of new tickets,
+log (tickets.events) and what follows dispatch's routing of new tickets,
 registered in EscalationConfig.ready(). Each runs in the sweep's transaction, a batch of
 events at a time where it can, and does nothing new when run again."""
 
@@ -17,9 +17,9 @@ from escalation.services import (
     status_timers,
 )
 from escalation.timers import due_refresh_deferred, timers_cancel
+from tickets.events import consumer_register
 from tickets.models import Message, Status, Ticket
 from tickets.models.events import EventKind, TicketEvent
-from tickets.services.events import consumer_register
 
 
 def on_routed(pairs: list[tuple[Ticket, Message]]) -> None:

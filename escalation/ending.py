@@ -8,11 +8,11 @@ from datetime import datetime
 
 from escalation.addresses import escalation_address
 from escalation.models import Escalation, EscalationState
+from tickets.events import event_record
+from tickets.mail.outbox import mail_send
 from tickets.models import EventKind, MessageKind, Ticket
 from tickets.models.mail import OutboundKind
 from tickets.services import Sender, ticket_add_message
-from tickets.services.events import event_record
-from tickets.services.outbox import mail_send
 
 
 def escalation_end(

@@ -23,10 +23,10 @@ from escalation.calendars import after_working, calendar_label
 from escalation.ending import escalation_end
 from escalation.models import Escalation, EscalationState, ExpertGroup, TimerKind
 from escalation.timers import timer_arm, timers_cancel
+from tickets.events import event_record
+from tickets.mail.outbox import mail_send
 from tickets.models import EventKind
 from tickets.models.mail import OutboundKind
-from tickets.services.events import event_record
-from tickets.services.outbox import mail_send
 
 MAX_DEPTH = 3
 

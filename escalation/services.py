@@ -34,7 +34,9 @@ from escalation.nextlevel import next_levels_stand_down
 from escalation.steps import mail_people, team_coordinators, waiting_user_due
 from escalation.timers import due_refresh, timer_arm, timers_cancel
 from people.names import display_name
+from tickets.events import actor_group, actor_person, event_record
 from tickets.gridtext import find_ids
+from tickets.mail.outbox import mail_send
 from tickets.models import ExternalRef, Message, MessageKind, Status, Ticket
 from tickets.models.events import EventKind
 from tickets.models.mail import OutboundKind
@@ -46,8 +48,6 @@ from tickets.services import (
     ticket_flag_reply,
     ticket_set_status,
 )
-from tickets.services.events import actor_group, actor_person, event_record
-from tickets.services.outbox import mail_send
 
 CLOSED = (Status.RESOLVED, Status.CLOSED)
 LAST_MESSAGE_CHARS = 4000

@@ -22,10 +22,10 @@ from people.models import Membership, Role, Team
 from people.names import display_name
 from shifts.models import Zone
 from shifts.selectors import on_duty
+from tickets.mail.outbox import mail_build, mail_send
 from tickets.models import Status, Ticket
 from tickets.models.mail import OutboundKind, OutboundState
 from tickets.services import ticket_set_status
-from tickets.services.outbox import mail_build, mail_send
 from tickets.services.replies import requester_mail
 
 HOUR = timedelta(hours=1)

@@ -28,14 +28,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from common.bulk import bulk_insert, update_rows
 from common.memo import memo_scope
 from escalation.calendars import after_working
 from escalation.models import Escalation, Timer, TimerKind, TimerRun, TimerState
+from tickets.events import event_record, events_buffered, events_mark
+from tickets.mail.outbox import outbound_queue_many
 from tickets.models import OPEN_STATUSES, EventKind, OutboundMail, Ticket
 from tickets.services import ticket_mark_overdue, tickets_mark_overdue, tickets_set_due
-from tickets.services.bulk import bulk_insert, update_rows
-from tickets.services.events import event_record, events_buffered, events_mark
-from tickets.services.outbox import outbound_queue_many
 
 log = logging.getLogger(__name__)
 

@@ -4,9 +4,9 @@ ticket names, so that the queue can filter on "site in downtime" in one query.""
 from __future__ import annotations
 
 from grid.services import ticket_mentions_index, tickets_mentions_index
+from tickets.events import consumer_register
 from tickets.models import Ticket
 from tickets.models.events import EventKind, TicketEvent
-from tickets.services.events import consumer_register
 
 
 def on_ticket_text(event: TicketEvent) -> None:

@@ -1,4 +1,4 @@
-"""The ``notifications`` consumer of the ticket event log (tickets.services.events),
+"""The ``notifications`` consumer of the ticket event log (tickets.events),
 registered in NotificationsConfig.ready(): a new ticket, a requester's reply, an expert's
 answer and a ticket turning overdue are told to whoever works the ticket now
 (``recipients``), by the bell and by mail as each prefers, and new and overdue tickets to
@@ -19,9 +19,9 @@ from notifications.services import News, people_notify
 from notifications.webhooks import webhooks_queue
 from people.names import display_name
 from shifts.selectors import OnDuty, on_duty
+from tickets.events import consumer_register
 from tickets.models import Message, MessageKind, Noise, Ticket
 from tickets.models.events import ActorKind, EventKind, TicketEvent
-from tickets.services.events import consumer_register
 
 NAME = "notifications"
 # escalation's consumer that takes an expert's answer and lets the ticket follow the shift.

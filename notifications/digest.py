@@ -31,6 +31,7 @@ from people.names import display_name
 from shifts.models import Booking, Closure, ShiftRole, Zone
 from shifts.rota import Slot, slots_in
 from shifts.selectors import zone_hours
+from tickets.mail.outbox import mail_send
 from tickets.models import (
     OPEN_STATUSES,
     DraftState,
@@ -41,7 +42,6 @@ from tickets.models import (
     Ticket,
 )
 from tickets.models.mail import OutboundKind
-from tickets.services.outbox import mail_send
 
 log = logging.getLogger(__name__)
 

@@ -12,18 +12,18 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from common.bulk import bulk_insert
 from common.links import site_url
 from common.mailtemplates import MailTemplate, mail_template
 from notifications.models import Kind, Notification, Preference
 from people.names import display_name
-from tickets.models import OutboundMail, Ticket, TicketEvent
-from tickets.models.mail import OutboundKind
-from tickets.services.bulk import bulk_insert
-from tickets.services.outbox import (
+from tickets.mail.outbox import (
     mail_build,
     outbound_queue_many,
     team_sending_address,
 )
+from tickets.models import OutboundMail, Ticket, TicketEvent
+from tickets.models.mail import OutboundKind
 
 
 def preferences_of(user: User) -> Preference:

@@ -16,10 +16,10 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
+from common.bulk import bulk_insert
 from common.links import site_url
 from notifications.models import Flavour, Kind, PostState, TeamWebhook, WebhookPost
 from notifications.services import News
-from tickets.services.bulk import bulk_insert
 
 log = logging.getLogger(__name__)
 CLAIM_SECONDS = 120

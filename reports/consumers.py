@@ -5,8 +5,8 @@ event changes nothing the second time). Registered in ReportsConfig.ready()."""
 from __future__ import annotations
 
 from reports.services import CONSUMER, ticket_figures_refresh, tickets_figures_refresh
+from tickets.events import consumer_register
 from tickets.models.events import EventKind, TicketEvent
-from tickets.services.events import consumer_register
 
 KINDS = [
     EventKind.OPENED,

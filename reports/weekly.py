@@ -21,8 +21,8 @@ from reports.params import queue_link
 from reports.period import period_of
 from reports.report import report_headline
 from reports.selectors import Filters, report_data, team_people
+from tickets.mail.outbox import mail_send
 from tickets.models.mail import OutboundKind
-from tickets.services.outbox import mail_send
 
 log = logging.getLogger(__name__)
 

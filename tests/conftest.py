@@ -109,7 +109,7 @@ def enqueued(request, monkeypatch) -> list[int]:
     Tests with ``@pytest.mark.real_tasks`` publish for real (to a worker they start)."""
     sent: list[int] = []
     if "real_tasks" not in request.keywords:
-        monkeypatch.setattr("tickets.services.outbox._enqueue", sent.append)
+        monkeypatch.setattr("tickets.mail.outbox._enqueue", sent.append)
     return sent
 
 
@@ -119,9 +119,9 @@ def events_consumed_on_commit(request, monkeypatch) -> None:
     this process, as the worker woken by the nudge would. Tests with
     ``@pytest.mark.real_tasks`` leave them to a real worker and beat."""
     if "real_tasks" not in request.keywords:
-        from tickets.services.events import events_consume
+        from tickets.events import events_consume
 
-        monkeypatch.setattr("tickets.services.events.nudge", events_consume)
+        monkeypatch.setattr("tickets.events.nudge", events_consume)
 
 
 @pytest.fixture

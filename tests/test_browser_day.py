@@ -30,9 +30,9 @@ from shifts.models import Booking, RotationRule, ShiftRole
 from tests.browser import sign_in
 from tests.factories import MailboxFactory, shift_team
 from tests.mailfactory import make_mail
+from tickets.mail.intake import raw_process, raw_store
 from tickets.models import OutboundMail, Ticket
 from tickets.models.mail import OutboundKind, RawSource
-from tickets.services.intake import raw_process, raw_store
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

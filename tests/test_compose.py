@@ -213,7 +213,7 @@ def test_a_ticket_whose_nudge_was_lost_is_routed_by_beat_and_the_events_worker(
     from tickets.models.mail import OutboundKind
     from tickets.services import Sender, ticket_open
 
-    monkeypatch.setattr("tickets.services.events.nudge", lambda: None)  # lost with its process
+    monkeypatch.setattr("tickets.events.nudge", lambda: None)  # lost with its process
     team = TeamFactory(slug="dast", ticket_prefix="DAST")
     MailboxFactory(team=team)
     ticket = ticket_open(

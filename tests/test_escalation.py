@@ -27,10 +27,10 @@ from escalation.services import (
 from people.models import Role
 from tests.factories import MailboxFactory, MembershipFactory, TeamFactory, UserFactory
 from tests.mailfactory import make_mail
+from tickets.mail.intake import raw_process, raw_store
 from tickets.models import MessageKind, OutboundMail, Status, Ticket
 from tickets.models.mail import OutboundKind, RawSource
 from tickets.services import Sender, ticket_open
-from tickets.services.intake import raw_process, raw_store
 
 GENEVA = ZoneInfo("Europe/Zurich")
 WEDNESDAY_10 = datetime(2026, 11, 18, 10, 0, tzinfo=GENEVA)

@@ -16,6 +16,8 @@ from shifts.models import Booking, ShiftRole
 from tests import events
 from tests.factories import MailboxFactory, shift_team
 from tests.mailfactory import make_mail
+from tickets import events as event_log
+from tickets.mail.intake import intake_process, raw_store
 from tickets.models import (
     ActorKind,
     DeliveryState,
@@ -27,8 +29,6 @@ from tickets.models import (
 )
 from tickets.models.mail import OutboundKind, RawSource
 from tickets.services import Sender, ticket_open
-from tickets.services import events as event_log
-from tickets.services.intake import intake_process, raw_store
 
 GENEVA = ZoneInfo("Europe/Zurich")
 WEDNESDAY = date(2026, 11, 18)

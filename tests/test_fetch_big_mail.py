@@ -12,11 +12,11 @@ from django.core.files.storage import default_storage
 
 from tests.factories import TeamFactory
 from tests.mailfactory import make_mail
+from tickets.mail import fetch, intake, mailstore
+from tickets.mail.fetch import mailbox_poll, raw_process_pending
 from tickets.mail.imap import STORED_FLAG, ImapSession
+from tickets.mail.mailstore import raw_store_file
 from tickets.models import Attachment, Mailbox, MessageKind, RawMessage, RawState
-from tickets.services import fetch, intake, mailstore
-from tickets.services.fetch import mailbox_poll, raw_process_pending
-from tickets.services.mailstore import raw_store_file
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PIECE = 100_000

@@ -13,9 +13,7 @@ import pytest
 from tests.factories import TeamFactory
 from tests.mailfactory import make_mail
 from tests.procs import PYTHON, child_env, running, wait_for
-from tickets.mail.imap import STORED_FLAG, ImapSession
-from tickets.models import Mailbox, RawMessage, Ticket
-from tickets.services.fetch import (
+from tickets.mail.fetch import (
     LEASE_RETRY_SECONDS,
     MailboxWatcher,
     imap_settings,
@@ -23,6 +21,8 @@ from tickets.services.fetch import (
     mailbox_lease_claim,
     mailbox_poll,
 )
+from tickets.mail.imap import STORED_FLAG, ImapSession
+from tickets.models import Mailbox, RawMessage, Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

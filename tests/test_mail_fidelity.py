@@ -15,11 +15,11 @@ from django.core.management import call_command
 
 from tests.factories import MailboxFactory, MembershipFactory, TeamFactory, UserFactory
 from tests.mailfactory import make_mail
+from tickets.mail.intake import raw_process, raw_store
 from tickets.mail.parse import MailParseError, Noise, parse_message
 from tickets.mail.sources import iter_sources
 from tickets.models import EventKind, Message, MessageKind, RawMessage, RawState, Ticket
 from tickets.models.mail import RawSource
-from tickets.services.intake import raw_process, raw_store
 
 NOW = datetime(2024, 3, 12, 12, 0, tzinfo=UTC)
 SENT = datetime(2024, 3, 11, 9, 30, tzinfo=UTC)
@@ -212,7 +212,7 @@ def test_a_mail_over_the_raw_cap_is_read_up_to_it_and_the_cut_attachment_dropped
 
 
 def test_the_fetcher_batches_by_bytes_and_fetches_a_big_mail_alone():
-    from tickets.services.fetch import _chunks
+    from tickets.mail.fetch import _chunks
 
     sizes = {1: 10, 2: 10, 3: 500, 4: 10, 5: 10, 6: 10}
     assert list(_chunks([1, 2, 3, 4, 5, 6], sizes, 2, 100)) == [[1, 2], [3], [4, 5], [6]]
@@ -507,7 +507,7 @@ def test_an_original_imported_after_its_reply_heals_the_ticket_the_reply_opened(
 def test_over_imap_an_original_fetched_after_its_reply_joins_the_replys_ticket(
     imap_mailbox, monkeypatch
 ):
-    from tickets.services.fetch import mailbox_poll
+    from tickets.mail.fetch import mailbox_poll
 
     server, user, password, folder = imap_mailbox
     monkeypatch.setenv("DAST_TEST_IMAP_PW", password)

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from tests.factories import MailboxFactory, MembershipFactory, TeamFactory
 from tests.mailfactory import make_bounce, make_mail
+from tickets.mail.intake import raw_process, raw_store
 from tickets.models import (
     LinkKind,
     Noise,
@@ -21,7 +22,6 @@ from tickets.models import (
     Ticket,
 )
 from tickets.models.mail import OutboundKind, RawSource
-from tickets.services.intake import raw_process, raw_store
 from tickets.services.tickets import ticket_set_status
 
 pytestmark = pytest.mark.django_db

@@ -15,9 +15,9 @@ from django.utils import translation
 
 from common.mailtemplates import MailTemplateError, mail_render, mail_template
 from tests.factories import TeamFactory, TicketFactory
+from tickets.mail.outbox import _as_email, mail_send
 from tickets.models import OutboundMail
 from tickets.models.mail import OutboundKind
-from tickets.services.outbox import _as_email, mail_send
 from tickets.services.replies import requester_mail, tickets_acknowledge
 
 MAIL_DIR = Path(settings.BASE_DIR) / "templates" / "mail"

@@ -26,11 +26,11 @@ from people.models import Role
 from shifts.models import Zone
 from tests.factories import MailboxFactory, MembershipFactory, TeamFactory, UserFactory
 from tests.mailfactory import make_mail
+from tickets.mail.intake import raw_process, raw_store
 from tickets.models import MessageKind, OutboundMail, Status, Ticket
 from tickets.models.events import ActorKind, EventKind, TicketEvent
 from tickets.models.mail import OutboundKind, OutboundState, RawSource
 from tickets.services import Sender, ticket_open
-from tickets.services.intake import raw_process, raw_store
 
 pytestmark = pytest.mark.django_db
 GENEVA = ZoneInfo("Europe/Zurich")

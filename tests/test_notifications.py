@@ -21,12 +21,12 @@ from people.models import Role
 from shifts.models import Booking, ShiftRole
 from tests.factories import MailboxFactory, MembershipFactory, TeamFactory, shift_team
 from tests.mailfactory import make_mail
+from tickets.events import events_consume, events_consume_batch
+from tickets.mail.intake import raw_process, raw_store
 from tickets.models import EventDelivery, OutboundMail, Ticket, TicketEvent
 from tickets.models.events import DeliveryState
 from tickets.models.mail import OutboundKind, RawSource
 from tickets.services import Sender, ticket_open
-from tickets.services.events import events_consume, events_consume_batch
-from tickets.services.intake import raw_process, raw_store
 
 pytestmark = pytest.mark.django_db
 GENEVA = ZoneInfo("Europe/Zurich")

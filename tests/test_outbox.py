@@ -10,10 +10,10 @@ from django.utils import timezone
 
 from tests.factories import MembershipFactory, TeamFactory
 from tests.mailfactory import make_mail
+from tickets.mail.intake import raw_process, raw_store
+from tickets.mail.outbox import outbound_due_ids, outbound_send, outbox_send_due
 from tickets.models import Mailbox, OutboundMail, OutboundState, Status
 from tickets.models.mail import RawSource
-from tickets.services.intake import raw_process, raw_store
-from tickets.services.outbox import outbound_due_ids, outbound_send, outbox_send_due
 from tickets.services.replies import ticket_reply
 
 WEDNESDAY_10 = datetime(2026, 11, 18, 10, 0, tzinfo=ZoneInfo("Europe/Zurich"))

@@ -18,10 +18,10 @@ from escalation.timers import timer_sweep
 from people.models import Role
 from shifts.models import Booking, ShiftRole
 from tests.factories import TicketFactory, shift_team
+from tickets.events import events_consume
 from tickets.models import OutboundMail, Status, Ticket
 from tickets.models.mail import OutboundKind, OutboundState
 from tickets.services import Sender, ticket_open, ticket_set_status
-from tickets.services.events import events_consume
 from tickets.services.replies import ticket_reply
 
 pytestmark = pytest.mark.django_db

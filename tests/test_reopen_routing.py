@@ -13,9 +13,9 @@ from shifts.models import ShiftRole
 from tests import events
 from tests.factories import MailboxFactory, TicketFactory, shift_team
 from tests.mailfactory import make_mail
+from tickets.mail.intake import raw_process, raw_store
 from tickets.models import Status, Ticket
 from tickets.models.mail import RawSource
-from tickets.services.intake import raw_process, raw_store
 from tickets.services.tickets import ticket_set_status
 
 pytestmark = pytest.mark.django_db

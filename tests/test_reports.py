@@ -25,15 +25,15 @@ from reports.models import EscalationFigures, TicketFigures
 from reports.services import figures_rebuild, ticket_figures_refresh
 from shifts.models import Booking, Closure, ShiftRole
 from tests.factories import MessageFactory, TicketFactory, shift_team
-from tickets.models import Ticket
-from tickets.models.events import EventKind
-from tickets.services.events import (
+from tickets.events import (
     actor_group,
     actor_person,
     actor_requester,
     event_record,
     events_consume,
 )
+from tickets.models import Ticket
+from tickets.models.events import EventKind
 
 ZRH = ZoneInfo("Europe/Zurich")
 NOW = datetime(2026, 4, 10, 12, 0, tzinfo=ZRH)

@@ -18,9 +18,9 @@ from reports.models import TicketFigures
 from shifts.models import Zone
 from tests.factories import MembershipFactory, TeamFactory
 from tests.mailfactory import make_mail
+from tickets.events import events_consume
 from tickets.models import OutboundMail, Ticket
 from tickets.models.events import DeliveryState, EventDelivery, TicketEvent
-from tickets.services.events import events_consume
 
 
 @pytest.fixture

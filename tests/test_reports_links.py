@@ -32,8 +32,8 @@ from tests.test_reports import (  # noqa: F401 - the fixtures
     coordinator,
     desk,
 )
+from tickets.events import actor_group, event_record, events_consume
 from tickets.models.events import EventKind
-from tickets.services.events import actor_group, event_record, events_consume
 
 SECTION = re.compile(r'<section class="figure" id="(\w+)".*?</section>', re.S)
 LINKED = re.compile(r'<a href="(/tickets/\?[^"]+)">([^<]+)</a>')

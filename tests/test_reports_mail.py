@@ -12,9 +12,9 @@ from people.models import Role
 from reports.models import WeeklyMail
 from reports.weekly import weekly_mail_send
 from tests.factories import TicketFactory, shift_team
+from tickets.events import event_record
 from tickets.models import OutboundMail
 from tickets.models.events import EventKind
-from tickets.services.events import event_record
 
 ZRH = ZoneInfo("Europe/Zurich")
 

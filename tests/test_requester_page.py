@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from tests import events
 from tests.factories import MessageFactory, RequesterFactory, TeamFactory, TicketFactory
+from tickets.mail.outbox import SIGN_IN_SENT, outbound_send
 from tickets.models import (
     Attachment,
     LinkKind,
@@ -29,7 +30,6 @@ from tickets.models import (
 from tickets.models.events import TicketEvent
 from tickets.models.mail import OutboundKind
 from tickets.services import requester_access
-from tickets.services.outbox import SIGN_IN_SENT, outbound_send
 from tickets.services.requester_access import token_hash
 
 pytestmark = pytest.mark.django_db

@@ -15,10 +15,10 @@ from escalation.models import Timer, TimerKind
 from people.models import Role
 from shifts.models import Booking, ShiftRole, Zone
 from tests.factories import MembershipFactory, TeamFactory, TicketFactory, UserFactory
+from tickets import events as event_log
 from tickets.models import EventDelivery, ExternalRef, OutboundMail, Status, Ticket
 from tickets.models.mail import OutboundKind
 from tickets.services import Sender, ticket_open
-from tickets.services import events as event_log
 
 pytestmark = pytest.mark.django_db
 GENEVA = ZoneInfo("Europe/Zurich")
@@ -134,7 +134,7 @@ def test_the_acknowledgement_says_a_shifter_is_on_duty_when_one_is(
 def test_a_batch_of_fifty_new_tickets_is_routed_and_acknowledged_in_a_bounded_number_of_queries(
     team, monkeypatch
 ):
-    monkeypatch.setattr("tickets.services.events.nudge", lambda: None)  # the sweep, below
+    monkeypatch.setattr("tickets.events.nudge", lambda: None)  # the sweep, below
     others = set(event_log.CONSUMERS) - {"routing"}
     for name in others:
         monkeypatch.delitem(event_log.CONSUMERS, name)

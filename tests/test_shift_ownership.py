@@ -20,11 +20,11 @@ from shifts.models import Booking, ShiftRole
 from tests.factories import MailboxFactory, TicketFactory, shift_team
 from tests.mailfactory import make_mail
 from tickets.history import history_lines
+from tickets.mail.intake import raw_process, raw_store
 from tickets.models import OutboundMail, Status, Ticket
 from tickets.models.events import EventKind, TicketEvent
 from tickets.models.mail import OutboundKind, RawSource
 from tickets.services import Sender, ticket_open
-from tickets.services.intake import raw_process, raw_store
 from tickets.services.requester_access import requester_reply
 
 pytestmark = pytest.mark.django_db

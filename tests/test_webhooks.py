@@ -19,10 +19,10 @@ from notifications.webhooks import webhooks_send_due
 from people.models import Role
 from shifts.models import Booking, ShiftRole
 from tests.factories import MailboxFactory, shift_team
+from tickets.events import event_record
 from tickets.models import Ticket
 from tickets.models.events import EventKind
 from tickets.services import Sender, ticket_open
-from tickets.services.events import event_record
 
 pytestmark = pytest.mark.django_db
 GENEVA = ZoneInfo("Europe/Zurich")

@@ -158,7 +158,7 @@ class RawMessageAdmin(admin.ModelAdmin):
 
     @admin.action(description="Process again")
     def reprocess(self, request: HttpRequest, queryset: QuerySet[RawMessage]) -> None:
-        from tickets.services.intake import raw_process
+        from tickets.mail.intake import raw_process
 
         done = 0
         for raw in queryset.filter(state=RawState.FAILED):
@@ -232,7 +232,7 @@ class EventDeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description="Send round again (failed deliveries)")
     def send_round_again(self, request: HttpRequest, queryset: QuerySet[EventDelivery]) -> None:
-        from tickets.services.events import delivery_retry
+        from tickets.events import delivery_retry
 
         failed = list(queryset.filter(state=DeliveryState.FAILED))
         for delivery in failed:

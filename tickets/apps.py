@@ -6,8 +6,8 @@ class TicketsConfig(AppConfig):
     verbose_name = "Tickets"
 
     def ready(self) -> None:
-        from tickets import gridpanel, panels, tasks
-        from tickets.services import events, outbox
+        from tickets import events, gridpanel, panels, tasks
+        from tickets.mail import outbox
 
         # First among the side panels: what the ticket is about, on the grid.
         panels.register("grid", gridpanel.panel)

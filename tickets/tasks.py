@@ -6,8 +6,8 @@ from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 
-from tickets.services.events import events_consume
-from tickets.services.outbox import outbound_send, outbox_send_due
+from tickets.events import events_consume
+from tickets.mail.outbox import outbound_send, outbox_send_due
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +18,7 @@ def outbound_send_task(outbound_id: int) -> bool:
 
 
 def outbound_send_later(outbound_id: int) -> None:
-    """Queue the sending of one outbox row (tickets.services.outbox, after commit)."""
+    """Queue the sending of one outbox row (tickets.mail.outbox, after commit)."""
     outbound_send_task.delay(outbound_id)
 
 
@@ -32,8 +32,8 @@ def outbox_sweep_task() -> int:
 def mail_poll_task() -> int:
     """The embedded set-up's fetcher: one pass per mailbox whose lease is free (a running
     ``fetch_mail`` process holds the lease, and then this does nothing)."""
+    from tickets.mail.fetch import mailbox_poll, raw_process_pending
     from tickets.models import Mailbox
-    from tickets.services.fetch import mailbox_poll, raw_process_pending
 
     for mailbox in Mailbox.objects.filter(active=True).select_related("team"):
         mailbox_poll(mailbox)

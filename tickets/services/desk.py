@@ -19,6 +19,8 @@ from common.errors import ApplicationError
 from common.links import site_url
 from people.models import Membership, Role
 from people.names import display_name
+from tickets.events import actor_person, event_build, event_record, events_record
+from tickets.mail.outbox import mail_send
 from tickets.models import (
     CannedAnswer,
     Category,
@@ -35,8 +37,6 @@ from tickets.models import (
 from tickets.models.events import EventKind
 from tickets.models.mail import OutboundKind
 from tickets.selectors import desk_people
-from tickets.services.events import actor_person, event_build, event_record, events_record
-from tickets.services.outbox import mail_send
 from tickets.services.replies import ticket_reply
 from tickets.services.tickets import (
     Sender,

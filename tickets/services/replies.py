@@ -14,9 +14,7 @@ from common.mailtemplates import MailTemplate, mail_template
 from common.ratelimit import Hit, Rate
 from people.names import display_name
 from tickets.mail.headers import strip_reply_prefixes
-from tickets.models import Message, MessageKind, Status, Ticket
-from tickets.models.mail import OutboundKind, OutboundMail
-from tickets.services.outbox import (
+from tickets.mail.outbox import (
     MailFields,
     mail_build,
     mail_send,
@@ -27,6 +25,8 @@ from tickets.services.outbox import (
     team_sending_address,
     ticket_reply_address,
 )
+from tickets.models import Message, MessageKind, Status, Ticket
+from tickets.models.mail import OutboundKind, OutboundMail
 from tickets.services.tickets import Sender, status_record, ticket_add_message
 
 

@@ -30,6 +30,8 @@ from common import ratelimit
 from common.links import site_url
 from common.ratelimit import hit
 from people.names import display_name
+from tickets.events import actor_requester, event_record
+from tickets.mail.outbox import mail_send, new_message_id, tagged_subject
 from tickets.models import (
     Attachment,
     LinkKind,
@@ -45,8 +47,6 @@ from tickets.models import (
 from tickets.models.events import EventKind
 from tickets.models.mail import OutboundKind
 from tickets.selectors import requester_by_email
-from tickets.services.events import actor_requester, event_record
-from tickets.services.outbox import mail_send, new_message_id, tagged_subject
 from tickets.services.tickets import (
     Sender,
     ticket_add_message,

@@ -11,7 +11,16 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from common.bulk import update_rows
 from people.models import Team
+from tickets.events import (
+    DESK,
+    actor_person,
+    actor_requester,
+    event_build,
+    event_record,
+    events_record,
+)
 from tickets.models import (
     Category,
     ExternalRef,
@@ -24,15 +33,6 @@ from tickets.models import (
 )
 from tickets.models.events import EventKind
 from tickets.selectors import requester_by_email
-from tickets.services.bulk import update_rows
-from tickets.services.events import (
-    DESK,
-    actor_person,
-    actor_requester,
-    event_build,
-    event_record,
-    events_record,
-)
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,10 @@ from common import ratelimit
 from common.net import client_network
 from common.ratelimit import Limited, hit
 from people.models import Team
+from tickets.mail.mailstore import store_attachments
 from tickets.mail.mime import safe_filename
 from tickets.mail.parse import ParsedAttachment
 from tickets.models import Message, MessageKind, Ticket
-from tickets.services.mailstore import store_attachments
 from tickets.services.tickets import Sender, ticket_open
 from tickets.support import SupportRequest
 

@@ -13,8 +13,8 @@ from types import FrameType
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections, connection
 
+from tickets.mail.fetch import MailboxWatcher, mailbox_poll
 from tickets.models import Mailbox
-from tickets.services.fetch import MailboxWatcher, mailbox_poll
 
 
 class Command(BaseCommand):

@@ -12,8 +12,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from people.models import Team
+from tickets.mail.archive import OUTCOME_KEYS, archive_import, imported_open_announce
 from tickets.mail.sources import iter_sources_by_date
-from tickets.services.archive import OUTCOME_KEYS, archive_import, imported_open_announce
 
 
 class Command(BaseCommand):

@@ -14,11 +14,11 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
 
+from common.bulk import bulk_insert
 from people.models import Team
 from tickets.mail.parse import ParsedAttachment, ParsedMail, normalise_message_id
 from tickets.models import Attachment, Mailbox, Message, RawMessage
 from tickets.models.mail import RawSource
-from tickets.services.bulk import bulk_insert
 
 _HEADERS = BytesHeaderParser(policy=compat32)
 _END_OF_HEADERS = re.compile(rb"\r?\n\r?\n")

@@ -16,8 +16,16 @@ from typing import BinaryIO
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from common.bulk import bulk_insert, update_rows
 from people.models import DESK_ROLES, Membership, Team
+from tickets.events import DESK, event_build
 from tickets.mail.fingerprint import content_fingerprint
+from tickets.mail.mailstore import (
+    raw_message_id,
+    raw_message_id_from_file,
+    store_attachments,
+    team_own_addresses,
+)
 from tickets.mail.parse import MailParseError, Noise, ParsedMail, parse_message
 from tickets.mail.stream import parse_message_file
 from tickets.mail.thread import (
@@ -37,14 +45,6 @@ from tickets.models import (
 )
 from tickets.models.events import EventKind, TicketEvent
 from tickets.selectors import requester_by_email
-from tickets.services.bulk import bulk_insert, update_rows
-from tickets.services.events import DESK, event_build
-from tickets.services.mailstore import (
-    raw_message_id,
-    raw_message_id_from_file,
-    store_attachments,
-    team_own_addresses,
-)
 
 
 @dataclass

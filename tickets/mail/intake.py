@@ -2,9 +2,9 @@
 events in the same transaction (routing and acknowledgements consume them, not the fetcher).
 
     raw_store(...)          -> the raw bytes, every delivery, unique by mailbox +
-                               UIDVALIDITY + UID (tickets.services.mailstore); a copy of a
+                               UIDVALIDITY + UID (tickets.mail.mailstore); a copy of a
                                mail already filed is marked duplicate when it is processed
-                               (tickets.services.duplicates)
+                               (tickets.mail.duplicates)
     intake_process(raws)    -> a batch of stored mail filed in one transaction
     raw_process(raw)        -> the same for one mail
 
@@ -25,7 +25,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from common.bulk import update_grouped
 from people.models import Team
+from tickets.events import actor_requester, event_build, events_record
+from tickets.mail.batch import BatchFiler, Caps, Item, Thread, prepare, prepare_file
+from tickets.mail.duplicates import duplicates_mark
+from tickets.mail.mailstore import is_own, raw_copy_into, raw_message_id, raw_store
 from tickets.mail.parse import Noise
 from tickets.models import (
     LinkKind,
@@ -38,11 +43,6 @@ from tickets.models import (
     TicketLink,
 )
 from tickets.models.events import EventKind
-from tickets.services.batch import BatchFiler, Caps, Item, Thread, prepare, prepare_file
-from tickets.services.bulk import update_grouped
-from tickets.services.duplicates import duplicates_mark
-from tickets.services.events import actor_requester, event_build, events_record
-from tickets.services.mailstore import is_own, raw_copy_into, raw_message_id, raw_store
 
 __all__ = ["IntakeResult", "intake_process", "raw_message_id", "raw_process", "raw_store"]
 CLOSED = (Status.RESOLVED, Status.CLOSED)

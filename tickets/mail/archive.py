@@ -1,10 +1,10 @@
 """Archive import: past mail into tickets, with its own dates and threads, and no replies.
 
 Built for DAST's 135,513-message archive: mail is parsed with the same parser as live intake
-and threaded by the same rules (``tickets.services.batch``), but written in batches — one
+and threaded by the same rules (``tickets.mail.batch``), but written in batches — one
 transaction and a handful of multi-row INSERTs per batch instead of a dozen queries per
 message, with parsing in worker processes a batch ahead. Every message is kept raw, a
-copy of a mail the desk has (tickets.services.duplicates) as a duplicate that opens nothing;
+copy of a mail the desk has (tickets.mail.duplicates) as a duplicate that opens nothing;
 the same bytes at the same place (file and position) are skipped, so an interrupted import
 run again picks up where it stopped.
 
@@ -32,16 +32,16 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.utils import timezone
 
+from common.bulk import bulk_insert
 from people.models import Team
+from tickets.events import Actor, actor_requester, event_build, events_record
+from tickets.mail.batch import BatchFiler, Caps, Item, Thread, prepare
+from tickets.mail.duplicates import duplicates_mark
+from tickets.mail.mailstore import is_own
 from tickets.mail.parse import Noise
 from tickets.models import OPEN_STATUSES, RawMessage, RawState, Status, Tag, Ticket
 from tickets.models.events import ActorKind, EventKind, TicketEvent
 from tickets.models.mail import RawSource
-from tickets.services.batch import BatchFiler, Caps, Item, Thread, prepare
-from tickets.services.bulk import bulk_insert
-from tickets.services.duplicates import duplicates_mark
-from tickets.services.events import Actor, actor_requester, event_build, events_record
-from tickets.services.mailstore import is_own
 
 _PR_SET_PDEATHSIG = 1  # prctl(2)
 OUTCOME_KEYS = (

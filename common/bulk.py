@@ -1,4 +1,4 @@
-"""Fast multi-row INSERT for the archive import.
+"""Fast multi-row INSERT for the desk's batches (the archive import, intake, the event log).
 
 Django's bulk_create prepares every value through every field's full save path, which is the
 import's largest cost after parsing. For plain columns (text, numbers, dates, bytes, foreign

@@ -24,10 +24,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from tickets.mail.imap import ImapError, ImapSession, ImapSettings
+from tickets.mail.intake import intake_process
+from tickets.mail.mailstore import RAW_PIECE_BYTES, raw_store_file, raw_store_many
 from tickets.models import Mailbox, RawMessage, RawState
 from tickets.models.mail import RawSource
-from tickets.services.intake import intake_process
-from tickets.services.mailstore import RAW_PIECE_BYTES, raw_store_file, raw_store_many
 
 log = logging.getLogger(__name__)
 BATCH = 500

@@ -1,6 +1,6 @@
 """Which deliveries repeat a mail the desk already has, and which only reuse its Message-ID.
 
-Every delivery is stored raw (tickets.services.mailstore, tickets.services.archive); this
+Every delivery is stored raw (tickets.mail.mailstore, tickets.mail.archive); this
 step, run in the filing transaction, decides what a delivery is:
 
 * the same bytes as an earlier row: a duplicate;
@@ -24,10 +24,10 @@ from django.db import connection
 from django.db.models import Q
 
 from people.models import Team
+from tickets.mail.batch import Item
 from tickets.mail.fingerprint import content_fingerprint
 from tickets.mail.parse import MailParseError, parse_message
 from tickets.models import Message, RawMessage, RawState
-from tickets.services.batch import Item
 
 # pg_advisory_xact_lock(namespace, team): two mailboxes of one team filing the list's copy
 # and the direct copy at the same moment would otherwise both take theirs for the first.

@@ -35,6 +35,7 @@ from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
 
+from common.bulk import bulk_insert
 from common.memo import memo_scope
 from tickets.models import Ticket
 from tickets.models.events import (
@@ -44,7 +45,6 @@ from tickets.models.events import (
     EventKind,
     TicketEvent,
 )
-from tickets.services.bulk import bulk_insert
 
 log = logging.getLogger(__name__)
 
