@@ -609,6 +609,28 @@ def imap_mailbox(dovecot: Dovecot) -> Iterator[ImapMailbox]:
 
 
 @pytest.fixture
+def desk_mailbox(imap_mailbox: ImapMailbox, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Team DAST's desk Mailbox row reading this test's folder over plain IMAP (its password in
+    the environment, as a real one's is)."""
+    from tests.factories import TeamFactory
+    from tickets.models import Mailbox
+
+    server, user, password, folder = imap_mailbox
+    monkeypatch.setenv("DAST_TEST_IMAP_PW", password)
+    return Mailbox.objects.create(
+        team=TeamFactory(slug="dast", ticket_prefix="DAST"),
+        name="desk",
+        host=server.host,
+        port=server.port,
+        security="none",
+        username=user,
+        password_env="DAST_TEST_IMAP_PW",
+        folder=folder,
+        addresses="dast-desk@cern.ch",
+    )
+
+
+@pytest.fixture
 def smtp_sink() -> Iterator[SmtpSink]:
     with SmtpSink() as sink:
         yield sink

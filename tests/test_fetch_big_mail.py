@@ -10,35 +10,21 @@ import os
 import pytest
 from django.core.files.storage import default_storage
 
-from tests.factories import TeamFactory
 from tests.mailfactory import make_mail
 from tickets.mail import fetch, intake, mailstore
 from tickets.mail.fetch import mailbox_poll, raw_process_pending
 from tickets.mail.imap import STORED_FLAG, ImapSession
 from tickets.mail.mailstore import raw_store_file
-from tickets.models import Attachment, Mailbox, MessageKind, RawMessage, RawState
+from tickets.models import Attachment, MessageKind, RawMessage, RawState
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PIECE = 100_000
 
 
 @pytest.fixture
-def mailbox(imap_mailbox, monkeypatch, settings, tmp_path):
-    server, user, password, folder = imap_mailbox
-    monkeypatch.setenv("DAST_TEST_IMAP_PW", password)
+def mailbox(desk_mailbox, settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
-    team = TeamFactory(slug="dast", ticket_prefix="DAST")
-    return Mailbox.objects.create(
-        team=team,
-        name="desk",
-        host=server.host,
-        port=server.port,
-        security="none",
-        username=user,
-        password_env="DAST_TEST_IMAP_PW",
-        folder=folder,
-        addresses="dast-desk@cern.ch",
-    )
+    return desk_mailbox
 
 
 @pytest.fixture

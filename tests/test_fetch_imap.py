@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.factories import TeamFactory
 from tests.mailfactory import make_mail
 from tests.procs import PYTHON, child_env, running, wait_for
 from tickets.mail.fetch import (
@@ -28,21 +27,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def mailbox(imap_mailbox, monkeypatch):
-    server, user, password, folder = imap_mailbox
-    monkeypatch.setenv("DAST_TEST_IMAP_PW", password)
-    team = TeamFactory(slug="dast", ticket_prefix="DAST")
-    return Mailbox.objects.create(
-        team=team,
-        name="desk",
-        host=server.host,
-        port=server.port,
-        security="none",
-        username=user,
-        password_env="DAST_TEST_IMAP_PW",
-        folder=folder,
-        addresses="dast-desk@cern.ch",
-    )
+def mailbox(desk_mailbox):
+    return desk_mailbox
 
 
 def _append(imap_mailbox, *raws):

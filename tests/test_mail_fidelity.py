@@ -505,23 +505,13 @@ def test_an_original_imported_after_its_reply_heals_the_ticket_the_reply_opened(
 
 @pytest.mark.django_db(transaction=True)
 def test_over_imap_an_original_fetched_after_its_reply_joins_the_replys_ticket(
-    imap_mailbox, monkeypatch
+    imap_mailbox, desk_mailbox
 ):
     from tickets.mail.fetch import mailbox_poll
 
     server, user, password, folder = imap_mailbox
-    monkeypatch.setenv("DAST_TEST_IMAP_PW", password)
-    team = TeamFactory(slug="dast", ticket_prefix="DAST")
-    mailbox = MailboxFactory(
-        team=team,
-        host=server.host,
-        port=server.port,
-        security="none",
-        username=user,
-        password_env="DAST_TEST_IMAP_PW",
-        folder=folder,
-        addresses="dast-desk@cern.ch",
-    )
+    mailbox = desk_mailbox
+    team = mailbox.team
     question, answer = _question_and_shifters_answer(team)
     server.append_many(user, password, [answer], folder)
     mailbox_poll(mailbox)

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -139,16 +139,17 @@ def event_build(
     )
 
 
-def event_record(
-    *,
-    ticket: Ticket,
-    kind: EventKind,
-    actor: Actor = DESK,
-    data: dict[str, Any] | None = None,
-    at: datetime | None = None,
-) -> TicketEvent:
+class EventFields(TypedDict, total=False):
+    """What an event may say beside its ticket and kind (``event_build``'s options)."""
+
+    actor: Actor
+    data: dict[str, Any] | None
+    at: datetime | None
+
+
+def event_record(*, ticket: Ticket, kind: EventKind, **fields: Unpack[EventFields]) -> TicketEvent:
     """Record one thing that happened to ``ticket``, in the caller's transaction."""
-    return events_record([event_build(ticket=ticket, kind=kind, actor=actor, data=data, at=at)])[0]
+    return events_record([event_build(ticket=ticket, kind=kind, **fields)])[0]
 
 
 def events_record(

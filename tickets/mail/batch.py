@@ -9,8 +9,10 @@ becomes; this class tracks the threads, the requesters and the ticket numbers.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import BinaryIO
 
 from django.db.models import F, QuerySet
@@ -109,31 +111,25 @@ class Caps:
 def prepare(origin: str, raw: bytes, caps: Caps) -> Item:
     """Parse one raw mail. Pure: runs in parser processes too."""
     item = Item(origin, raw, "", hashlib.sha256(raw).hexdigest(), size=len(raw))
-    try:
-        item.parsed = parse_message(
-            raw,
-            max_attachment_bytes=caps.per_file,
-            max_total_attachment_bytes=caps.total,
-            max_raw_bytes=caps.raw,
-            now=caps.now,
-        )
-        item.message_id = item.parsed.message_id
-        item.fingerprint = content_fingerprint(item.parsed)
-    except MailParseError as exc:
-        item.error = f"cannot be parsed: {exc}"
-        item.message_id = raw_message_id(raw)
-    return item
+    return _parsed(item, caps, partial(parse_message, raw), partial(raw_message_id, raw))
 
 
 def prepare_file(origin: str, fp: BinaryIO, *, size: int, sha256: str, caps: Caps) -> Item:
     """``prepare`` for a big mail in a file: parsed without holding it whole in memory
     (tickets.mail.stream); the item's ``raw`` stays empty."""
+    fp.seek(0)
     item = Item(origin, b"", "", sha256, size=size)
+    parse = partial(parse_message_file, fp, size=size)
+    return _parsed(item, caps, parse, partial(raw_message_id_from_file, fp))
+
+
+def _parsed(
+    item: Item, caps: Caps, parse: Callable[..., ParsedMail], headers_id: Callable[[], str]
+) -> Item:
+    """The item with its parsed mail, Message-ID and fingerprint; a mail that cannot be parsed
+    gets its error and the Message-ID its header block names."""
     try:
-        fp.seek(0)
-        item.parsed = parse_message_file(
-            fp,
-            size=size,
+        item.parsed = parse(
             max_attachment_bytes=caps.per_file,
             max_total_attachment_bytes=caps.total,
             max_raw_bytes=caps.raw,
@@ -143,7 +139,7 @@ def prepare_file(origin: str, fp: BinaryIO, *, size: int, sha256: str, caps: Cap
         item.fingerprint = content_fingerprint(item.parsed)
     except MailParseError as exc:
         item.error = f"cannot be parsed: {exc}"
-        item.message_id = raw_message_id_from_file(fp)
+        item.message_id = headers_id()
     return item
 
 

@@ -163,19 +163,19 @@ def mail_build(
     )
 
 
-def mail_send(
-    template: str | MailTemplate,
-    *,
-    team: Team,
-    kind: OutboundKind,
-    to: Sequence[str],
-    context: Mapping[str, object],
-    **fields: Unpack[MailFields],
-) -> OutboundMail:
+class Mail(MailFields):
+    """``mail_build``'s keywords: who sends, what kind, to whom, the template's context."""
+
+    team: Team
+    kind: OutboundKind
+    to: Sequence[str]
+    context: Mapping[str, object]
+
+
+def mail_send(template: str | MailTemplate, **mail: Unpack[Mail]) -> OutboundMail:
     """``mail_build`` written to the outbox: the one way the desk's wording becomes a mail,
     sent by a worker once the caller's transaction commits."""
-    mail = mail_build(template, team=team, kind=kind, to=to, context=context, **fields)
-    return outbound_queue_many([mail])[0]
+    return outbound_queue_many([mail_build(template, **mail)])[0]
 
 
 def notification_queue(
