@@ -96,3 +96,41 @@ def test_the_draft_badge_costs_no_query_per_row(client, desk):
         page = client.get(reverse("ticket-list"), {"view": "all"}).content.decode()
     assert page.count("draft to approve</span>") == 12
     assert len(many) == len(few)
+
+
+def _approved_by(page: str, body: str) -> list[str]:
+    """The "approved by" labels of the thread's messages, for the message that says ``body``."""
+    articles = page.split('<article class="message')[1:]
+    return [
+        a.split("approved by ")[1].split("<")[0]
+        for a in articles
+        if body in a and "approved by " in a
+    ]
+
+
+def test_a_reply_sent_from_a_trainees_draft_says_who_approved_it(client, desk):
+    draft = ticket_answer(
+        ticket=desk.ticket, author=desk.people["tomas"], body_text="Please retry the jobs."
+    )
+    ticket_answer(ticket=desk.ticket, author=desk.people["anna"], body_text="Anna writes too.")
+    reply_draft_decide(draft=draft, by=desk.people["anna"], approve=True)
+    client.force_login(desk.people["anna"])
+    url = desk.ticket.get_absolute_url()
+    page = client.get(url).content.decode()
+    assert _approved_by(page, "Please retry the jobs.") == ["Anna Doe"]
+    assert _approved_by(page, "Anna writes too.") == []  # her own reply needed no approval
+    # From the cache, the same; and a hit asks nothing about drafts.
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get(url).content.decode()
+    assert _approved_by(again, "Please retry the jobs.") == ["Anna Doe"]
+    assert not [q for q in queries if "tickets_replydraft" in q["sql"] and "message_id" in q["sql"]]
+
+
+def test_a_sent_back_draft_approves_nothing_in_the_thread(client, desk):
+    draft = ticket_answer(ticket=desk.ticket, author=desk.people["tomas"], body_text="Wrong one.")
+    reply_draft_decide(draft=draft, by=desk.people["anna"], approve=False, comment="No.")
+    ticket_answer(ticket=desk.ticket, author=desk.people["anna"], body_text="The right one.")
+    client.force_login(desk.people["anna"])
+    page = client.get(desk.ticket.get_absolute_url()).content.decode()
+    assert "The right one." in page
+    assert "approved by" not in page

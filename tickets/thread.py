@@ -17,6 +17,7 @@ import inspect
 from collections.abc import Sequence
 from functools import cache
 
+from django.contrib.auth.models import User
 from django.template.loader import get_template, render_to_string
 from django.utils import timezone
 from django.utils.safestring import SafeString
@@ -24,7 +25,7 @@ from django.utils.safestring import SafeString
 from people.templatetags import people as people_filters
 from tickets.caching import cached_each
 from tickets.mail import html as sanitiser
-from tickets.models import Message, Ticket
+from tickets.models import DraftState, Message, MessageKind, ReplyDraft, Ticket
 from tickets.templatetags import desk as desk_filters
 
 MESSAGE_TEMPLATE = "tickets/_message.html"
@@ -70,10 +71,28 @@ def thread_html(ticket: Ticket, messages: Sequence[Message]) -> list[SafeString]
     """Each message of the thread as HTML, in the order given (prefetched attachments and
     author expected)."""
     zone = timezone.get_current_timezone_name()
-    html = cached_each(
-        [_key(ticket, m, zone) for m in messages],
-        lambda i: render_to_string(MESSAGE_TEMPLATE, {"ticket": ticket, "message": messages[i]}),
-        CACHE_SECONDS,
-    )
+    approvers: dict[int, User] | None = None
+
+    def render(i: int) -> str:
+        nonlocal approvers
+        if approvers is None:  # one query at the first miss, for the whole thread
+            approvers = _approvers(messages)
+        message = messages[i]
+        context = {"ticket": ticket, "message": message, "approver": approvers.get(message.pk)}
+        return render_to_string(MESSAGE_TEMPLATE, context)
+
+    html = cached_each([_key(ticket, m, zone) for m in messages], render, CACHE_SECONDS)
     # Our own rendering of sanitised, escaped content (the cache is the desk's own server).
     return [SafeString(part) for part in html]
+
+
+def _approvers(messages: Sequence[Message]) -> dict[int, User]:
+    """Who approved each of these replies that went out as a trainee's draft, by message
+    (set once, when the reply is sent: it never changes a cached message)."""
+    replies = [m.pk for m in messages if m.kind == MessageKind.EMAIL_OUT]
+    if not replies:
+        return {}
+    drafts = ReplyDraft.objects.filter(
+        message_id__in=replies, state=DraftState.SENT, decided_by__isnull=False
+    ).select_related("decided_by")
+    return {d.message_id: d.decided_by for d in drafts if d.message_id and d.decided_by}
