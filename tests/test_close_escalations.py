@@ -67,7 +67,9 @@ def test_resolving_a_ticket_tells_the_waiting_group_in_its_thread_and_notes_it(
         "Escalation to PanDA/JEDI cancelled: the ticket was resolved. PanDA/JEDI was told by mail."
     )
     event = TicketEvent.objects.get(ticket=desk.ticket, kind="escalation_cancelled")
-    assert history_lines([event])[0].what == "cancelled the escalation to PanDA/JEDI"
+    assert history_lines([event])[0].what == (
+        "cancelled the escalation to PanDA/JEDI: ticket resolved"
+    )
     # Internal business: the requester gets nothing about the escalation.
     assert not OutboundMail.objects.filter(to="jdoe@cern.ch", body_text__contains="PanDA").exists()
 

@@ -26,6 +26,7 @@ from people.models import Role
 from shifts.models import Zone
 from tests.factories import MailboxFactory, MembershipFactory, TeamFactory, UserFactory
 from tests.mailfactory import make_mail
+from tickets.history import history_lines
 from tickets.mail.intake import raw_process, raw_store
 from tickets.models import MessageKind, OutboundMail, Status, Ticket
 from tickets.models.events import ActorKind, EventKind, TicketEvent
@@ -213,6 +214,9 @@ def test_a_late_answer_of_the_silent_group_ends_the_next_levels_wait_and_tells_t
     cancelled = TicketEvent.objects.get(kind=EventKind.ESCALATION_CANCELLED)
     assert cancelled.data["escalation"] == child.pk
     assert cancelled.data["reason"] == "Rucio/DDM answered"
+    assert history_lines([cancelled])[0].what == (
+        "cancelled the escalation to Coordinators (Elena Rossi): Rucio/DDM answered"
+    )
     assert desk.ticket.messages.filter(
         kind=MessageKind.NOTE,
         body_text="Escalation to Coordinators (Elena Rossi) ended: Rucio/DDM answered. "

@@ -88,7 +88,8 @@ def _what(event: TicketEvent) -> str:
             EventKind.ESCALATION_ANSWERED: "answered for",
             EventKind.ESCALATION_CANCELLED: "cancelled the escalation to",
         }
-        return f"{verbs[EventKind(kind)]} {data.get('group_name', '')}"
+        why = f": {data['reason']}" if data.get("reason") else ""
+        return f"{verbs[EventKind(kind)]} {data.get('group_name', '')}{why}"
     if kind == EventKind.TIMER_FIRED:
         return data.get("action") or "ran a timer step"
     if kind == EventKind.REQUESTER_CHANGED:
