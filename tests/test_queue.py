@@ -211,3 +211,25 @@ def test_bulk_refuses_missing_choices_and_other_teams_tickets(client, desk):
         follow=True,
     )
     assert "Choose someone of the team the tickets belong to." in response.content.decode()
+
+
+def _more_filters(page: str) -> str:
+    """The "More filters" fold's opening tag and what it holds."""
+    return page.split('<details class="more-filters"', 1)[1].split("</details>", 1)[0]
+
+
+def test_the_filters_other_apps_add_are_folded_away_until_one_is_set_or_wrong(client, desk):
+    folded = _more_filters(listing(client, view="all"))
+    assert folded.startswith(">")  # closed
+    assert "Escalated to" in folded
+    assert "Opened during" in folded
+    assert "Escalated to" not in listing(client, view="all").split('class="more-filters"')[0]
+    set_one = _more_filters(listing(client, view="all", escalated_from="2026-11-01"))
+    assert set_one.startswith(" open>")
+    wrong = _more_filters(listing(client, view="all", opened_during="last week"))
+    assert wrong.startswith(" open>")
+    assert "Two instants with their offset" in wrong
+    # The queue's own filters stay outside the fold, a bad one of them opens only them.
+    page = listing(client, view="all", opened_from="2026-11-20", opened_to="2026-11-01")
+    assert _more_filters(page).startswith(">")
+    assert "Must not be before" in page.split('class="more-filters"')[0]

@@ -9,6 +9,7 @@ from typing import Any
 
 from django import forms
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.forms import BoundField
 from django.utils import timezone
 
 from people.models import Team
@@ -164,6 +165,25 @@ class QueueFilter(forms.Form):
         if ranked and not data.get("sort"):
             return tickets
         return tickets.order_by(*SORTS[data.get("sort") or "activity"][1])
+
+    def _bound(self, extra: bool) -> list[BoundField]:
+        names = {name for fields in self.extra.values() for name in fields}
+        return [self[name] for name in self.fields if (name in names) == extra]
+
+    @property
+    def main(self) -> list[BoundField]:
+        """The queue's own filters, always shown."""
+        return self._bound(extra=False)
+
+    @property
+    def more(self) -> list[BoundField]:
+        """The filters other apps register (escalations, sites, the reports' counts), folded
+        away unless one of them is set or wrong."""
+        return self._bound(extra=True)
+
+    @property
+    def more_open(self) -> bool:
+        return any(field.errors or field.value() not in (None, "", False) for field in self.more)
 
     @property
     def active(self) -> bool:
