@@ -217,3 +217,38 @@ def test_the_mail_of_the_issue_is_stored_whole_filed_and_flagged_over_the_raw_ca
         dropped.dropped == f"cut off: the mail is larger than {settings.MAIL_MAX_RAW_BYTES} bytes"
     )
     assert not dropped.file
+
+
+def test_big_mails_stored_in_one_transaction_each_keep_their_own_bytes(mailbox, small_pieces):
+    """Pieces are gathered apart and written once per mail: a second big mail in the same
+    transaction gets none of the first one's, a replay stores nothing and the pieces go."""
+    from django.db import connection, transaction
+
+    raws = [make_mail(subject=f"big {n}", body=os.urandom(150_000 + n).hex()) for n in (1, 2)]
+    with transaction.atomic():
+        rows = [
+            raw_store_file(
+                team=mailbox.team,
+                mailbox=mailbox,
+                uidvalidity=7,
+                uid=uid,
+                fp=io.BytesIO(raw),
+                sha256=hashlib.sha256(raw).hexdigest(),
+            )
+            for uid, raw in enumerate(raws, start=1)
+        ]
+        again = raw_store_file(
+            team=mailbox.team,
+            mailbox=mailbox,
+            uidvalidity=7,
+            uid=1,
+            fp=io.BytesIO(raws[0]),
+            sha256="0" * 64,
+        )
+    assert again is None
+    assert [len(r) for r in raws] == [r.size for r in rows]
+    assert [bytes(RawMessage.objects.get(pk=r.pk).raw) for r in rows] == raws
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM raw_pieces")
+            assert cursor.fetchone()[0] == 0

@@ -90,11 +90,25 @@ def _raw_append(row: RawMessage, fp: BinaryIO) -> None:
         # SQLite (the embedded set-up) concatenates as text: the raw goes in one piece.
         RawMessage.objects.filter(pk=row.pk).update(raw=fp.read())
         return
+    # The pieces go to a temporary table and become the value in one UPDATE: appending
+    # each to the stored value (``raw || piece``) would write the whole value again each
+    # time, quadratic in the mail's size.
     table = connection.ops.quote_name(RawMessage._meta.db_table)
-    sql = f"UPDATE {table} SET raw = raw || %s WHERE id = %s"  # noqa: S608
+    whole = "SELECT string_agg(piece, ''::bytea ORDER BY n) FROM raw_pieces"
     with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS raw_pieces"
+            " (n integer PRIMARY KEY, piece bytea NOT NULL) ON COMMIT DELETE ROWS"
+        )
+        n = 0
         while piece := fp.read(RAW_PIECE_BYTES):
-            cursor.execute(sql, [piece, row.pk])
+            cursor.execute("INSERT INTO raw_pieces (n, piece) VALUES (%s, %s)", [n, piece])
+            n += 1
+        cursor.execute(
+            f"UPDATE {table} SET raw = COALESCE(({whole}), ''::bytea) WHERE id = %s",  # noqa: S608
+            [row.pk],
+        )
+        cursor.execute("DELETE FROM raw_pieces")  # the next big mail of this transaction
 
 
 def raw_copy_into(row: RawMessage, out: BinaryIO) -> None:
