@@ -8,22 +8,25 @@ from __future__ import annotations
 
 import logging
 import os
-import time
-from datetime import datetime, timedelta
 
 import httpx
 from django.conf import settings
-from django.db.models import F, Q
 from django.utils import timezone
 
 from common.bulk import bulk_insert
 from common.links import site_url
-from notifications.models import Flavour, Kind, PostState, TeamWebhook, WebhookPost
+from common.sendqueue import SendQueue
+from notifications.models import Flavour, Kind, TeamWebhook, WebhookPost
 from notifications.services import News
 
 log = logging.getLogger(__name__)
-CLAIM_SECONDS = 120
-MAX_BACKOFF = timedelta(hours=1)
+POSTING = SendQueue(
+    WebhookPost,
+    claim_seconds=120,
+    retry_base_setting="WEBHOOK_RETRY_BASE_S",
+    max_attempts_setting="WEBHOOK_MAX_ATTEMPTS",
+    sweep_interval_setting="WEBHOOK_SWEEP_INTERVAL_S",
+)
 RETRY_STATUSES = {408, 429}
 
 
@@ -81,25 +84,6 @@ def webhooks_queue(news: list[News]) -> list[WebhookPost]:
     return posts
 
 
-def _backoff(attempts: int) -> timedelta:
-    seconds = settings.WEBHOOK_RETRY_BASE_S * 2 ** max(attempts - 1, 0)
-    return min(timedelta(seconds=seconds), MAX_BACKOFF)
-
-
-def _claim(post_id: int, now: datetime) -> bool:
-    claimable = Q(state=PostState.PENDING, next_attempt_at__lte=now) | Q(
-        state=PostState.SENDING, claimed_until__lt=now
-    )
-    return (
-        WebhookPost.objects.filter(claimable, pk=post_id).update(
-            state=PostState.SENDING,
-            claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
-            attempts=F("attempts") + 1,
-        )
-        == 1
-    )
-
-
 class PostError(Exception):
     def __init__(self, message: str, *, final: bool = False) -> None:
         super().__init__(message)
@@ -122,44 +106,20 @@ def _post(post: WebhookPost) -> None:
 
 def webhook_send(post_id: int) -> bool:
     """Post one row if it is due and nobody else is posting it. True when taken."""
-    now = timezone.now()
-    if not _claim(post_id, now):
+    if not POSTING.claim(post_id, timezone.now()):
         return False
     post = WebhookPost.objects.select_related("hook").get(pk=post_id)
     try:
         _post(post)
     except PostError as exc:
-        gave_up = exc.final or post.attempts >= settings.WEBHOOK_MAX_ATTEMPTS
-        WebhookPost.objects.filter(pk=post.pk, state=PostState.SENDING).update(
-            state=PostState.FAILED if gave_up else PostState.PENDING,
-            next_attempt_at=timezone.now() + _backoff(post.attempts),
-            claimed_until=None,
-            last_error=str(exc)[:2000],
-        )
+        POSTING.failed(post.pk, post.attempts, str(exc), final=exc.final)
         log.warning("webhook post %s attempt %s failed: %s", post.pk, post.attempts, exc)
         return False
-    WebhookPost.objects.filter(pk=post.pk, state=PostState.SENDING).update(
-        state=PostState.SENT, sent_at=timezone.now(), claimed_until=None, last_error=""
-    )
+    POSTING.sent(post.pk)
     return True
 
 
 def webhooks_send_due(*, budget_s: float | None = None) -> int:
-    """Post what is due, one after the other, for at most ``budget_s`` (default four sweep
-    intervals, at least one row). Returns how many were taken."""
-    budget = settings.WEBHOOK_SWEEP_INTERVAL_S * 4 if budget_s is None else budget_s
-    started = time.monotonic()
-    sent = 0
-    while True:
-        now = timezone.now()
-        due = Q(state=PostState.PENDING, next_attempt_at__lte=now) | Q(
-            state=PostState.SENDING, claimed_until__lt=now
-        )
-        due_posts = WebhookPost.objects.filter(due).order_by("next_attempt_at")
-        ids = list(due_posts.values_list("pk", flat=True)[:100])
-        if not ids:
-            return sent
-        for post_id in ids:  # a failed row waits for its backoff: not due again here
-            sent += webhook_send(post_id)
-            if time.monotonic() - started > budget:
-                return sent
+    """Post what is due, one after the other (``common.sendqueue.SendQueue.send_due``).
+    Returns how many were taken."""
+    return POSTING.send_due(webhook_send, budget_s=budget_s)

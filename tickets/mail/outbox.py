@@ -8,10 +8,9 @@ task or an SMTP outage left behind.
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.utils import formataddr, parseaddr
 from typing import TypedDict, Unpack
 
@@ -19,18 +18,23 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
 from common.mailtemplates import MailTemplate, flatten, mail_template
 from common.memo import scoped
+from common.sendqueue import SendQueue
 from people.models import Team
-from tickets.models import Mailbox, OutboundMail, OutboundState, Ticket
+from tickets.models import Mailbox, OutboundMail, Ticket
 from tickets.models.mail import OutboundKind
 
 log = logging.getLogger(__name__)
-CLAIM_SECONDS = 300
-MAX_BACKOFF = timedelta(hours=1)
+SENDING_MAIL = SendQueue(
+    OutboundMail,
+    claim_seconds=300,
+    retry_base_setting="OUTBOX_RETRY_BASE_S",
+    max_attempts_setting="OUTBOX_MAX_ATTEMPTS",
+    sweep_interval_setting="OUTBOX_SWEEP_INTERVAL_S",
+)
 
 
 def team_sending_address(team: Team) -> str:
@@ -122,22 +126,21 @@ def outbound_queue_many(mails: list[OutboundMail]) -> list[OutboundMail]:
     return mails
 
 
-def outbound_queue(
-    *,
-    team: Team,
-    kind: OutboundKind,
-    to: Sequence[str],
-    subject: str,
-    body_text: str,
-    **fields: Unpack[MailFields],
-) -> OutboundMail:
+class Outbound(MailFields):
+    """``outbound_build``'s keywords: a mail whose text the caller wrote."""
+
+    team: Team
+    kind: OutboundKind
+    to: Sequence[str]
+    subject: str
+    body_text: str
+
+
+def outbound_queue(**mail: Unpack[Outbound]) -> OutboundMail:
     """Write a mail whose text the caller wrote (a shifter's reply) to the outbox; it is
     sent by a worker once the caller's transaction commits. The desk's own wording goes
     through ``mail_send``."""
-    mail = outbound_build(
-        team=team, kind=kind, to=to, subject=subject, body_text=body_text, **fields
-    )
-    return outbound_queue_many([mail])[0]
+    return outbound_queue_many([outbound_build(**mail)])[0]
 
 
 def mail_build(
@@ -213,26 +216,6 @@ def _enqueue(outbound_id: int) -> None:
         log.exception("could not enqueue outbound mail %s; the sweep will send it", outbound_id)
 
 
-def _backoff(attempts: int) -> timedelta:
-    return min(
-        timedelta(seconds=settings.OUTBOX_RETRY_BASE_S * 2 ** max(attempts - 1, 0)), MAX_BACKOFF
-    )
-
-
-def _claim(outbound_id: int, now: datetime) -> bool:
-    claimable = Q(state=OutboundState.PENDING, next_attempt_at__lte=now) | Q(
-        state=OutboundState.SENDING, claimed_until__lt=now
-    )
-    return (
-        OutboundMail.objects.filter(claimable, pk=outbound_id).update(
-            state=OutboundState.SENDING,
-            claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
-            attempts=F("attempts") + 1,
-        )
-        == 1
-    )
-
-
 def _as_email(mail: OutboundMail) -> EmailMessage:
     headers = {"Message-ID": mail.message_id}
     if mail.in_reply_to:
@@ -258,21 +241,14 @@ SIGN_IN_SENT = "(A one-time sign-in link was sent; it is not kept.)"
 
 def outbound_send(outbound_id: int) -> bool:
     """Send one outbox row if it is due and nobody else is sending it. True when sent."""
-    now = timezone.now()
-    if not _claim(outbound_id, now):
+    if not SENDING_MAIL.claim(outbound_id, timezone.now()):
         return False
     mail = OutboundMail.objects.get(pk=outbound_id)
     try:
         with get_connection(fail_silently=False, timeout=settings.EMAIL_TIMEOUT) as connection:
             connection.send_messages([_as_email(mail)])
     except Exception as exc:  # SMTP refused, server down, DNS, TLS: all mean "try again later"
-        gave_up = mail.attempts >= settings.OUTBOX_MAX_ATTEMPTS
-        OutboundMail.objects.filter(pk=mail.pk, state=OutboundState.SENDING).update(
-            state=OutboundState.FAILED if gave_up else OutboundState.PENDING,
-            next_attempt_at=timezone.now() + _backoff(mail.attempts),
-            claimed_until=None,
-            last_error=f"{exc.__class__.__name__}: {exc}"[:2000],
-        )
+        SENDING_MAIL.failed(mail.pk, mail.attempts, f"{exc.__class__.__name__}: {exc}")
         log.warning("outbound %s attempt %s failed: %s", mail.pk, mail.attempts, exc)
         return False
     sent: dict[str, object] = {}
@@ -280,37 +256,15 @@ def outbound_send(outbound_id: int) -> bool:
         # The body holds a working sign-in link: once delivered, nobody reading the outbox
         # (an admin, a database dump) may use it.
         sent["body_text"] = SIGN_IN_SENT
-    OutboundMail.objects.filter(pk=mail.pk, state=OutboundState.SENDING).update(
-        state=OutboundState.SENT, sent_at=timezone.now(), claimed_until=None, last_error="", **sent
-    )
+    SENDING_MAIL.sent(mail.pk, **sent)
     return True
 
 
 def outbound_due_ids(*, now: datetime | None = None, limit: int = 500) -> list[int]:
-    now = now or timezone.now()
-    due = Q(state=OutboundState.PENDING, next_attempt_at__lte=now) | Q(
-        state=OutboundState.SENDING, claimed_until__lt=now
-    )
-    return list(
-        OutboundMail.objects.filter(due)
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
-    )
+    return SENDING_MAIL.due_ids(now=now, limit=limit)
 
 
 def outbox_send_due(*, budget_s: float | None = None) -> int:
-    """Send what is due (retries, and rows whose send task was lost) in this process, one
-    after the other, for at most ``budget_s`` (default four sweep intervals). One sweep does
-    the work itself instead of queueing a task per row: a sweep every few seconds during an
-    SMTP outage would otherwise queue the same rows again and again. Returns how many were
-    sent."""
-    budget = settings.OUTBOX_SWEEP_INTERVAL_S * 4 if budget_s is None else budget_s
-    started = time.monotonic()
-    sent = 0
-    while due := outbound_due_ids(limit=100):
-        # A row that fails waits for its backoff, so it is not due again in this loop.
-        for outbound_id in due:
-            sent += outbound_send(outbound_id)
-            if time.monotonic() - started > budget:
-                return sent  # at least one row per sweep, whatever the budget
-    return sent
+    """Send what is due (retries, and rows whose send task was lost) in this process
+    (``common.sendqueue.SendQueue.send_due``). Returns how many were sent."""
+    return SENDING_MAIL.send_due(outbound_send, budget_s=budget_s)
