@@ -10,12 +10,12 @@ from collections.abc import Callable, Iterable
 
 from django.db.models import OuterRef, Subquery
 
+from dispatch.acknowledgement import tickets_acknowledge
 from dispatch.routing import Route, ticket_reroute, tickets_route, when_text
 from tickets.events import consumer_register
 from tickets.models import OPEN_STATUSES, Message, MessageKind, OutboundMail, Ticket
 from tickets.models.events import EventKind, TicketEvent
 from tickets.models.mail import OutboundKind
-from tickets.services.replies import tickets_acknowledge
 
 ROUTING = "routing"
 

@@ -242,9 +242,9 @@ def open_acknowledged(count: int) -> None:
     routing does (the acknowledgement waits in the outbox), in one commit."""
     from django.db import transaction
 
+    from dispatch.acknowledgement import ticket_acknowledge
     from people.models import Team
     from tickets.services import Sender, ticket_open
-    from tickets.services.replies import ticket_acknowledge
 
     team = Team.objects.get(slug="dast")
     with transaction.atomic():

@@ -14,11 +14,12 @@ from django.template import Engine
 from django.utils import translation
 
 from common.mailtemplates import MailTemplateError, mail_render, mail_template
+from dispatch.acknowledgement import tickets_acknowledge
 from tests.factories import TeamFactory, TicketFactory
 from tickets.mail.outbox import _as_email, mail_send
 from tickets.models import OutboundMail
 from tickets.models.mail import OutboundKind
-from tickets.services.replies import requester_mail, tickets_acknowledge
+from tickets.services.replies import requester_mail
 
 MAIL_DIR = Path(settings.BASE_DIR) / "templates" / "mail"
 WEDNESDAY_10 = datetime(2026, 11, 18, 10, 0, tzinfo=ZoneInfo("Europe/Zurich"))
@@ -368,7 +369,7 @@ def test_a_batch_of_acknowledgements_loads_the_template_once_per_team(monkeypatc
         loaded.append((name, team.pk))
         return mail_template(name, team=team)
 
-    monkeypatch.setattr("tickets.services.replies.mail_template", counting)
+    monkeypatch.setattr("dispatch.acknowledgement.mail_template", counting)
     mails = tickets_acknowledge([(t, "A shifter will look at it shortly.") for t in tickets])
     assert len(mails) == 4
     assert sorted(loaded) == sorted([("acknowledgement", team.pk), ("acknowledgement", other.pk)])

@@ -1,26 +1,20 @@
-"""What the desk writes to requesters: the acknowledgement and shifters' replies."""
+"""What the desk writes to requesters: shifters' replies and the desk's notices, threaded in
+the ticket's mail (the acknowledgement is dispatch's: dispatch.acknowledgement)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from common import ratelimit
-from common.links import site_url
-from common.mailtemplates import MailTemplate, mail_template
-from common.ratelimit import Hit, Rate
 from people.names import display_name
 from tickets.mail.headers import strip_reply_prefixes
 from tickets.mail.outbox import (
     MailFields,
-    mail_build,
     mail_send,
     new_message_id,
     outbound_queue,
-    outbound_queue_many,
     tagged_subject,
     team_sending_address,
     ticket_reply_address,
@@ -38,11 +32,11 @@ def _subject(ticket: Ticket, prefix: str = "") -> str:
 
 def _thread_ids(ticket: Ticket) -> tuple[str, str]:
     """(In-Reply-To, References) for a new mail in the ticket's thread."""
-    return _threads_ids([ticket.pk])[ticket.pk]
+    return thread_headers([ticket.pk])[ticket.pk]
 
 
-def _threads_ids(ticket_ids: list[int]) -> dict[int, tuple[str, str]]:
-    """``_thread_ids`` of several tickets: one query."""
+def thread_headers(ticket_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """(In-Reply-To, References) for a new mail in each ticket's thread: one query."""
     ids: dict[int, list[str]] = {pk: [] for pk in ticket_ids}
     rows = (
         Message.objects.filter(ticket_id__in=ticket_ids)
@@ -59,56 +53,6 @@ def _threads_ids(ticket_ids: list[int]) -> dict[int, tuple[str, str]]:
         else ("", "")
         for pk, mids in ids.items()
     }
-
-
-def ticket_acknowledge(*, ticket: Ticket, when: str) -> OutboundMail | None:
-    """Send the requester one acknowledgement, unless their address bounces or has had too
-    many in the last hour (a loop with another robot ends here)."""
-    return tickets_acknowledge([(ticket, when)]).get(ticket.pk)
-
-
-def tickets_acknowledge(wanted: list[tuple[Ticket, str]]) -> dict[int, OutboundMail]:
-    """``ticket_acknowledge`` for a batch of (ticket, when a shifter will look), in a few
-    queries whatever its size; the acknowledgements queued, by ticket pk. The hourly limit
-    per address (ACK_LIMIT_PER_HOUR, counted by common.ratelimit) counts the batch's own
-    acknowledgements too."""
-    wanted = [(t, when) for t, when in wanted if t.requester.bouncing_since is None]
-    if not wanted:
-        return {}
-    threads = _threads_ids([t.pk for t, _ in wanted])
-    per_address = Rate(settings.ACK_LIMIT_PER_HOUR, 3600)
-    mails: dict[int, OutboundMail] = {}
-    templates: dict[int, MailTemplate] = {}
-    for ticket, when in wanted:
-        requester = ticket.requester
-        if not ratelimit.allow(Hit("acknowledgement", requester.email, per_address)):
-            continue
-        in_reply_to, references = threads[ticket.pk]
-        sender = team_sending_address(ticket.team)
-        if ticket.team_id not in templates:  # loaded once per team and batch
-            templates[ticket.team_id] = mail_template("acknowledgement", team=ticket.team)
-        mails[ticket.pk] = mail_build(
-            templates[ticket.team_id],
-            team=ticket.team,
-            ticket=ticket,
-            kind=OutboundKind.ACKNOWLEDGEMENT,
-            to=[requester.email],
-            context={
-                "name": display_name(requester),
-                "team": ticket.team.name,
-                "reference": ticket.reference,
-                "subject": strip_reply_prefixes(ticket.subject),
-                "when": when,
-                "url": site_url(ticket.get_requester_url()),
-            },
-            in_reply_to=in_reply_to,
-            references=references,
-            reply_to=ticket_reply_address(ticket, sender),
-            automatic=True,
-            sender=sender,
-        )
-    outbound_queue_many(list(mails.values()))
-    return mails
 
 
 def ticket_reply(
