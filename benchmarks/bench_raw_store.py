@@ -46,7 +46,9 @@ def run(ctx) -> dict:
         print("bench_raw_store: needs PostgreSQL (make bench)", file=sys.stderr)
         return {}
     suffix = uuid.uuid4().hex[:6]
-    team = Team.objects.create(slug=f"raw-{suffix}", name="Raw store bench", ticket_prefix=f"W{suffix.upper()}")
+    team = Team.objects.create(
+        slug=f"raw-{suffix}", name="Raw store bench", ticket_prefix=f"W{suffix.upper()}"
+    )
     mailbox = Mailbox.objects.create(
         team=team, name=f"raw-{suffix}", host="127.0.0.1", username="x", active=False
     )
