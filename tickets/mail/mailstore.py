@@ -62,7 +62,8 @@ def raw_store_file(
     sha256: str,
 ) -> RawMessage | None:
     """``raw_store`` for a big mail fetched into a file: the row is written and its raw
-    appended piece by piece, so the mail is never in memory whole. None for a replay."""
+    sent piece by piece and written once, so the mail is never in memory whole. None for a
+    replay."""
     size = fp.seek(0, 2)
     message_id = raw_message_id_from_file(fp)
     try:
