@@ -50,7 +50,7 @@ class SendQueue:
 
     def claim(self, pk: int, now: datetime) -> bool:
         """Take the row for this sender (one attempt more), if it is due. True when taken."""
-        taken = (
+        taken: int = (
             self._rows()
             .filter(self._due(now), pk=pk)
             .update(
@@ -59,7 +59,7 @@ class SendQueue:
                 attempts=F("attempts") + 1,
             )
         )
-        return bool(taken == 1)
+        return taken == 1
 
     def backoff(self, attempts: int) -> timedelta:
         base = getattr(settings, self.retry_base_setting)

@@ -11,6 +11,7 @@ from django import forms
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.forms import BoundField
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from people.models import Team
 from tickets.models import Attachment, Category, Status, Ticket
@@ -170,12 +171,12 @@ class QueueFilter(forms.Form):
         names = {name for fields in self.extra.values() for name in fields}
         return [self[name] for name in self.fields if (name in names) == extra]
 
-    @property
+    @cached_property
     def main(self) -> list[BoundField]:
         """The queue's own filters, always shown."""
         return self._bound(extra=False)
 
-    @property
+    @cached_property
     def more(self) -> list[BoundField]:
         """The filters other apps register (escalations, sites, the reports' counts), folded
         away unless one of them is set or wrong."""
